@@ -1,0 +1,64 @@
+# Set-up needs only python3 (3.11+) and make: the first target that needs the
+# environment builds it (a private uv in .tools/, the locked packages in .venv/).
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: help setup run test test-unit test-integration test-e2e lint format bench token lock clean
+
+help:
+	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
+	@echo "make test    - run the whole test suite"
+	@echo "make lint    - ruff and mypy"
+	@echo "make bench   - throughput, latency and memory figures on the embedded stack"
+	@echo "make token ROLE=verifier [SUB=...] [COUNTER=...] - mint a development bearer token"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced
+
+lock: $(UV)
+	$(UV) lock
+
+run: setup
+	$(PY) -m mpp_shared.stack.launcher
+
+test: setup
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(PY) -m pytest -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test-e2e: setup
+	$(PY) -m pytest -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared/mpp_shared services/intake/mpp_intake services/documents/mpp_documents services/complaints/mpp_complaints services/notify/mpp_notify
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) -m tests.bench.run $(BENCH_ARGS)
+
+token: setup
+	@$(PY) -m mpp_shared.auth --role $(ROLE) $(if $(SUB),--sub $(SUB)) $(if $(COUNTER),--counter $(COUNTER))
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mpp
