@@ -1,0 +1,32 @@
+"""Intake service: catalog, applications, verification, public tracking."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mpp_intake.api.routes import applications, tracking
+from mpp_intake.api.schemas import VALIDATION_MESSAGES
+from mpp_intake.handlers import HANDLERS
+from mpp_intake.settings import IntakeSettings
+from mpp_shared.events.topics import Topic
+from mpp_shared.pii import FieldCipher
+from mpp_shared.service import ConsumerSpec, create_service_app
+from mpp_shared.web import register_messages
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()
+    register_messages(VALIDATION_MESSAGES)
+    app = create_service_app(
+        settings=settings,
+        title="MPP intake",
+        description="Applications for population documents: submission, verification, tracking.",
+        migrations_dir=Path(__file__).parent / "migrations",
+        routers=[applications.router, tracking.router],
+        consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
+    )
+    app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    return app
+
+
+app = create_app()

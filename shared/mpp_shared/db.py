@@ -1,0 +1,60 @@
+"""PostgreSQL pool (asyncpg) with jsonb codecs registered once per connection."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    command_timeout: float = 5.0,
+) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        command_timeout=command_timeout,
+        init=_init_connection,
+        # Fail fast when the database is gone instead of hanging a request.
+        timeout=command_timeout,
+    )
+    return pool
+
+
+async def ensure_database(server_dsn: str, name: str) -> None:
+    """Create database `name` on the server of `server_dsn` unless it exists."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server DSN pointing at database `name` (URL or socket form)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def record_to_dict(record: Any) -> dict[str, Any]:
+    return dict(record) if record is not None else {}

@@ -1,0 +1,1 @@
+"""Broker plumbing: producers, topics, the outbox relay and the idempotent consumer."""

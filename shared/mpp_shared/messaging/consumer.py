@@ -1,0 +1,300 @@
+"""Idempotent consumer: effect and inbox record in one transaction, offsets
+committed after the database commit, bounded retries, then the `.dlq` topic.
+
+- Inbox keyed by (consumer, event id): a redelivered event finds its row and
+  changes nothing.
+- Offsets are committed explicitly per owned partition after each batch; the
+  rebalance listener commits what is done before partitions are taken away.
+  A commit that fails because a partition moved is harmless: the new owner
+  re-reads from the last committed offset and its inbox absorbs the repeat.
+- Errors of the infrastructure (database unreachable) are retried without
+  limit: an outage must not push good events to the dead-letter topic. Errors
+  of the event itself (malformed, failing validation, a handler bug) get
+  `consumer_max_attempts` tries, then the event is parked on `<topic>.dlq`
+  with its error, and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.structs import ConsumerRecord
+from opentelemetry import metrics, trace
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from mpp_shared.events.envelope import CloudEvent, parse_event
+from mpp_shared.events.topics import dlq_of
+from mpp_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("mpp.consumer")
+
+Handler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
+
+_TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+
+_CLAIM = """
+INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset", outcome, error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (consumer, event_id) DO NOTHING
+RETURNING true
+"""
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.owner.commit_done(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("consumer %s assigned %s", self.owner.name, sorted(map(str, assigned)))
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        pool: asyncpg.Pool,
+        dlq_producer: AIOKafkaProducer,
+        settings: ServiceSettings,
+    ) -> None:
+        self.name = name
+        self.topics = topics
+        self.handlers = handlers
+        self.pool = pool
+        self.dlq_producer = dlq_producer
+        self.settings = settings
+        self.handled_total = 0
+        self.dead_lettered_total = 0
+        self._done: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stopping = False
+        meter = metrics.get_meter("mpp.consumer")
+        self._handled_counter = meter.create_counter("mpp.consumer.handled", unit="{event}")
+        self._dlq_counter = meter.create_counter("mpp.consumer.dead_lettered", unit="{event}")
+        self._lag: dict[TopicPartition, int] = {}
+        meter.create_observable_gauge(
+            "mpp.consumer.lag",
+            callbacks=[
+                lambda _o: [
+                    metrics.Observation(lag, {"consumer": name, "topic": tp.topic, "partition": tp.partition})
+                    for tp, lag in list(self._lag.items())
+                ]
+            ],
+        )
+
+    def _make_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.name,
+            client_id=f"{self.name}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,
+            max_poll_interval_ms=300_000,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            metadata_max_age_ms=5_000,
+        )
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        """Consume until stopped; restarts its client after broker failures."""
+        while not self._stopping:
+            consumer = self._make_consumer()
+            self._consumer = consumer
+            try:
+                await consumer.start()
+                consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+                await self._loop(consumer)
+            except asyncio.CancelledError:
+                raise
+            except KafkaError as exc:
+                log.warning("consumer %s: broker error %s; reconnecting", self.name, exc)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.commit_done(None)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(consumer.stop(), 5)
+                self._consumer = None
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping:
+            batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            for tp, records in batches.items():
+                for record in records:
+                    if self._stopping or tp not in consumer.assignment():
+                        break
+                    await self.process(record)
+                    self._done[tp] = record.offset + 1
+                with contextlib.suppress(Exception):
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None and tp in self._done:
+                        self._lag[tp] = max(0, highwater - self._done[tp])
+            if batches:
+                await self.commit_done(set(batches))
+
+    async def commit_done(self, partitions: set[TopicPartition] | None) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        offsets = {
+            tp: offset
+            for tp, offset in self._done.items()
+            if (partitions is None or tp in partitions) and self._committed.get(tp) != offset
+        }
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+            self._committed.update(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # The partition moved; its new owner re-reads and its inbox dedupes.
+            log.info("consumer %s: commit skipped (%s)", self.name, exc)
+        if partitions is not None:
+            for tp in partitions:
+                if tp not in consumer.assignment():
+                    self._done.pop(tp, None)
+                    self._committed.pop(tp, None)
+
+    async def process(self, record: ConsumerRecord[Any, Any]) -> None:
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or [])}
+        parent = extract(headers)
+        with tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.name,
+                "messaging.kafka.message.offset": record.offset,
+                "messaging.destination.partition.id": str(record.partition),
+            },
+        ) as span:
+            try:
+                event = parse_event(record.value)
+            except ValueError as exc:
+                span.set_status(Status(StatusCode.ERROR, "malformed event"))
+                await self._dead_letter(record, None, f"malformed event: {exc}")
+                return
+            span.set_attribute("messaging.message.id", str(event.id))
+            span.set_attribute("cloudevents.event_type", event.type)
+            handler = self.handlers.get(event.type)
+            if handler is None:
+                return  # a type this consumer does not act on
+            await self._handle_with_retries(record, event, handler, span)
+
+    async def _handle_with_retries(
+        self, record: ConsumerRecord[Any, Any], event: CloudEvent, handler: Handler, span: Any
+    ) -> None:
+        attempt = 0
+        transient_wait = self.settings.consumer_retry_backoff
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    claimed = await conn.fetchval(
+                        _CLAIM,
+                        self.name,
+                        event.id,
+                        event.type,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        "handled",
+                        None,
+                    )
+                    if not claimed:
+                        span.set_attribute("mpp.duplicate", True)
+                        return
+                    await handler(conn, event)
+                self.handled_total += 1
+                self._handled_counter.add(1, {"consumer": self.name, "type": event.type})
+                return
+            except asyncio.CancelledError:
+                raise
+            except _TRANSIENT as exc:
+                if self._stopping:
+                    raise
+                log.warning("consumer %s: database unavailable (%s); retrying", self.name, exc)
+                await asyncio.sleep(transient_wait)
+                transient_wait = min(transient_wait * 2, 5.0)
+            except Exception as exc:
+                attempt += 1
+                if attempt >= self.settings.consumer_max_attempts:
+                    span.record_exception(exc)
+                    span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
+                    error = "".join(traceback.format_exception_only(exc)).strip()
+                    await self._dead_letter(record, event, error)
+                    return
+                await asyncio.sleep(self.settings.consumer_retry_backoff * 2 ** (attempt - 1))
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], event: CloudEvent | None, error: str
+    ) -> None:
+        headers = list(record.headers or []) + [
+            ("mpp-error", error[:2000].encode()),
+            ("mpp-original-topic", record.topic.encode()),
+            ("mpp-original-partition", str(record.partition).encode()),
+            ("mpp-original-offset", str(record.offset).encode()),
+            ("mpp-consumer", self.name.encode()),
+        ]
+        await self.dlq_producer.send_and_wait(
+            dlq_of(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        log.error(
+            "consumer %s parked %s:%s@%s on the dead-letter topic: %s",
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            error.splitlines()[0] if error else "",
+        )
+        self.dead_lettered_total += 1
+        self._dlq_counter.add(1, {"consumer": self.name})
+        if event is not None:
+            # Remember it, so a redelivery does not park it a second time.
+            while True:
+                try:
+                    await self.pool.execute(
+                        _CLAIM,
+                        self.name,
+                        event.id,
+                        event.type,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        "dead_lettered",
+                        error[:2000],
+                    )
+                    return
+                except _TRANSIENT:
+                    await asyncio.sleep(1.0)

@@ -1,0 +1,185 @@
+"""Service runtime: what every service process runs beside its HTTP API.
+
+On start-up: telemetry, database pool (waiting for the database), migrations,
+broker clients, topics, the outbox relay and the consumers. On shutdown: stop
+consuming, commit, flush the relay, close everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, FastAPI
+
+from mpp_shared import migrate
+from mpp_shared.db import create_pool
+from mpp_shared.events.topics import ALL_TOPICS
+from mpp_shared.messaging.consumer import EventConsumer, Handler
+from mpp_shared.messaging.kafka import ensure_topics, make_admin, make_producer
+from mpp_shared.messaging.outbox import OutboxRelay
+from mpp_shared.settings import ServiceSettings
+from mpp_shared.telemetry import setup_logging, setup_telemetry, shutdown_telemetry
+from mpp_shared.web import health_router, install_error_handlers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsumerSpec:
+    topics: list[str]
+    handlers: dict[str, Handler]
+    group: str | None = None  # defaults to the service name
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    migrations_dir: Path
+    consumer_specs: list[ConsumerSpec] = field(default_factory=list)
+    pool: asyncpg.Pool = field(init=False)
+    relay: OutboxRelay = field(init=False)
+    consumers: list[EventConsumer] = field(init=False, default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    @property
+    def migration_sources(self) -> dict[str, Path]:
+        return {"shared": migrate.SHARED_MIGRATIONS, self.settings.service_name: self.migrations_dir}
+
+    async def start(self) -> None:
+        s = self.settings
+        self.pool = await _retry("database", lambda: create_pool(
+            s.database_url,
+            min_size=s.database_pool_min,
+            max_size=s.database_pool_max,
+            command_timeout=s.database_command_timeout,
+        ))
+        async with self.pool.acquire() as conn:
+            await migrate.apply_migrations(conn, self.migration_sources)
+        self.producer = make_producer(s, f"{s.service_name}-relay")
+        self.admin = make_admin(s, f"{s.service_name}-admin")
+        await _retry("broker", self.producer.start)
+        await _retry("broker admin", self.admin.start)
+        await ensure_topics(
+            self.admin, ALL_TOPICS, partitions=s.kafka_topic_partitions, replication=s.kafka_replication_factor
+        )
+        self.relay = OutboxRelay(
+            pool=self.pool, producer=self.producer, admin=self.admin, settings=s, service=s.service_name
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for spec in self.consumer_specs:
+            consumer = EventConsumer(
+                name=spec.group or s.service_name,
+                topics=spec.topics,
+                handlers=spec.handlers,
+                pool=self.pool,
+                dlq_producer=self.producer,
+                settings=s,
+            )
+            self.consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}"))
+
+    async def stop(self) -> None:
+        for consumer in self.consumers:
+            consumer.stop()
+        self.relay.stop()
+        if self._tasks:
+            _done, still = await asyncio.wait(self._tasks, timeout=8)
+            for task in still:
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.producer.stop(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.admin.close(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pool.close(), 5)
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.pool.acquire(timeout=2) as conn:
+                left = await migrate.pending(conn, self.migration_sources)
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if not left else f"pending: {', '.join(left)}"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(self.admin.list_topics(), 2)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        return checks
+
+
+async def _retry(what: str, start: Any, seconds: float = 60.0) -> Any:
+    deadline = time.monotonic() + seconds
+    delay = 0.2
+    while True:
+        try:
+            return await start()
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("waiting for %s: %s", what, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    migrations_dir: Path,
+    routers: list[APIRouter],
+    consumers: list[ConsumerSpec],
+) -> FastAPI:
+    setup_logging(settings.service_name, settings.log_level)
+    setup_telemetry(settings.service_name)
+    runtime = Runtime(settings, migrations_dir, consumers)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("%s ready on port %s", settings.service_name, settings.port)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            shutdown_telemetry()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/live,health/ready")
+    return app
+
+
+def serve(app_path: str, settings: ServiceSettings) -> None:
+    """Entry point of `python -m mpp_<service>`."""
+    import uvicorn
+
+    uvicorn.run(
+        app_path,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

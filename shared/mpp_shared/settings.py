@@ -1,0 +1,92 @@
+"""Settings base read from the environment (one subclass per service)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults are derived from fixed words so that a fresh clone runs
+# without any configuration. They are refused outside development.
+DEV_JWT_SECRET = "development-only-jwt-secret-do-not-use-in-production"
+
+
+def _dev_key(label: str) -> str:
+    return base64.b64encode(hashlib.sha256(f"mpp-development:{label}".encode()).digest()).decode()
+
+
+def _dev_x25519_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    raw = hashlib.sha256(b"mpp-development:notify-seal").digest()
+    private = X25519PrivateKey.from_private_bytes(raw)
+    public = private.public_key().public_bytes_raw()
+    return base64.b64encode(raw).decode(), base64.b64encode(public).decode()
+
+
+DEV_PII_ENCRYPTION_KEY = _dev_key("pii-encryption")
+DEV_PII_INDEX_KEY = _dev_key("pii-index")
+DEV_SEAL_PRIVATE_KEY, DEV_SEAL_PUBLIC_KEY = _dev_x25519_pair()
+_PLACEHOLDERS = {
+    DEV_JWT_SECRET,
+    DEV_PII_ENCRYPTION_KEY,
+    DEV_PII_INDEX_KEY,
+    DEV_SEAL_PRIVATE_KEY,
+    DEV_SEAL_PUBLIC_KEY,
+    "",
+    "changeme",
+    "change-me",
+}
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "mpp"
+    mpp_env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    database_pool_min: int = 2
+    database_pool_max: int = 10
+    database_command_timeout: float = 5.0
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Apache Kafka supports idempotent producers; the embedded Tansu broker does not.
+    kafka_enable_idempotence: bool = False
+    kafka_topic_partitions: int = 3
+    kafka_replication_factor: int = 1
+
+    outbox_poll_interval: float = 0.5
+    outbox_batch_size: int = 500
+    outbox_retention_hours: float = 72.0
+    outbox_amnesia_check_interval: float = 5.0
+
+    consumer_max_attempts: int = 5
+    consumer_retry_backoff: float = 0.2
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "mpp"
+    pii_encryption_key: str = DEV_PII_ENCRYPTION_KEY
+    pii_index_key: str = DEV_PII_INDEX_KEY
+    notify_seal_public_key: str = DEV_SEAL_PUBLIC_KEY
+
+    log_level: str = "INFO"
+    log_file: str | None = Field(default=None)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
+        if self.mpp_env == "production":
+            for name in self._secret_fields():
+                if getattr(self, name) in _PLACEHOLDERS:
+                    raise ValueError(
+                        f"{name.upper()} must be set to a real secret when MPP_ENV=production"
+                    )
+        return self
+
+    def _secret_fields(self) -> list[str]:
+        return ["jwt_secret", "pii_encryption_key", "pii_index_key", "notify_seal_public_key"]

@@ -1,0 +1,169 @@
+"""The whole system on one machine: servers plus the four service processes.
+
+Used by `make run`, the end-to-end tests and the benchmark. With
+DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS set, those servers are used instead of
+the embedded ones (one database per service is created on that server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mpp_shared.db import ensure_database, with_database
+from mpp_shared.stack.embedded import EmbeddedPostgres, TansuBroker, free_port
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("intake", "documents", "complaints", "notify")
+DEFAULT_PORTS = {"intake": 8001, "documents": 8002, "complaints": 8003, "notify": 8004}
+DEFAULT_BROKER_PORT = 9092
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"mpp_{self.name}"],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def signal(self, sig: int) -> None:
+        if self.process is not None:
+            self.process.send_signal(sig)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        if self.process is None:
+            return None
+        self.process.terminate()
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait(5)
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}\n"
+                    + _tail(self.log_path)
+                )
+            try:
+                r = httpx.get(f"{self.url}/health/ready", timeout=2)
+                if r.status_code == 200:
+                    return
+                last = r.text
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready after {timeout}s: {last}\n" + _tail(self.log_path))
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    fixed_ports: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    database_url: str | None = None
+    kafka_bootstrap: str | None = None
+    postgres: EmbeddedPostgres | None = None
+    broker: TansuBroker | None = None
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    db_prefix: str = "mpp_"
+
+    def start_servers(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "logs").mkdir(exist_ok=True)
+        self.database_url = self.database_url or os.environ.get("DATABASE_URL")
+        if not self.database_url:
+            self.postgres = EmbeddedPostgres(self.workdir / "pgdata")
+            self.database_url = self.postgres.start()
+        self.kafka_bootstrap = self.kafka_bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not self.kafka_bootstrap:
+            port = DEFAULT_BROKER_PORT if self.fixed_ports else free_port()
+            self.broker = TansuBroker(port, self.workdir / "logs" / "broker.log")
+            self.kafka_bootstrap = self.broker.start()
+
+    def service_env(self, name: str, port: int) -> dict[str, str]:
+        assert self.database_url and self.kafka_bootstrap
+        env = {
+            **os.environ,
+            "SERVICE_NAME": name,
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "DATABASE_URL": with_database(self.database_url, self.db_prefix + name),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "OTEL_SERVICE_NAME": name,
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.update(self.extra_env)
+        return env
+
+    def start_services(self, names: tuple[str, ...] = SERVICES) -> None:
+        assert self.database_url
+        for name in names:
+            asyncio.run(ensure_database(self.database_url, self.db_prefix + name))
+        for name in names:
+            port = DEFAULT_PORTS[name] if self.fixed_ports else free_port()
+            proc = ServiceProcess(name, port, self.service_env(name, port), self.workdir / "logs" / f"{name}.log")
+            proc.start()
+            self.services[name] = proc
+        for name in names:
+            self.services[name].wait_ready()
+
+    def restart_service(self, name: str) -> None:
+        proc = self.services[name]
+        proc.stop()
+        proc.start()
+        proc.wait_ready()
+
+    def stop(self) -> None:
+        for proc in self.services.values():
+            proc.signal(signal.SIGTERM)
+        for proc in self.services.values():
+            proc.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
