@@ -39,6 +39,10 @@ def validate_nik(value: str) -> str:
     compact = stdnum_nik.compact(value)
     if not compact.isdigit() or len(compact) != 16:
         raise InvalidValue("nik_format")
+    # stdnum reads the day modulo 40; the rule is 1-31, or 41-71 for women.
+    day = int(compact[6:8])
+    if not (1 <= day <= 31 or 41 <= day <= 71):
+        raise InvalidValue("nik_invalid")
     try:
         return str(stdnum_nik.validate(compact))
     except ValidationError as exc:

@@ -1,0 +1,68 @@
+"""Complaints' knowledge of requests, from application and document events."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from mpp_shared.events import CloudEvent
+from mpp_shared.events.schemas import (
+    ApplicationRejectedV1,
+    ApplicationSubmittedV1,
+    ApplicationVerifiedV1,
+    DocumentJobEvent,
+    DocumentPickedUpV1,
+    DocumentProducedV1,
+    DocumentQueuedV1,
+    DocumentReadyForPickupV1,
+)
+
+
+async def on_application_submitted(conn: asyncpg.Connection, event: CloudEvent) -> None:
+    data = ApplicationSubmittedV1.model_validate(event.data)
+    await conn.execute(
+        "INSERT INTO known_requests (tracking_code, application_id, service_code, progress) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (tracking_code) DO NOTHING",
+        data.tracking_code,
+        data.application_id,
+        data.service_code,
+        data.status,
+    )
+    # A complaint may have named the code before the request's event arrived.
+    await conn.execute(
+        "UPDATE complaints SET application_id = $2 WHERE tracking_code = $1 AND application_id IS NULL",
+        data.tracking_code,
+        data.application_id,
+    )
+
+
+async def on_request_progress(conn: asyncpg.Connection, event: CloudEvent) -> None:
+    data = event.typed_data()
+    if isinstance(data, DocumentJobEvent):
+        progress = data.state
+    elif isinstance(data, ApplicationVerifiedV1):
+        progress = "verified"
+    elif isinstance(data, ApplicationRejectedV1):
+        progress = "rejected"
+    else:
+        raise TypeError(f"unexpected {event.type}")
+    await conn.execute(
+        "UPDATE known_requests SET progress = $2, updated_at = now() WHERE application_id = $1",
+        data.application_id,
+        progress,
+    )
+
+
+HANDLERS = {
+    ApplicationSubmittedV1.event_type: on_application_submitted,
+    **{
+        t.event_type: on_request_progress
+        for t in (
+            ApplicationVerifiedV1,
+            ApplicationRejectedV1,
+            DocumentQueuedV1,
+            DocumentProducedV1,
+            DocumentReadyForPickupV1,
+            DocumentPickedUpV1,
+        )
+    },
+}

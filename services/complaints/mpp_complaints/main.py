@@ -1,0 +1,32 @@
+"""Complaints service: pengaduan, routing to OPD, response deadlines."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mpp_complaints.api.routes import complaints
+from mpp_complaints.api.schemas import VALIDATION_MESSAGES
+from mpp_complaints.handlers import HANDLERS
+from mpp_complaints.settings import ComplaintsSettings
+from mpp_shared.events.topics import Topic
+from mpp_shared.pii import FieldCipher
+from mpp_shared.service import ConsumerSpec, create_service_app
+from mpp_shared.web import register_messages
+
+
+def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
+    settings = settings or ComplaintsSettings()
+    register_messages(VALIDATION_MESSAGES)
+    app = create_service_app(
+        settings=settings,
+        title="MPP complaints",
+        description="Complaints about the service, routed to the responsible OPD.",
+        migrations_dir=Path(__file__).parent / "migrations",
+        routers=[complaints.router],
+        consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS, Topic.DOCUMENTS], handlers=HANDLERS)],
+    )
+    app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    return app
+
+
+app = create_app()

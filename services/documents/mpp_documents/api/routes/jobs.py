@@ -1,0 +1,149 @@
+"""Production jobs: list, read, move through production to pickup."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from mpp_documents.api.schemas import JobList, JobPublic, JobTransition
+from mpp_documents.domain.jobs import JobState, can_move
+from mpp_shared import audit
+from mpp_shared.auth import Principal, Role, require_roles
+from mpp_shared.events import build_event
+from mpp_shared.events.schemas import (
+    DocumentPickedUpV1,
+    DocumentProducedV1,
+    DocumentReadyForPickupV1,
+)
+from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.web import ApiError, PoolDep
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+SOURCE = "/mpp/documents"
+
+Staff = Annotated[
+    Principal, Depends(require_roles(Role.PRODUCTION, Role.PICKUP, Role.SUPERVISOR))
+]
+# Who may move a job into each state.
+_ROLE_FOR = {
+    JobState.PRODUCED: {Role.PRODUCTION},
+    JobState.READY_FOR_PICKUP: {Role.PRODUCTION, Role.PICKUP},
+    JobState.PICKED_UP: {Role.PICKUP},
+}
+_EVENT_FOR = {
+    JobState.PRODUCED: DocumentProducedV1,
+    JobState.READY_FOR_PICKUP: DocumentReadyForPickupV1,
+    JobState.PICKED_UP: DocumentPickedUpV1,
+}
+
+
+def _public(row: Any) -> JobPublic:
+    return JobPublic(**{k: row[k] for k in JobPublic.model_fields})
+
+
+@router.get("", response_model=JobList, summary="Jobs by application or state")
+async def list_jobs(
+    pool: PoolDep,
+    _staff: Staff,
+    application_id: uuid.UUID | None = None,
+    state: JobState | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    rows = await pool.fetch(
+        "SELECT * FROM jobs WHERE ($1::uuid IS NULL OR application_id = $1) "
+        "AND ($2::text IS NULL OR state = $2) ORDER BY created_at DESC LIMIT $3",
+        application_id,
+        state.value if state else None,
+        limit,
+    )
+    return JobList(items=[_public(r) for r in rows], count=len(rows))
+
+
+@router.get("/{job_id}", response_model=JobPublic, summary="One job")
+async def get_job(job_id: uuid.UUID, pool: PoolDep, _staff: Staff) -> Any:
+    row = await pool.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
+    if row is None:
+        raise ApiError(404, "not_found", "Pekerjaan tidak ditemukan", "Job not found")
+    return _public(row)
+
+
+@router.post("/{job_id}/transitions", response_model=JobPublic, summary="Move a job to its next state")
+async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staff: Staff) -> Any:
+    target = JobState(body.to)
+    if not staff.has_any(frozenset(_ROLE_FOR[target] | {Role.ADMIN})):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"Peran Anda tidak boleh mengubah status menjadi {target.value}",
+            f"Your role may not move a job to {target.value}",
+        )
+    if target is JobState.READY_FOR_PICKUP and not body.pickup_point:
+        raise ApiError(
+            422,
+            "invalid",
+            "pickup_point: wajib diisi untuk status siap diambil",
+            "pickup_point: is required for ready_for_pickup",
+            {"errors": [{"field": "pickup_point", "type": "missing"}]},
+        )
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1 FOR UPDATE", job_id)
+        if row is None:
+            raise ApiError(404, "not_found", "Pekerjaan tidak ditemukan", "Job not found")
+        current = JobState(row["state"])
+        conflict = {"current_state": current.value, "current_version": row["version"]}
+        if body.expected_version is not None and body.expected_version != row["version"]:
+            raise ApiError(
+                409,
+                "stale_version",
+                "Pekerjaan sudah diubah orang lain; muat ulang lalu coba lagi",
+                "The job changed since you read it; reload and retry",
+                conflict,
+            )
+        if not can_move(current, target):
+            raise ApiError(
+                409,
+                "illegal_transition",
+                f"Pekerjaan berstatus {current.value} dan tidak dapat menjadi {target.value}",
+                f"The job is {current.value} and cannot become {target.value}",
+                conflict,
+            )
+        row = await conn.fetchrow(
+            "UPDATE jobs SET state = $2, pickup_point = coalesce($3, pickup_point), "
+            "version = version + 1, updated_at = $4 WHERE id = $1 RETURNING *",
+            job_id,
+            target.value,
+            body.pickup_point,
+            now,
+        )
+        await conn.execute(
+            "INSERT INTO job_history (job_id, from_state, to_state, actor, at) VALUES ($1, $2, $3, $4, $5)",
+            job_id,
+            current.value,
+            target.value,
+            staff.subject,
+            now,
+        )
+        fields: dict[str, Any] = {
+            "job_id": job_id,
+            "application_id": row["application_id"],
+            "tracking_code": row["tracking_code"],
+            "service_code": row["service_code"],
+            "state": target.value,
+            "version": row["version"],
+            "pickup_point": row["pickup_point"],
+            "occurred_at": now,
+        }
+        if target is JobState.PICKED_UP:
+            fields["handed_over_by"] = staff.subject
+        data = _EVENT_FOR[target](**fields)
+        event = build_event(data, source=SOURCE, subject=str(job_id))
+        await audit.record(
+            conn, staff, action=f"job.{target.value}", target_type="job", target_id=str(job_id),
+            detail={"from": current.value, "pickup_point": row["pickup_point"]},
+        )
+        await enqueue(conn, event, topic=data.topic, key=str(row["application_id"]))
+    return _public(row)
