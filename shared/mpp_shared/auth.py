@@ -65,7 +65,13 @@ def mint_token(
 
 
 def decode_token(token: str, secret: str, issuer: str = "mpp") -> Principal:
-    claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=issuer)
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=["HS256"],
+        issuer=issuer,
+        options={"require": ["exp", "sub", "iss"]},
+    )
     roles = frozenset(Role(r) for r in claims.get("roles", []) if r in Role._value2member_map_)
     return Principal(subject=str(claims["sub"]), roles=roles, counter=claims.get("counter"))
 

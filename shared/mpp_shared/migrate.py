@@ -37,6 +37,7 @@ def discover(source: str, folder: Path) -> list[Migration]:
         if not match:
             raise ValueError(f"migration file name must be NNN_name.sql: {path}")
         found.append(Migration(source, int(match[1]), match[2], path))
+    found.sort(key=lambda m: m.version)  # by number: 1000 comes after 999
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise ValueError(f"duplicate migration numbers in {folder}")
@@ -89,7 +90,10 @@ async def pending(conn: asyncpg.Connection, sources: dict[str, Path]) -> list[st
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     done: set[tuple[str, int]] = set()
     if exists:
-        done = {(r["source"], r["version"]) for r in await conn.fetch("SELECT source, version FROM schema_migrations")}
+        done = {
+            (r["source"], r["version"])
+            for r in await conn.fetch("SELECT source, version FROM schema_migrations")
+        }
     return [
         f"{m.source}/{m.version:03d}_{m.name}"
         for source, folder in sources.items()

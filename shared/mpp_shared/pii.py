@@ -68,13 +68,17 @@ def open_sealed(token: str, private_key_b64: str) -> dict[str, Any]:
     raw = base64.b64decode(token)
     ephemeral_public, nonce, body = raw[:32], raw[32 : 32 + _NONCE], raw[32 + _NONCE :]
     private = X25519PrivateKey.from_private_bytes(base64.b64decode(private_key_b64))
-    key = _derive(private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public)), ephemeral_public)
+    key = _derive(
+        private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public)), ephemeral_public
+    )
     result: dict[str, Any] = json.loads(AESGCM(key).decrypt(nonce, body, _SEAL_INFO))
     return result
 
 
 def _derive(shared_secret: bytes, salt: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_SEAL_INFO).derive(shared_secret)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_SEAL_INFO).derive(
+        shared_secret
+    )
 
 
 def generate_seal_keypair() -> tuple[str, str]:
@@ -97,10 +101,14 @@ def mask_nik(nik: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """+6281234567890 -> +62812*****890."""
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:6] + "*" * (len(phone) - 9) + phone[-3:]
+    """+6281234567890 -> +628*******890: at least half of it hidden, whatever its length."""
+    n = len(phone)
+    if n <= 7:
+        return "*" * n
+    visible = n // 2
+    suffix = min(3, visible // 2)
+    prefix = visible - suffix
+    return phone[:prefix] + "*" * (n - visible) + phone[n - suffix :]
 
 
 def mask_email(email: str) -> str:

@@ -52,16 +52,22 @@ class Runtime:
 
     @property
     def migration_sources(self) -> dict[str, Path]:
-        return {"shared": migrate.SHARED_MIGRATIONS, self.settings.service_name: self.migrations_dir}
+        return {
+            "shared": migrate.SHARED_MIGRATIONS,
+            self.settings.service_name: self.migrations_dir,
+        }
 
     async def start(self) -> None:
         s = self.settings
-        self.pool = await _retry("database", lambda: create_pool(
-            s.database_url,
-            min_size=s.database_pool_min,
-            max_size=s.database_pool_max,
-            command_timeout=s.database_command_timeout,
-        ))
+        self.pool = await _retry(
+            "database",
+            lambda: create_pool(
+                s.database_url,
+                min_size=s.database_pool_min,
+                max_size=s.database_pool_max,
+                command_timeout=s.database_command_timeout,
+            ),
+        )
         async with self.pool.acquire() as conn:
             await migrate.apply_migrations(conn, self.migration_sources)
         self.producer = make_producer(s, f"{s.service_name}-relay")
@@ -69,10 +75,17 @@ class Runtime:
         await _retry("broker", self.producer.start)
         await _retry("broker admin", self.admin.start)
         await ensure_topics(
-            self.admin, ALL_TOPICS, partitions=s.kafka_topic_partitions, replication=s.kafka_replication_factor
+            self.admin,
+            ALL_TOPICS,
+            partitions=s.kafka_topic_partitions,
+            replication=s.kafka_replication_factor,
         )
         self.relay = OutboxRelay(
-            pool=self.pool, producer=self.producer, admin=self.admin, settings=s, service=s.service_name
+            pool=self.pool,
+            producer=self.producer,
+            admin=self.admin,
+            settings=s,
+            service=s.service_name,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for spec in self.consumer_specs:
@@ -85,7 +98,9 @@ class Runtime:
                 settings=s,
             )
             self.consumers.append(consumer)
-            self._tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}"))
+            self._tasks.append(
+                asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
+            )
 
     async def stop(self) -> None:
         for consumer in self.consumers:

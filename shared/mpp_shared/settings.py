@@ -68,6 +68,10 @@ class ServiceSettings(BaseSettings):
 
     consumer_max_attempts: int = 5
     consumer_retry_backoff: float = 0.2
+    # How long the group waits for members to rejoin; Tansu joins take about
+    # this plus 1 s, so the embedded stack runs with a short one.
+    consumer_rebalance_timeout_ms: int = 10_000
+    consumer_session_timeout_ms: int = 10_000
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "mpp"

@@ -40,7 +40,10 @@ def setup_telemetry(service_name: str) -> None:
         return
     _configured = True
     resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name), "service.namespace": "mpp"}
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
+            "service.namespace": "mpp",
+        }
     )
     tracer_provider = TracerProvider(resource=resource)
     if _exporting("traces"):

@@ -126,7 +126,8 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     summary = "Data tidak valid" if language == "id" else "The request is not valid"
     listing = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse(
-        status_code=422, content={"code": "invalid", "detail": f"{summary}: {listing}", "errors": errors}
+        status_code=422,
+        content={"code": "invalid", "detail": f"{summary}: {listing}", "errors": errors},
     )
 
 
@@ -144,7 +145,9 @@ async def _database_down_handler(request: Request, exc: Exception) -> JSONRespon
         else "The service cannot reach its database right now; please retry shortly"
     )
     return JSONResponse(
-        status_code=503, content={"code": "unavailable", "detail": detail}, headers={"Retry-After": "2"}
+        status_code=503,
+        content={"code": "unavailable", "detail": detail},
+        headers={"Retry-After": "2"},
     )
 
 
@@ -198,8 +201,12 @@ async def claim_idempotency_key(
         key,
     )
     if row is None or row["status_code"] is None:
-        raise ApiError(409, "idempotency_in_progress", "Permintaan yang sama sedang diproses",
-                       "The same request is still being processed")
+        raise ApiError(
+            409,
+            "idempotency_in_progress",
+            "Permintaan yang sama sedang diproses",
+            "The same request is still being processed",
+        )
     if row["request_hash"] != fingerprint:
         raise ApiError(
             422,
@@ -236,4 +243,7 @@ async def live() -> dict[str, str]:
 async def ready(request: Request) -> JSONResponse:
     checks = await request.app.state.runtime.readiness()
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse(status_code=200 if ok else 503, content={"status": "ready" if ok else "not_ready", "checks": checks})
+    return JSONResponse(
+        status_code=200 if ok else 503,
+        content={"status": "ready" if ok else "not_ready", "checks": checks},
+    )

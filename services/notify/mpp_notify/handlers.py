@@ -72,7 +72,9 @@ class Notifier:
         subject_id: uuid.UUID,
     ) -> None:
         variables = data.model_dump(mode="json")
-        variables["service"] = templates.service_name(variables.get("service_code", ""), recipient.language)
+        variables["service"] = templates.service_name(
+            variables.get("service_code", ""), recipient.language
+        )
         body = templates.render(event.type, recipient.language, variables)
         notification_id = uuid.uuid4()
         application_id = subject_id if subject_type == "application" else None
@@ -91,7 +93,9 @@ class Notifier:
             event.type,
             recipient.channel,
             PROVIDER,
-            self.cipher.blind_index(f"{recipient.channel}:{recipient.address}", context="recipient"),
+            self.cipher.blind_index(
+                f"{recipient.channel}:{recipient.address}", context="recipient"
+            ),
             recipient.masked,
             recipient.language,
             body,
@@ -127,4 +131,3 @@ def _subject(data: EventData) -> tuple[str, uuid.UUID]:
     if isinstance(application_id, uuid.UUID):
         return "application", application_id
     raise TypeError(f"{type(data).__name__} names no application or complaint")
-

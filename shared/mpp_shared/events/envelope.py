@@ -28,10 +28,10 @@ class EventData(BaseModel):
     topic: ClassVar[str]
     citizen_facing: ClassVar[bool] = False
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         event_type = cls.__dict__.get("event_type")
-        if event_type:
+        if event_type and register:
             if event_type in _REGISTRY:
                 raise RuntimeError(f"event type {event_type} registered twice")
             _REGISTRY[event_type] = cls

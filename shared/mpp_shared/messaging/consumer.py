@@ -102,7 +102,9 @@ class EventConsumer:
             "mpp.consumer.lag",
             callbacks=[
                 lambda _o: [
-                    metrics.Observation(lag, {"consumer": name, "topic": tp.topic, "partition": tp.partition})
+                    metrics.Observation(
+                        lag, {"consumer": name, "topic": tp.topic, "partition": tp.partition}
+                    )
                     for tp, lag in list(self._lag.items())
                 ]
             ],
@@ -117,8 +119,9 @@ class EventConsumer:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,
             max_poll_interval_ms=300_000,
-            session_timeout_ms=10_000,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=1_000,
+            rebalance_timeout_ms=self.settings.consumer_rebalance_timeout_ms,
             metadata_max_age_ms=5_000,
         )
 
@@ -260,7 +263,8 @@ class EventConsumer:
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], event: CloudEvent | None, error: str
     ) -> None:
-        headers = list(record.headers or []) + [
+        headers = [
+            *list(record.headers or []),
             ("mpp-error", error[:2000].encode()),
             ("mpp-original-topic", record.topic.encode()),
             ("mpp-original-partition", str(record.partition).encode()),

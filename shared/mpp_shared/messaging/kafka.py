@@ -44,7 +44,10 @@ async def ensure_topics(
         return []
     try:
         await admin.create_topics(
-            [NewTopic(t, num_partitions=partitions, replication_factor=replication) for t in missing]
+            [
+                NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                for t in missing
+            ]
         )
     except TopicAlreadyExistsError:
         pass  # another instance was quicker

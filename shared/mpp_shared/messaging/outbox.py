@@ -193,10 +193,30 @@ class OutboxRelay:
         return True
 
     async def publish_batch(self) -> int:
-        rows = await self.pool.fetch(_SELECT_UNPUBLISHED, self.settings.outbox_batch_size)
+        """Publish the oldest unpublished rows, then mark them sent; returns how many.
+
+        A crash between sending and marking republishes the rows later:
+        consumers' inboxes make that repeat harmless.
+        """
+        rows = await self.fetch_unpublished()
         if not rows:
             self.backlog = 0
             return 0
+        await self.send(rows)
+        await self.mark_published(rows)
+        if len(rows) < self.settings.outbox_batch_size:
+            self.backlog = 0
+        else:
+            self.backlog = await self.pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            )
+        return len(rows)
+
+    async def fetch_unpublished(self) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(_SELECT_UNPUBLISHED, self.settings.outbox_batch_size))
+
+    async def send(self, rows: list[asyncpg.Record]) -> None:
+        """Send rows in id order and wait until the broker acknowledged them all."""
         pending = []
         for row in rows:
             parent = extract({k: v for k in ("traceparent", "tracestate") if (v := row[k])})
@@ -221,13 +241,8 @@ class OutboxRelay:
                     )
                 )
         await asyncio.gather(*pending)
+
+    async def mark_published(self, rows: list[asyncpg.Record]) -> None:
         await self.pool.execute(_MARK_PUBLISHED, [r["id"] for r in rows])
         self.published_total += len(rows)
         self._published_counter.add(len(rows), {"service": self.service})
-        if len(rows) < self.settings.outbox_batch_size:
-            self.backlog = 0
-        else:
-            self.backlog = await self.pool.fetchval(
-                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-            )
-        return len(rows)

@@ -43,14 +43,20 @@ def main() -> None:
         )
         print(
             BANNER.format(
-                lines=lines, broker=stack.kafka_bootstrap, database=stack.database_url, logs=root / "logs"
+                lines=lines,
+                broker=stack.kafka_bootstrap,
+                database=stack.database_url,
+                logs=root / "logs",
             ),
             flush=True,
         )
         while not stopping.wait(1.0):
             for name, proc in stack.services.items():
                 if proc.process is not None and proc.process.poll() is not None:
-                    print(f"{name} exited ({proc.process.returncode}); see {proc.log_path}", file=sys.stderr)
+                    print(
+                        f"{name} exited ({proc.process.returncode}); see {proc.log_path}",
+                        file=sys.stderr,
+                    )
                     stopping.set()
     except Exception as exc:
         print(f"could not start: {exc}", file=sys.stderr)

@@ -43,7 +43,7 @@ class ServiceProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")  # noqa: SIM115
+        out = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"mpp_{self.name}"],
             env=self.env,
@@ -90,7 +90,9 @@ class ServiceProcess:
             except httpx.HTTPError as exc:
                 last = str(exc)
             time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not ready after {timeout}s: {last}\n" + _tail(self.log_path))
+        raise TimeoutError(
+            f"{self.name} not ready after {timeout}s: {last}\n" + _tail(self.log_path)
+        )
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -137,6 +139,8 @@ class Stack:
             "OTEL_SERVICE_NAME": name,
             "PYTHONUNBUFFERED": "1",
         }
+        if self.broker is not None:
+            env.setdefault("CONSUMER_REBALANCE_TIMEOUT_MS", "2000")
         env.update(self.extra_env)
         return env
 
@@ -146,7 +150,9 @@ class Stack:
             asyncio.run(ensure_database(self.database_url, self.db_prefix + name))
         for name in names:
             port = DEFAULT_PORTS[name] if self.fixed_ports else free_port()
-            proc = ServiceProcess(name, port, self.service_env(name, port), self.workdir / "logs" / f"{name}.log")
+            proc = ServiceProcess(
+                name, port, self.service_env(name, port), self.workdir / "logs" / f"{name}.log"
+            )
             proc.start()
             self.services[name] = proc
         for name in names:

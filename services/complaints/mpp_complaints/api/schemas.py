@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from mpp_complaints.domain.complaints import CATEGORIES
+from mpp_shared import contacts
+from mpp_shared.contacts import checked
 
 
 class ComplaintCreate(BaseModel):
@@ -19,8 +21,8 @@ class ComplaintCreate(BaseModel):
     tracking_code: str | None = Field(default=None, description="Links the complaint to a request")
     anonymous: bool = False
     reporter_name: str | None = Field(default=None, max_length=120)
-    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 \-]{8,20}$")
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, description="Mobile number; stored as E.164")
+    email: str | None = None
     language: Literal["id", "en"] = "id"
 
     @field_validator("category")
@@ -31,6 +33,16 @@ class ComplaintCreate(BaseModel):
                 "unknown_category", "kategori tidak dikenal: {value}", {"value": value}
             )
         return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else str(checked(contacts.normalise_phone, value))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else str(checked(contacts.validate_email, value))
 
 
 class ComplaintPublic(BaseModel):
@@ -46,5 +58,6 @@ class ComplaintPublic(BaseModel):
 
 
 VALIDATION_MESSAGES = {
+    **contacts.MESSAGES,
     "unknown_category": ("kategori tidak dikenal: {value}", "unknown category: {value}"),
 }

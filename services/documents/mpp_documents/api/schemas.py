@@ -14,7 +14,9 @@ class JobTransition(BaseModel):
     pickup_point: str | None = Field(
         default=None, description="Where the document waits; needed for ready_for_pickup"
     )
-    expected_version: int | None = Field(default=None, description="Refuse if the job changed since read")
+    expected_version: int | None = Field(
+        default=None, description="Refuse if the job changed since read"
+    )
 
 
 class JobPublic(BaseModel):

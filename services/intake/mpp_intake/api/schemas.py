@@ -11,15 +11,9 @@ from pydantic_core import PydanticCustomError
 
 from mpp_intake.domain import identity
 from mpp_intake.domain.catalog import PICKUP_POINTS, SERVICES
+from mpp_shared.contacts import checked as _checked
 
 Channel = Literal["mpp_desk", "kecamatan_desk", "desa", "online"]
-
-
-def _checked(fn, value):  # type: ignore[no-untyped-def]
-    try:
-        return fn(value)
-    except identity.InvalidValue as exc:
-        raise PydanticCustomError(exc.code, str(exc)) from exc
 
 
 class ApplicationCreate(BaseModel):
@@ -49,7 +43,9 @@ class ApplicationCreate(BaseModel):
     def _known_point(cls, value: str | None) -> str | None:
         if value is not None and value not in PICKUP_POINTS:
             raise PydanticCustomError(
-                "unknown_pickup_point", "tempat pengambilan tidak dikenal: {value}", {"value": value}
+                "unknown_pickup_point",
+                "tempat pengambilan tidak dikenal: {value}",
+                {"value": value},
             )
         return value
 

@@ -10,4 +10,12 @@ SERVICES: dict[str, tuple[str, str]] = {
     "pindah_datang": ("Surat Pindah Datang", "Moving-in letter"),
 }
 
-PICKUP_POINTS = {"MPP", "DUKCAPIL", "KEC-BANYAKAN", "KEC-WATES", "KEC-PAPAR", "KEC-PARE", "KEC-NGADILUWIH"}
+PICKUP_POINTS = {
+    "MPP",
+    "DUKCAPIL",
+    "KEC-BANYAKAN",
+    "KEC-WATES",
+    "KEC-PAPAR",
+    "KEC-PARE",
+    "KEC-NGADILUWIH",
+}

@@ -23,10 +23,13 @@ def choose(contact: dict[str, Any]) -> Recipient | None:
     """The preferred channel when its contact is known, else SMS, else e-mail."""
     language = contact.get("language", "id")
     preferred = contact.get("preferred_channel")
-    by_channel = {"sms": contact.get("phone"), "whatsapp": contact.get("phone"), "email": contact.get("email")}
-    if preferred and by_channel.get(preferred):
-        return Recipient(preferred, by_channel[preferred], language)
-    for channel in ("sms", "email"):
-        if by_channel[channel]:
-            return Recipient(channel, by_channel[channel], language)
+    by_channel: dict[str, str | None] = {
+        "sms": contact.get("phone"),
+        "whatsapp": contact.get("phone"),
+        "email": contact.get("email"),
+    }
+    for channel in (preferred, "sms", "email"):
+        address = by_channel.get(channel) if channel else None
+        if channel and address:
+            return Recipient(channel, address, language)
     return None

@@ -58,7 +58,9 @@ async def file_complaint(
     async with pool.acquire() as conn, conn.transaction():
         if idempotency_key:
             stored = await claim_idempotency_key(
-                conn, scope="complaints", key=idempotency_key,
+                conn,
+                scope="complaints",
+                key=idempotency_key,
                 fingerprint=request_fingerprint(body.model_dump()),
             )
             if stored is not None:
@@ -96,7 +98,9 @@ async def file_complaint(
             application_id=linked["application_id"] if linked else None,
             language=body.language,
             contact_sealed=(
-                seal_for_notify({**contact, "language": body.language}, settings.notify_seal_public_key)
+                seal_for_notify(
+                    {**contact, "language": body.language}, settings.notify_seal_public_key
+                )
                 if contact
                 else None
             ),
@@ -121,7 +125,10 @@ async def file_complaint(
         )
         if idempotency_key:
             await store_answer(
-                conn, scope="complaints", key=idempotency_key, status_code=201,
+                conn,
+                scope="complaints",
+                key=idempotency_key,
+                status_code=201,
                 body=answer.model_dump(mode="json"),
             )
     return answer

@@ -24,9 +24,7 @@ from mpp_shared.web import ApiError, PoolDep
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 SOURCE = "/mpp/documents"
 
-Staff = Annotated[
-    Principal, Depends(require_roles(Role.PRODUCTION, Role.PICKUP, Role.SUPERVISOR))
-]
+Staff = Annotated[Principal, Depends(require_roles(Role.PRODUCTION, Role.PICKUP, Role.SUPERVISOR))]
 # Who may move a job into each state.
 _ROLE_FOR = {
     JobState.PRODUCED: {Role.PRODUCTION},
@@ -70,7 +68,9 @@ async def get_job(job_id: uuid.UUID, pool: PoolDep, _staff: Staff) -> Any:
     return _public(row)
 
 
-@router.post("/{job_id}/transitions", response_model=JobPublic, summary="Move a job to its next state")
+@router.post(
+    "/{job_id}/transitions", response_model=JobPublic, summary="Move a job to its next state"
+)
 async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staff: Staff) -> Any:
     target = JobState(body.to)
     if not staff.has_any(frozenset(_ROLE_FOR[target] | {Role.ADMIN})):
@@ -142,7 +142,11 @@ async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staf
         data = _EVENT_FOR[target](**fields)
         event = build_event(data, source=SOURCE, subject=str(job_id))
         await audit.record(
-            conn, staff, action=f"job.{target.value}", target_type="job", target_id=str(job_id),
+            conn,
+            staff,
+            action=f"job.{target.value}",
+            target_type="job",
+            target_id=str(job_id),
             detail={"from": current.value, "pickup_point": row["pickup_point"]},
         )
         await enqueue(conn, event, topic=data.topic, key=str(row["application_id"]))

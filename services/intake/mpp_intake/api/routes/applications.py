@@ -103,7 +103,10 @@ async def submit_application(
     async with pool.acquire() as conn, conn.transaction():
         if idempotency_key:
             stored = await claim_idempotency_key(
-                conn, scope=scope, key=idempotency_key, fingerprint=request_fingerprint(body.model_dump())
+                conn,
+                scope=scope,
+                key=idempotency_key,
+                fingerprint=request_fingerprint(body.model_dump()),
             )
             if stored is not None:
                 return JSONResponse(stored.body, status_code=stored.status_code)
@@ -171,12 +174,18 @@ async def submit_application(
         )
         if idempotency_key:
             await store_answer(
-                conn, scope=scope, key=idempotency_key, status_code=201, body=answer.model_dump(mode="json")
+                conn,
+                scope=scope,
+                key=idempotency_key,
+                status_code=201,
+                body=answer.model_dump(mode="json"),
             )
     return answer
 
 
-@router.get("/{application_id}", response_model=ApplicationPublic, summary="One application (masked)")
+@router.get(
+    "/{application_id}", response_model=ApplicationPublic, summary="One application (masked)"
+)
 async def get_application(application_id: uuid.UUID, pool: PoolDep, _officer: Officer) -> Any:
     row = await pool.fetchrow("SELECT * FROM applications WHERE id = $1", application_id)
     if row is None:
@@ -232,7 +241,9 @@ async def decide(
                 rejected_at=now,
             )
         event = build_event(data, source=SOURCE, subject=str(application_id))
-        await conn.execute(_TIMELINE, application_id, target.value, now, row["pickup_point"], event.id)
+        await conn.execute(
+            _TIMELINE, application_id, target.value, now, row["pickup_point"], event.id
+        )
         await audit.record(
             conn,
             officer,
@@ -245,7 +256,9 @@ async def decide(
     return _public(row)
 
 
-def _refuse_stale_or_illegal(row: asyncpg.Record, target: Status, expected_version: int | None) -> None:
+def _refuse_stale_or_illegal(
+    row: asyncpg.Record, target: Status, expected_version: int | None
+) -> None:
     current = Status(row["status"])
     if expected_version is not None and expected_version != row["version"]:
         raise ApiError(

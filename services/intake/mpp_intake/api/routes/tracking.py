@@ -32,7 +32,9 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
         code,
     )
     if row is None:
-        raise ApiError(404, "not_found", "Kode pelacakan tidak ditemukan", "Tracking code not found")
+        raise ApiError(
+            404, "not_found", "Kode pelacakan tidak ditemukan", "Tracking code not found"
+        )
     steps = await pool.fetch(
         "SELECT step, at, pickup_point FROM application_timeline WHERE application_id = $1 ORDER BY at, id",
         row["id"],
@@ -44,5 +46,7 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
         service_name=names[1] if language == "en" else names[0],
         status=row["progress"],
         pickup_point=row["pickup_point"],
-        timeline=[TimelineStep(step=s["step"], at=s["at"], pickup_point=s["pickup_point"]) for s in steps],
+        timeline=[
+            TimelineStep(step=s["step"], at=s["at"], pickup_point=s["pickup_point"]) for s in steps
+        ],
     )

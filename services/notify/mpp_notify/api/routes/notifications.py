@@ -18,7 +18,9 @@ Reader = Annotated[
 ]
 
 
-@router.get("", response_model=NotificationList, summary="Delivery log by application, complaint or code")
+@router.get(
+    "", response_model=NotificationList, summary="Delivery log by application, complaint or code"
+)
 async def list_notifications(
     pool: PoolDep,
     _reader: Reader,

@@ -1,0 +1,157 @@
+"""Outbox and inbox on a real PostgreSQL and a real broker: nothing lost,
+no effect twice, poison parked on the dead-letter topic."""
+
+from __future__ import annotations
+
+import json
+
+from mpp_shared.messaging.consumer import EventConsumer
+from tests.integration.delivery_kit import Kit, run_until
+
+
+async def test_rows_committed_out_of_id_order_are_all_published(database: str, servers) -> None:
+    async with Kit(database, servers.bootstrap) as kit:
+        relay = await kit.relay()
+        late = kit.probe_event("late", 1)
+        early = kit.probe_event("early", 2)
+        # The first transaction takes the lower id but commits last.
+        async with kit.pool.acquire() as slow_conn:
+            slow_tx = slow_conn.transaction()
+            await slow_tx.start()
+            from mpp_shared.messaging.outbox import enqueue
+
+            await enqueue(slow_conn, late, topic=kit.topic, key="a")
+            await kit.enqueue([early], key="b")
+            assert await relay.publish_batch() == 1  # only what is committed
+            await slow_tx.commit()
+        assert await relay.publish_batch() == 1  # the late one is not skipped
+        assert await relay.publish_batch() == 0
+        ids = [json.loads(m.value)["id"] for m in await kit.read_topic(kit.topic, expected=2)]
+        assert sorted(ids) == sorted([str(late.id), str(early.id)])
+
+
+async def test_events_of_one_key_arrive_in_commit_order(database: str, servers) -> None:
+    async with Kit(database, servers.bootstrap) as kit:
+        for seq in range(60):
+            await kit.enqueue([kit.probe_event("ordered", seq)], key="same-aggregate")
+        relay = await kit.relay()
+        while await relay.publish_batch():
+            pass
+        messages = await kit.read_topic(kit.topic, expected=60)
+        seqs = [
+            json.loads(m.value)["data"]["seq"] for m in sorted(messages, key=lambda m: m.offset)
+        ]
+        assert {m.partition for m in messages} == {messages[0].partition}
+        assert seqs == list(range(60))
+
+
+async def test_relay_stopped_between_publish_and_mark_leads_to_one_effect(
+    database: str, servers
+) -> None:
+    async with Kit(database, servers.bootstrap) as kit:
+        events = [kit.probe_event(f"p{i}", i) for i in range(20)]
+        await kit.enqueue(events, key="k")
+        crashed = await kit.relay()
+        rows = await crashed.fetch_unpublished()
+        await crashed.send(rows)  # published ... and the process dies before marking
+        assert (
+            await kit.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 20
+        )
+
+        restarted = await kit.relay()
+        assert await restarted.publish_batch() == 20  # at least once: all again
+        assert (
+            await kit.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+        )
+        assert len(await kit.read_topic(kit.topic, expected=40)) == 40
+
+        consumer = kit.consumer("effects", dlq_producer=await kit.producer())
+
+        async def all_seen() -> bool:
+            return consumer.handled_total == 20 and len(await kit.effects()) == 20
+
+        await run_until(consumer, all_seen)
+        effects = await kit.effects()
+        assert sorted(e["seq"] for e in effects) == list(range(20))
+        assert len({e["event_id"] for e in effects}) == 20
+
+
+class _CrashesBeforeCommit(EventConsumer):
+    """Handles events but dies before any offset commit reaches the broker."""
+
+    processed = 0
+
+    async def process(self, record) -> None:  # type: ignore[no-untyped-def]
+        type(self).processed += 1
+        await super().process(record)
+
+    async def commit_done(self, partitions) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+
+class _Counting(EventConsumer):
+    processed = 0
+
+    async def process(self, record) -> None:  # type: ignore[no-untyped-def]
+        type(self).processed += 1
+        await super().process(record)
+
+
+async def test_consumer_crash_before_offset_commit_redelivers_and_changes_nothing(
+    database: str, servers
+) -> None:
+    async with Kit(database, servers.bootstrap) as kit:
+        await kit.enqueue([kit.probe_event(f"c{i}", i) for i in range(10)], key="k")
+        relay = await kit.relay()
+        await relay.publish_batch()
+        dlq = await kit.producer()
+
+        first = kit.consumer("crashy", _CrashesBeforeCommit, dlq_producer=dlq)
+
+        async def ten_effects() -> bool:
+            return len(await kit.effects()) == 10
+
+        await run_until(first, ten_effects)
+        assert _CrashesBeforeCommit.processed == 10
+
+        second = kit.consumer("crashy", _Counting, dlq_producer=dlq)
+
+        async def redelivered() -> bool:
+            return _Counting.processed >= 10
+
+        await run_until(second, redelivered)
+        assert _Counting.processed == 10  # the same ten events came again ...
+        assert second.handled_total == 0  # ... and none was handled a second time
+        assert len(await kit.effects()) == 10
+        assert await kit.pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'crashy'") == 10
+
+
+async def test_poison_events_are_parked_on_dlq_and_the_partition_keeps_flowing(
+    database: str, servers
+) -> None:
+    async with Kit(database, servers.bootstrap) as kit:
+        producer = await kit.producer()
+        await producer.send_and_wait(kit.topic, value=b"{not json", key=b"k")
+        poison = kit.probe_event("poison", 1, poison=True)
+        good = kit.probe_event("good", 2)
+        await kit.enqueue([poison, good], key="k")
+        await (await kit.relay()).publish_batch()
+
+        consumer = kit.consumer("dlq-test", dlq_producer=producer)
+
+        async def good_handled() -> bool:
+            return any(e["probe"] == "good" for e in await kit.effects())
+
+        await run_until(consumer, good_handled)
+        assert consumer.dead_lettered_total == 2
+        parked = await kit.read_topic(kit.topic + ".dlq", expected=2)
+        assert len(parked) == 2
+        errors = {dict(m.headers)["mpp-error"].decode() for m in parked}
+        assert any("malformed event" in e for e in errors)
+        assert any("cannot handle probe poison" in e for e in errors)
+        assert all(dict(m.headers)["mpp-original-topic"].decode() == kit.topic for m in parked)
+        outcome = await kit.pool.fetchval(
+            "SELECT outcome FROM inbox WHERE event_id = $1", poison.id
+        )
+        assert outcome == "dead_lettered"
+        assert [e["probe"] for e in await kit.effects()] == ["good"]

@@ -1,0 +1,322 @@
+"""Event contracts: CloudEvents envelope, versioned data schemas and topic registry."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from mpp_shared.events import (
+    ALL_TOPICS,
+    CloudEvent,
+    EventData,
+    Topic,
+    build_event,
+    dlq_of,
+    parse_event,
+    schemas,
+)
+from mpp_shared.events.envelope import CONTENT_TYPE, registered_types
+
+NOW = datetime(2024, 8, 17, 9, 30, 15, 123456, tzinfo=UTC)
+APP_ID = uuid.UUID("0b5f8a5e-6f1c-4e55-9a43-2f8d7a1c9e01")
+JOB_ID = uuid.UUID("6a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+
+
+def _job(**extra: Any) -> dict[str, Any]:
+    return {
+        "job_id": JOB_ID,
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "ktp_el",
+        "state": "queued",
+        "version": 1,
+        "pickup_point": "MPP",
+        "occurred_at": NOW,
+        **extra,
+    }
+
+
+# One valid payload per registered event type; test_every_type_has_a_sample keeps it complete.
+SAMPLES: dict[str, dict[str, Any]] = {
+    "mpp.application.submitted.v1": {
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "ktp_el",
+        "channel": "mpp_desk",
+        "status": "submitted",
+        "nik_masked": "3506**********01",
+        "applicant_name_masked": "B*** S***",
+        "pickup_point": "MPP",
+        "language": "en",
+        "preferred_channel": "sms",
+        "contact_sealed": "c2VhbGVk",
+        "submitted_at": NOW,
+    },
+    "mpp.application.verified.v1": {
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "kk",
+        "verified_by": "officer-7",
+        "verified_at": NOW,
+    },
+    "mpp.application.rejected.v1": {
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "kk",
+        "reason": "fotokopi KK tidak terbaca",
+        "rejected_by": "officer-7",
+        "rejected_at": NOW,
+    },
+    "mpp.document.queued.v1": _job(),
+    "mpp.document.produced.v1": _job(state="produced", version=2),
+    "mpp.document.ready_for_pickup.v1": _job(state="ready_for_pickup", version=3),
+    "mpp.document.picked_up.v1": _job(state="picked_up", version=4, handed_over_by="desk-2"),
+    "mpp.complaint.filed.v1": {
+        "complaint_id": uuid.uuid4(),
+        "complaint_code": "P23456789A",
+        "category": "pungli",
+        "channel": "web",
+        "anonymous": False,
+        "filed_at": NOW,
+    },
+    "mpp.notification.recorded.v1": {
+        "notification_id": uuid.uuid4(),
+        "source_event_id": uuid.uuid4(),
+        "source_event_type": "mpp.application.submitted.v1",
+        "channel": "sms",
+        "recipient_masked": "+62812*****890",
+        "status": "delivered",
+        "application_id": APP_ID,
+    },
+}
+
+FORBIDDEN_FIELDS = {"nik", "phone", "email", "full_name", "name"}
+
+
+def sample(event_type: str) -> EventData:
+    return registered_types()[event_type](**SAMPLES[event_type])
+
+
+# --- envelope -----------------------------------------------------------------
+
+
+def test_build_event_fills_the_envelope() -> None:
+    data = sample("mpp.application.submitted.v1")
+    event = build_event(data, source="/mpp/intake", subject=str(APP_ID))
+    assert event.specversion == "1.0"
+    assert event.type == "mpp.application.submitted.v1"
+    assert event.source == "/mpp/intake"
+    assert event.subject == str(APP_ID)
+    assert event.datacontenttype == "application/json"
+    assert isinstance(event.id, uuid.UUID)
+    assert event.time.tzinfo is not None
+    # data is the JSON form of the model (UUIDs and datetimes as strings)
+    assert event.data["application_id"] == str(APP_ID)
+    assert event.data["submitted_at"] == NOW.isoformat().replace("+00:00", "Z")
+    assert CONTENT_TYPE == "application/cloudevents+json"
+
+
+def test_each_event_gets_its_own_id() -> None:
+    data = sample("mpp.application.verified.v1")
+    ids = {build_event(data, source="/s", subject="x").id for _ in range(20)}
+    assert len(ids) == 20
+
+
+def test_round_trip_through_bytes() -> None:
+    data = sample("mpp.document.picked_up.v1")
+    event = build_event(data, source="/mpp/documents", subject=str(JOB_ID))
+    raw = event.to_bytes()
+    assert json.loads(raw)["specversion"] == "1.0"
+
+    parsed = parse_event(raw)
+    assert parsed.type == event.type == "mpp.document.picked_up.v1"
+    assert parsed.source == "/mpp/documents"
+    assert parsed.subject == str(JOB_ID)
+    assert parsed.id == event.id
+    assert parsed.time == event.time
+    assert parsed.datacontenttype == "application/json"
+    assert parsed.specversion == "1.0"
+    assert parsed.data == event.data
+
+
+@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+def test_typed_data_returns_the_registered_model(event_type: str) -> None:
+    data = sample(event_type)
+    parsed = parse_event(build_event(data, source="/s", subject="x").to_bytes())
+    typed = parsed.typed_data()
+    assert type(typed) is registered_types()[event_type]
+    assert typed == data
+
+
+def test_typed_data_of_unknown_type_raises_key_error() -> None:
+    event = CloudEvent(source="/s", type="mpp.unknown.thing.v1", subject="x", data={})
+    with pytest.raises(KeyError):
+        event.typed_data()
+
+
+def test_extension_attributes_survive_the_round_trip() -> None:
+    event = build_event(sample("mpp.application.verified.v1"), source="/s", subject="x")
+    doc = json.loads(event.to_bytes())
+    doc["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    parsed = parse_event(json.dumps(doc).encode())
+    assert parsed.model_extra == {"traceparent": doc["traceparent"]}
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"not json", b'{"specversion": ', b"\xff\xfe\xfa", b"\x80abc"]
+)
+def test_parse_event_rejects_non_json(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        parse_event(raw)
+
+
+def _valid_doc() -> dict[str, Any]:
+    event = build_event(sample("mpp.application.verified.v1"), source="/s", subject="x")
+    doc: dict[str, Any] = json.loads(event.to_bytes())
+    return doc
+
+
+@pytest.mark.parametrize("version", ["0.3", "1.1", "2.0", ""])
+def test_parse_event_rejects_other_specversions(version: str) -> None:
+    doc = _valid_doc()
+    doc["specversion"] = version
+    with pytest.raises(ValueError, match="specversion"):
+        parse_event(json.dumps(doc).encode())
+
+
+@pytest.mark.parametrize("missing", ["source", "type", "subject", "data"])
+def test_parse_event_rejects_missing_required_attributes(missing: str) -> None:
+    doc = _valid_doc()
+    del doc[missing]
+    with pytest.raises(ValidationError) as info:
+        parse_event(json.dumps(doc).encode())
+    assert any(e["loc"] == (missing,) and e["type"] == "missing" for e in info.value.errors())
+    # ValidationError is a ValueError, as parse_event's contract says
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("raw", [b"[1, 2]", b"null", b"42", b'"event"'])
+def test_parse_event_rejects_json_that_is_not_an_object(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        parse_event(raw)
+
+
+def test_parse_event_rejects_bad_id_and_data_shapes() -> None:
+    doc = _valid_doc()
+    doc["id"] = "not-a-uuid"
+    with pytest.raises(ValidationError):
+        parse_event(json.dumps(doc).encode())
+    doc = _valid_doc()
+    doc["data"] = ["a", "list"]
+    with pytest.raises(ValidationError):
+        parse_event(json.dumps(doc).encode())
+
+
+def test_typed_data_validates_the_payload() -> None:
+    doc = _valid_doc()
+    del doc["data"]["verified_by"]
+    parsed = parse_event(json.dumps(doc).encode())  # the envelope itself is fine
+    with pytest.raises(ValidationError):
+        parsed.typed_data()
+
+
+# --- schemas ------------------------------------------------------------------
+
+
+def test_every_type_has_a_sample() -> None:
+    assert set(registered_types()) == set(SAMPLES)
+
+
+def test_registry_holds_the_expected_types() -> None:
+    types = registered_types()
+    assert "mpp.application.submitted.v1" in types
+    assert types["mpp.application.submitted.v1"] is schemas.ApplicationSubmittedV1
+    # the shared base of document events is not itself a published type
+    assert schemas.DocumentJobEvent not in types.values()
+    # registered_types() hands out a copy, not the registry itself
+    types.pop("mpp.application.submitted.v1")
+    assert "mpp.application.submitted.v1" in registered_types()
+
+
+def test_registering_a_type_twice_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="registered twice"):
+
+        class Duplicate(EventData):  # pragma: no cover - the class statement raises
+            event_type = "mpp.application.submitted.v1"
+            topic = Topic.APPLICATIONS
+
+
+@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+def test_type_is_versioned_and_on_a_known_topic(event_type: str) -> None:
+    model = registered_types()[event_type]
+    assert re.fullmatch(r"mpp\.[a-z_]+\.[a-z_]+\.v[1-9][0-9]*", event_type), event_type
+    assert model.event_type == event_type
+    assert model.topic in set(Topic)
+    assert model.topic in ALL_TOPICS
+    assert not model.topic.endswith(".dlq")
+
+
+@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+def test_no_clear_personal_data_in_schemas(event_type: str) -> None:
+    fields = set(registered_types()[event_type].model_fields)
+    assert not fields & FORBIDDEN_FIELDS
+    for field in fields:
+        if any(word in field for word in ("nik", "phone", "email", "name", "contact")):
+            assert field.endswith(("_masked", "_sealed")), field
+
+
+@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+def test_extra_fields_are_forbidden(event_type: str) -> None:
+    model = registered_types()[event_type]
+    assert model.model_config.get("extra") == "forbid"
+    with pytest.raises(ValidationError) as info:
+        model(**SAMPLES[event_type], nik="3506042602660001")
+    assert [e["type"] for e in info.value.errors()] == ["extra_forbidden"]
+
+
+def test_event_data_is_frozen() -> None:
+    data = sample("mpp.application.verified.v1")
+    with pytest.raises(ValidationError):
+        data.tracking_code = "ZZZZZZZZZZ"  # type: ignore[misc]
+
+
+def test_submitted_schema_refuses_unknown_language_and_channel() -> None:
+    base = SAMPLES["mpp.application.submitted.v1"]
+    with pytest.raises(ValidationError):
+        schemas.ApplicationSubmittedV1(**{**base, "language": "fr"})
+    with pytest.raises(ValidationError):
+        schemas.ApplicationSubmittedV1(**{**base, "preferred_channel": "pigeon"})
+
+
+def test_citizen_facing_flags() -> None:
+    facing = {t for t, m in registered_types().items() if m.citizen_facing}
+    assert facing == {
+        "mpp.application.submitted.v1",
+        "mpp.application.verified.v1",
+        "mpp.application.rejected.v1",
+        "mpp.document.ready_for_pickup.v1",
+        "mpp.document.picked_up.v1",
+        "mpp.complaint.filed.v1",
+    }
+
+
+# --- topics -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", list(Topic))
+def test_each_topic_has_a_dlq_twin(topic: Topic) -> None:
+    assert topic.value in ALL_TOPICS
+    assert dlq_of(topic.value) == f"{topic.value}.dlq"
+    assert f"{topic.value}.dlq" in ALL_TOPICS
+
+
+def test_all_topics_is_exactly_topics_and_their_dlqs() -> None:
+    assert len(ALL_TOPICS) == len(set(ALL_TOPICS)) == 2 * len(Topic)
+    assert {t for t in ALL_TOPICS if not t.endswith(".dlq")} == {t.value for t in Topic}
+    assert all(t.removesuffix(".dlq") in {x.value for x in Topic} for t in ALL_TOPICS)

@@ -1,0 +1,91 @@
+"""Discovery of numbered SQL migration files (no database needed)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from mpp_shared import migrate
+from mpp_shared.migrate import Migration, discover
+
+SERVICE_PACKAGES = ["mpp_intake", "mpp_documents", "mpp_complaints", "mpp_notify"]
+
+
+def _write(folder: Path, *names: str) -> None:
+    for name in names:
+        (folder / name).write_text(f"-- {name}\nSELECT 1;\n")
+
+
+def test_orders_files_by_number(tmp_path: Path) -> None:
+    _write(tmp_path, "010_ten.sql", "001_one.sql", "002_two.sql")
+    found = discover("intake", tmp_path)
+    assert [(m.version, m.name) for m in found] == [(1, "one"), (2, "two"), (10, "ten")]
+    assert all(m.source == "intake" for m in found)
+    assert found[0] == Migration("intake", 1, "one", tmp_path / "001_one.sql")
+
+
+def test_ignores_files_that_are_not_sql(tmp_path: Path) -> None:
+    _write(tmp_path, "001_one.sql", "README.md", "__init__.py", "002_two.sql.bak")
+    assert [m.name for m in discover("s", tmp_path)] == ["one"]
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    assert discover("s", tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "1_short_number.sql",
+        "01_short_number.sql",
+        "001-dash.sql",
+        "001_Upper.sql",
+        "001_.sql",
+        "001_with space.sql",
+        "abc_name.sql",
+        "001_name.SQL.sql",
+    ],
+)
+def test_rejects_bad_names(tmp_path: Path, bad: str) -> None:
+    _write(tmp_path, "001_good.sql", bad)
+    with pytest.raises(ValueError, match=r"NNN_name\.sql"):
+        discover("s", tmp_path)
+
+
+def test_rejects_duplicate_numbers(tmp_path: Path) -> None:
+    _write(tmp_path, "001_first.sql", "002_second.sql", "002_again.sql")
+    with pytest.raises(ValueError, match="duplicate"):
+        discover("s", tmp_path)
+
+
+def test_rejects_duplicate_numbers_written_differently(tmp_path: Path) -> None:
+    _write(tmp_path, "001_first.sql", "0001_same_number.sql")
+    with pytest.raises(ValueError, match="duplicate"):
+        discover("s", tmp_path)
+
+
+def test_orders_numerically_past_999(tmp_path: Path) -> None:
+    _write(tmp_path, "998_a.sql", "999_b.sql", "1000_c.sql")
+    assert [m.version for m in discover("s", tmp_path)] == [998, 999, 1000]
+
+
+def test_shared_migrations_parse() -> None:
+    found = discover("shared", migrate.SHARED_MIGRATIONS)
+    assert [(m.version, m.name) for m in found] == [(1, "plumbing"), (2, "audit")]
+    assert all(m.path.read_text().strip() for m in found)
+
+
+@pytest.mark.parametrize("package", SERVICE_PACKAGES)
+def test_service_migrations_parse(package: str) -> None:
+    folder = Path(importlib.import_module(package).__file__ or "").parent / "migrations"
+    found = discover(package, folder)
+    assert found, f"{package} has no migrations"
+    versions = [m.version for m in found]
+    assert versions == sorted(versions)
+    assert versions[0] == 1
+    assert versions == list(range(1, len(versions) + 1)), "numbering has a gap"
+    for m in found:
+        text = m.path.read_text()
+        assert "CREATE TABLE" in text.upper(), m.path

@@ -1,0 +1,259 @@
+"""Notify: message templates per citizen-facing event and the choice of recipient."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import jinja2
+import pytest
+from pydantic import ValidationError
+
+from mpp_complaints.api.schemas import ComplaintCreate
+from mpp_notify.domain import templates
+from mpp_notify.domain.recipients import Recipient, choose
+from mpp_shared.events import schemas  # noqa: F401  (registers the event types)
+from mpp_shared.events.envelope import registered_types
+from mpp_shared.pii import mask_name, mask_nik
+
+CITIZEN_FACING = sorted(t for t, m in registered_types().items() if m.citizen_facing)
+PHONE = "+6281234567890"
+EMAIL = "budi.santoso@example.go.id"
+NIK = "3506042602660001"
+TRACKING = "K7M2QX9WAB"
+NOW = datetime(2024, 8, 17, 9, 30, tzinfo=UTC)
+APP_ID = uuid.uuid4()
+
+
+def _job(state: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "job_id": uuid.uuid4(),
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "akta_kelahiran",
+        "state": state,
+        "version": 3,
+        "pickup_point": "KEC-PARE",
+        "occurred_at": NOW,
+        **extra,
+    }
+
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "mpp.application.submitted.v1": {
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "ktp_el",
+        "channel": "mpp_desk",
+        "status": "submitted",
+        "nik_masked": mask_nik(NIK),
+        "applicant_name_masked": mask_name("Budi Santoso"),
+        "contact_sealed": "c2VhbGVk",
+        "submitted_at": NOW,
+    },
+    "mpp.application.verified.v1": {
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "kk",
+        "verified_by": "officer-7",
+        "verified_at": NOW,
+    },
+    "mpp.application.rejected.v1": {
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "kk",
+        "reason": "fotokopi KK tidak terbaca",
+        "rejected_by": "officer-7",
+        "rejected_at": NOW,
+    },
+    "mpp.document.ready_for_pickup.v1": _job("ready_for_pickup"),
+    "mpp.document.picked_up.v1": _job("picked_up", handed_over_by="desk-2"),
+    "mpp.complaint.filed.v1": {
+        "complaint_id": uuid.uuid4(),
+        "complaint_code": "P23456789A",
+        "category": "pungli",
+        "channel": "web",
+        "anonymous": False,
+        "filed_at": NOW,
+    },
+}
+
+
+def _variables(event_type: str, language: str) -> dict[str, Any]:
+    """As the notify handler builds them: the event's data plus the service's name."""
+    data = registered_types()[event_type](**SAMPLES[event_type])
+    variables = data.model_dump(mode="json")
+    variables["service"] = templates.service_name(variables.get("service_code", ""), language)
+    return variables
+
+
+# --- templates ----------------------------------------------------------------
+
+
+def test_samples_cover_every_citizen_facing_type() -> None:
+    assert set(SAMPLES) == set(CITIZEN_FACING)
+    assert len(CITIZEN_FACING) >= 6
+
+
+@pytest.mark.parametrize("event_type", CITIZEN_FACING)
+def test_every_citizen_facing_type_has_both_languages(event_type: str) -> None:
+    assert set(templates.TEMPLATES[event_type]) >= {"id", "en"}
+    assert all(text.strip() for text in templates.TEMPLATES[event_type].values())
+
+
+def test_no_template_for_internal_events() -> None:
+    internal = {t for t, m in registered_types().items() if not m.citizen_facing}
+    assert not internal & set(templates.TEMPLATES)
+    assert set(templates.TEMPLATES) <= set(registered_types())
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("event_type", CITIZEN_FACING)
+def test_every_template_renders_from_its_event(event_type: str, language: str) -> None:
+    variables = _variables(event_type, language)
+    text = templates.render(event_type, language, variables)
+    assert "{{" not in text and "}}" not in text
+    assert "None" not in text
+    code = variables.get("tracking_code") or variables["complaint_code"]
+    assert code in text
+    # no NIK, masked or not, and no name
+    assert NIK not in text and mask_nik(NIK) not in text
+    assert not re.search(r"\d{16}", text)
+    assert "Budi" not in text and mask_name("Budi Santoso") not in text
+
+
+@pytest.mark.parametrize("event_type", CITIZEN_FACING)
+def test_languages_differ(event_type: str) -> None:
+    indonesian = templates.render(event_type, "id", _variables(event_type, "id"))
+    english = templates.render(event_type, "en", _variables(event_type, "en"))
+    assert indonesian != english
+
+
+def test_submitted_message_in_both_languages() -> None:
+    indonesian = templates.render(
+        "mpp.application.submitted.v1", "id", _variables("mpp.application.submitted.v1", "id")
+    )
+    english = templates.render(
+        "mpp.application.submitted.v1", "en", _variables("mpp.application.submitted.v1", "en")
+    )
+    assert indonesian != english
+    assert TRACKING in indonesian and TRACKING in english
+    assert indonesian.startswith("Permohonan KTP-el Anda sudah kami terima.")
+    assert english.startswith("We have received your electronic ID card (KTP-el) application.")
+    for text in (indonesian, english):
+        assert NIK not in text
+        assert "3506" not in text
+
+
+def test_rejection_carries_the_reason() -> None:
+    text = templates.render(
+        "mpp.application.rejected.v1", "en", _variables("mpp.application.rejected.v1", "en")
+    )
+    assert "fotokopi KK tidak terbaca" in text
+
+
+def test_ready_for_pickup_names_the_place() -> None:
+    event_type = "mpp.document.ready_for_pickup.v1"
+    assert "KEC-PARE" in templates.render(event_type, "id", _variables(event_type, "id"))
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("event_type", CITIZEN_FACING)
+def test_missing_variable_is_an_error(event_type: str, language: str) -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        templates.render(event_type, language, {"service": "KTP-el"})
+
+
+def test_missing_tracking_code_is_an_error() -> None:
+    with pytest.raises(jinja2.UndefinedError, match="tracking_code"):
+        templates.render("mpp.application.submitted.v1", "en", {"service": "KTP-el"})
+
+
+def test_unknown_language_falls_back_to_indonesian() -> None:
+    variables = _variables("mpp.application.verified.v1", "id")
+    assert templates.render("mpp.application.verified.v1", "fr", variables) == templates.render(
+        "mpp.application.verified.v1", "id", variables
+    )
+
+
+def test_unknown_event_type_is_an_error() -> None:
+    with pytest.raises(KeyError):
+        templates.render("mpp.nothing.v1", "id", {})
+
+
+def test_service_names() -> None:
+    assert templates.service_name("ktp_el", "id") == "KTP-el"
+    assert templates.service_name("akta_kelahiran", "en") == "birth certificate"
+    assert templates.service_name("unknown_code", "en") == "unknown_code"
+    from mpp_intake.domain.catalog import SERVICES
+
+    assert set(templates.SERVICE_NAMES) == set(SERVICES)
+
+
+# --- recipients ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("contact", "expected"),
+    [
+        ({"phone": PHONE, "email": EMAIL, "preferred_channel": "email"}, ("email", EMAIL)),
+        ({"phone": PHONE, "email": EMAIL, "preferred_channel": "whatsapp"}, ("whatsapp", PHONE)),
+        ({"phone": PHONE, "email": EMAIL, "preferred_channel": "sms"}, ("sms", PHONE)),
+        ({"phone": PHONE, "email": EMAIL}, ("sms", PHONE)),
+        ({"email": EMAIL}, ("email", EMAIL)),
+        ({"phone": PHONE}, ("sms", PHONE)),
+        # preferred channel without its contact: fall back to SMS, then e-mail
+        ({"phone": PHONE, "preferred_channel": "email"}, ("sms", PHONE)),
+        ({"email": EMAIL, "preferred_channel": "whatsapp"}, ("email", EMAIL)),
+        ({"email": EMAIL, "preferred_channel": "sms"}, ("email", EMAIL)),
+        ({"phone": "", "email": EMAIL}, ("email", EMAIL)),
+    ],
+)
+def test_choose(contact: dict[str, Any], expected: tuple[str, str]) -> None:
+    recipient = choose(contact)
+    assert recipient is not None
+    assert (recipient.channel, recipient.address) == expected
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        {},
+        {"language": "en"},
+        {"preferred_channel": "sms"},
+        {"phone": None, "email": ""},
+        {"name": "Budi"},
+    ],
+)
+def test_choose_without_contact(contact: dict[str, Any]) -> None:
+    assert choose(contact) is None
+
+
+def test_choose_keeps_the_language() -> None:
+    assert choose({"phone": PHONE}) == Recipient("sms", PHONE, "id")
+    assert choose({"email": EMAIL, "language": "en"}) == Recipient("email", EMAIL, "en")
+
+
+def test_recipient_masked_hides_the_address() -> None:
+    sms = Recipient("sms", PHONE, "id")
+    whatsapp = Recipient("whatsapp", PHONE, "id")
+    email = Recipient("email", EMAIL, "en")
+    assert sms.masked == whatsapp.masked == "+628*******890"
+    assert email.masked == "b***@example.go.id"
+    assert PHONE not in sms.masked
+    assert EMAIL not in email.masked and "santoso" not in email.masked
+
+
+def test_complaint_phone_is_normalised_and_masked_in_the_notification() -> None:
+    with pytest.raises(ValidationError) as refused:
+        ComplaintCreate(description="Petugas meminta uang tambahan", phone="081234567")
+    assert refused.value.errors()[0]["type"] == "phone_invalid"
+
+    complaint = ComplaintCreate(description="Petugas meminta uang tambahan", phone="+500 51234")
+    assert complaint.phone == "+50051234"  # a short, valid foreign number, as E.164
+    recipient = choose({"phone": complaint.phone, "language": complaint.language})
+    assert recipient is not None
+    assert complaint.phone not in recipient.masked
+    assert recipient.masked.count("*") >= len(recipient.masked) // 2
