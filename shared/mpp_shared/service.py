@@ -158,8 +158,6 @@ def create_service_app(
     routers: list[APIRouter],
     consumers: list[ConsumerSpec],
 ) -> FastAPI:
-    setup_logging(settings.service_name, settings.log_level)
-    setup_telemetry(settings.service_name)
     runtime = Runtime(settings, migrations_dir, consumers)
 
     @asynccontextmanager
@@ -187,8 +185,12 @@ def create_service_app(
 
 
 def serve(app_path: str, settings: ServiceSettings) -> None:
-    """Entry point of `python -m mpp_<service>`."""
+    """Entry point of `python -m mpp_<service>`: process-wide logging and
+    telemetry, then uvicorn."""
     import uvicorn
+
+    setup_logging(settings.service_name, settings.log_level)
+    setup_telemetry(settings.service_name)
 
     uvicorn.run(
         app_path,

@@ -1,0 +1,63 @@
+"""Each service's migrations produce the schema its code expects, once, even
+when several instances start at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from mpp_shared import migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED_TABLES = {
+    "intake": {"applications", "application_timeline"},
+    "documents": {"jobs", "job_history"},
+    "complaints": {"complaints", "known_requests"},
+    "notify": {"recipients", "delivery_log"},
+}
+PLUMBING = {"outbox", "inbox", "idempotency_keys", "audit_log", "schema_migrations"}
+
+
+@pytest.mark.parametrize("service", sorted(EXPECTED_TABLES))
+async def test_concurrent_start_ups_apply_each_migration_once(database: str, service: str) -> None:
+    sources = {
+        "shared": migrate.SHARED_MIGRATIONS,
+        service: ROOT / "services" / service / f"mpp_{service}" / "migrations",
+    }
+    conns = [await asyncpg.connect(database) for _ in range(3)]
+    try:
+        applied = await asyncio.gather(*[migrate.apply_migrations(c, sources) for c in conns])
+        total = sum(len(a) for a in applied)
+        expected = len(migrate.discover("shared", sources["shared"])) + len(
+            migrate.discover(service, sources[service])
+        )
+        assert total == expected  # all applied, by exactly one of the three
+        assert await migrate.pending(conns[0], sources) == []
+        tables = {
+            r["tablename"]
+            for r in await conns[0].fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        assert tables == PLUMBING | EXPECTED_TABLES[service]
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def test_audit_trail_is_append_only(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await migrate.apply_migrations(conn, {"shared": migrate.SHARED_MIGRATIONS})
+        await conn.execute(
+            "INSERT INTO audit_log (actor, roles, action, target_type, target_id) "
+            "VALUES ('v1', '{verifier}', 'application.verified', 'application', 'x')"
+        )
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("UPDATE audit_log SET actor = 'someone-else'")
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("DELETE FROM audit_log")
+        assert await conn.fetchval("SELECT actor FROM audit_log") == "v1"
+    finally:
+        await conn.close()

@@ -1,0 +1,58 @@
+"""Every route of every service is either marked public or requires a role."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from mpp_shared.auth import PUBLIC_MARKER
+
+SERVICES = ["mpp_intake", "mpp_documents", "mpp_complaints", "mpp_notify"]
+# What the architecture opens to the public without a token.
+EXPECTED_PUBLIC = {
+    "mpp_intake": {"GET /v1/track/{tracking_code}"},
+    "mpp_documents": set(),
+    "mpp_complaints": {"POST /v1/complaints"},
+    "mpp_notify": set(),
+}
+
+
+def _api_routes(routes: list[object]) -> list[APIRoute]:
+    """Every APIRoute, also inside included routers (kept nested by FastAPI)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            found.extend(_api_routes(inner.routes))
+    return found
+
+
+def _calls(dependant: Dependant) -> list[object]:
+    found: list[object] = []
+    for sub in dependant.dependencies:
+        found.append(sub.call)
+        found.extend(_calls(sub))
+    return found
+
+
+@pytest.mark.parametrize("package", SERVICES)
+def test_each_route_is_public_or_role_protected(package: str) -> None:
+    app = importlib.import_module(f"{package}.main").create_app()
+    public: set[str] = set()
+    routes = _api_routes(app.routes)
+    assert len(routes) >= 2
+    for route in routes:
+        if route.path.startswith("/health"):
+            continue
+        calls = _calls(route.dependant)
+        is_public = PUBLIC_MARKER in calls
+        needs_role = any(hasattr(c, "required_roles") for c in calls)
+        label = f"{sorted(route.methods)[0]} {route.path}"
+        assert is_public != needs_role, f"{label}: must be exactly one of public or role-protected"
+        if is_public:
+            public.add(label)
+    assert public == EXPECTED_PUBLIC[package]
