@@ -15,6 +15,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """What a pooled connection needs before reuse.
+
+    asyncpg's default reset runs a query on every release (unlisten, unlock,
+    reset all). Pooled connections here hold no session state (the relay's
+    LISTEN and lock live on a connection of their own), so only an
+    unfinished transaction has to go.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -28,6 +40,7 @@ async def create_pool(
         max_size=max_size,
         command_timeout=command_timeout,
         init=_init_connection,
+        reset=_reset_connection,
         # Fail fast when the database is gone instead of hanging a request.
         timeout=command_timeout,
     )

@@ -63,6 +63,9 @@ class ServiceSettings(BaseSettings):
 
     outbox_poll_interval: float = 0.5
     outbox_batch_size: int = 500
+    # After a wake-up, wait this long so rows committing together go out in
+    # one round trip instead of one each.
+    outbox_linger: float = 0.005
     outbox_retention_hours: float = 72.0
     outbox_amnesia_check_interval: float = 5.0
 

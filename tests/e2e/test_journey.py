@@ -49,10 +49,14 @@ async def test_one_request_from_counter_to_pickup(
     # Front desk: submit, and a retry with the same Idempotency-Key.
     key = str(uuid.uuid4())
     headers = {**auth("frontdesk"), "Idempotency-Key": key}
-    first = await http.post(f"{intake}/v1/applications", json=application_body(nik), headers=headers)
+    first = await http.post(
+        f"{intake}/v1/applications", json=application_body(nik), headers=headers
+    )
     assert first.status_code == 201, first.text
     application = first.json()
-    retry = await http.post(f"{intake}/v1/applications", json=application_body(nik), headers=headers)
+    retry = await http.post(
+        f"{intake}/v1/applications", json=application_body(nik), headers=headers
+    )
     assert retry.status_code == 201
     assert retry.json()["id"] == application["id"]
     assert application["nik_masked"] == mask_nik(nik)
@@ -130,7 +134,9 @@ async def test_one_request_from_counter_to_pickup(
     # Notify: one message per citizen-facing event, on the citizen's channel.
     async def messages() -> list[dict[str, object]] | None:
         r = await http.get(
-            f"{notify}/v1/notifications", params={"application_id": app_id}, headers=auth("supervisor")
+            f"{notify}/v1/notifications",
+            params={"application_id": app_id},
+            headers=auth("supervisor"),
         )
         items = r.json()["items"]
         return items if len(items) >= 4 else None
@@ -145,7 +151,9 @@ async def test_one_request_from_counter_to_pickup(
         ]
     )
     assert {m["channel"] for m in log} == {"sms"}
-    assert all(m["recipient_masked"].startswith("+628") and "*" in m["recipient_masked"] for m in log)
+    assert all(
+        m["recipient_masked"].startswith("+628") and "*" in m["recipient_masked"] for m in log
+    )
     ready = next(m for m in log if m["source_event_type"].endswith("ready_for_pickup.v1"))
     assert "KEC-PARE" in ready["body"] and code in ready["body"]
 
@@ -176,8 +184,10 @@ async def test_one_request_from_counter_to_pickup(
         "mpp.notification.recorded.v1",
     }
     seen = await eventually(
-        lambda: {d["type"] for d in opd_reader.events(about_this_request)} >= wanted
-        and opd_reader.events(about_this_request)
+        lambda: (
+            {d["type"] for d in opd_reader.events(about_this_request)} >= wanted
+            and opd_reader.events(about_this_request)
+        )
     )
     for doc in seen:
         assert doc["specversion"] == "1.0"
@@ -198,16 +208,20 @@ async def test_one_request_from_counter_to_pickup(
     submitted = next(d for d in seen if d["type"] == "mpp.application.submitted.v1")
     notify_spans = await eventually(
         lambda: otlp.find(
-            lambda s: s.service == "notify"
-            and s.kind == SPAN_KIND_CONSUMER
-            and s.attributes.get("messaging.message.id") == submitted["id"]
+            lambda s: (
+                s.service == "notify"
+                and s.kind == SPAN_KIND_CONSUMER
+                and s.attributes.get("messaging.message.id") == submitted["id"]
+            )
         )
     )
     intake_spans = await eventually(
         lambda: otlp.find(
-            lambda s: s.service == "intake"
-            and s.kind == SPAN_KIND_SERVER
-            and s.trace_id == notify_spans[0].trace_id
+            lambda s: (
+                s.service == "intake"
+                and s.kind == SPAN_KIND_SERVER
+                and s.trace_id == notify_spans[0].trace_id
+            )
         )
     )
     assert intake_spans[0].name == "POST /v1/applications"

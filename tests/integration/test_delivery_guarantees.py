@@ -81,9 +81,9 @@ class _CrashesBeforeCommit(EventConsumer):
 
     processed = 0
 
-    async def process(self, record) -> None:  # type: ignore[no-untyped-def]
-        type(self).processed += 1
-        await super().process(record)
+    async def process_batch(self, records) -> None:  # type: ignore[no-untyped-def]
+        type(self).processed += len(records)
+        await super().process_batch(records)
 
     async def commit_done(self, partitions) -> None:  # type: ignore[no-untyped-def]
         return None
@@ -92,9 +92,9 @@ class _CrashesBeforeCommit(EventConsumer):
 class _Counting(EventConsumer):
     processed = 0
 
-    async def process(self, record) -> None:  # type: ignore[no-untyped-def]
-        type(self).processed += 1
-        await super().process(record)
+    async def process_batch(self, records) -> None:  # type: ignore[no-untyped-def]
+        type(self).processed += len(records)
+        await super().process_batch(records)
 
 
 async def test_consumer_crash_before_offset_commit_redelivers_and_changes_nothing(

@@ -38,7 +38,9 @@ async def test_concurrent_start_ups_apply_each_migration_once(database: str, ser
         assert await migrate.pending(conns[0], sources) == []
         tables = {
             r["tablename"]
-            for r in await conns[0].fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            for r in await conns[0].fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
         }
         assert tables == PLUMBING | EXPECTED_TABLES[service]
     finally:

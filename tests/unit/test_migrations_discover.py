@@ -73,7 +73,11 @@ def test_orders_numerically_past_999(tmp_path: Path) -> None:
 
 def test_shared_migrations_parse() -> None:
     found = discover("shared", migrate.SHARED_MIGRATIONS)
-    assert [(m.version, m.name) for m in found] == [(1, "plumbing"), (2, "audit")]
+    assert [(m.version, m.name) for m in found] == [
+        (1, "plumbing"),
+        (2, "audit"),
+        (3, "outbox_wakeup"),
+    ]
     assert all(m.path.read_text().strip() for m in found)
 
 

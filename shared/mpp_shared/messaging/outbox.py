@@ -40,7 +40,7 @@ from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mpp.outbox")
-WAKE_CHANNEL = "mpp_outbox"
+WAKE_CHANNEL = "mpp_outbox"  # notified by the outbox_wake_relay trigger
 
 _INSERT = """
 INSERT INTO outbox (event_id, topic, key, event_type, payload, traceparent, tracestate)
@@ -79,8 +79,7 @@ async def enqueue(conn: asyncpg.Connection, event: CloudEvent, *, topic: str, ke
         carrier.get("traceparent"),
         carrier.get("tracestate"),
     )
-    # Delivered on commit only; wakes the relay without waiting for its poll.
-    await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+    # A trigger on the table wakes the relay at commit (migration 003).
 
 
 class OutboxRelay:
@@ -169,6 +168,7 @@ class OutboxRelay:
             if published < self.settings.outbox_batch_size:
                 self._wake.clear()
                 await self._sleep(self.settings.outbox_poll_interval)
+                await asyncio.sleep(self.settings.outbox_linger)
 
     async def check_broker_memory(self) -> bool:
         """Recreate topics and republish the retention window if the broker forgot.

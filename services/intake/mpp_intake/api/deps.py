@@ -6,7 +6,7 @@ from mpp_shared.auth import Principal, Role, require_roles
 from mpp_shared.pii import FieldCipher
 
 
-def get_cipher(request: Request) -> FieldCipher:
+async def get_cipher(request: Request) -> FieldCipher:
     cipher: FieldCipher = request.app.state.cipher
     return cipher
 

@@ -35,13 +35,19 @@ from mpp_shared.web import (
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 SOURCE = "/mpp/intake"
 
+# The application and the first step of its timeline, in one round trip.
 _INSERT = """
-INSERT INTO applications (
-    id, tracking_code, service_code, channel, status, progress,
-    nik_enc, nik_index, nik_masked, name_enc, name_masked, phone_enc, email_enc,
-    language, preferred_channel, pickup_point, submitted_by, counter, created_at, updated_at
-) VALUES ($1, $2, $3, $4, 'submitted', 'submitted', $5, $6, $7, $8, $9, $10, $11,
-          $12, $13, $14, $15, $16, $17, $17)
+WITH application AS (
+    INSERT INTO applications (
+        id, tracking_code, service_code, channel, status, progress,
+        nik_enc, nik_index, nik_masked, name_enc, name_masked, phone_enc, email_enc,
+        language, preferred_channel, pickup_point, submitted_by, counter, created_at, updated_at
+    ) VALUES ($1, $2, $3, $4, 'submitted', 'submitted', $5, $6, $7, $8, $9, $10, $11,
+              $12, $13, $14, $15, $16, $17, $17)
+    RETURNING id
+)
+INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id)
+SELECT id, 'submitted', $17, $14, $18 FROM application
 """
 _TIMELINE = """
 INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id)
@@ -110,6 +116,24 @@ async def submit_application(
             )
             if stored is not None:
                 return JSONResponse(stored.body, status_code=stored.status_code)
+        event = build_event(
+            ApplicationSubmittedV1(
+                application_id=application_id,
+                tracking_code=tracking_code,
+                service_code=body.service_code,
+                channel=body.channel,
+                status=Status.SUBMITTED,
+                nik_masked=mask_nik(body.nik),
+                applicant_name_masked=mask_name(body.full_name),
+                pickup_point=body.pickup_point,
+                language=body.language,
+                preferred_channel=body.preferred_channel,
+                contact_sealed=seal_for_notify(contact, settings.notify_seal_public_key),
+                submitted_at=now,
+            ),
+            source=SOURCE,
+            subject=str(application_id),
+        )
         await conn.execute(
             _INSERT,
             application_id,
@@ -129,26 +153,8 @@ async def submit_application(
             officer.subject,
             officer.counter,
             now,
+            event.id,
         )
-        event = build_event(
-            ApplicationSubmittedV1(
-                application_id=application_id,
-                tracking_code=tracking_code,
-                service_code=body.service_code,
-                channel=body.channel,
-                status=Status.SUBMITTED,
-                nik_masked=mask_nik(body.nik),
-                applicant_name_masked=mask_name(body.full_name),
-                pickup_point=body.pickup_point,
-                language=body.language,
-                preferred_channel=body.preferred_channel,
-                contact_sealed=seal_for_notify(contact, settings.notify_seal_public_key),
-                submitted_at=now,
-            ),
-            source=SOURCE,
-            subject=str(application_id),
-        )
-        await conn.execute(_TIMELINE, application_id, "submitted", now, body.pickup_point, event.id)
         await audit.record(
             conn,
             officer,
