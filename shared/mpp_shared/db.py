@@ -15,6 +15,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+# Errors meaning "the database cannot be reached right now", not "this
+# request or event is wrong": APIs answer 503, consumers retry without limit.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+)
+
+
 async def _reset_connection(conn: asyncpg.Connection) -> None:
     """What a pooled connection needs before reuse.
 

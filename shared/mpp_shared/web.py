@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from mpp_shared.auth import PUBLIC
+from mpp_shared.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 Language = Literal["id", "en"]
@@ -62,6 +63,38 @@ class ApiError(Exception):
             "detail": self.message_en if language == "en" else self.message_id,
             **self.extra,
         }
+
+
+def refuse_stale_or_illegal(
+    *,
+    noun: tuple[str, str],
+    current: str,
+    target: str,
+    version: int,
+    expected_version: int | None,
+    allowed: bool,
+) -> None:
+    """409 with the current state when a write is stale or a transition illegal.
+
+    `noun` names the thing in both languages, e.g. ("Permohonan", "The application").
+    """
+    conflict = {"current_state": current, "current_version": version}
+    if expected_version is not None and expected_version != version:
+        raise ApiError(
+            409,
+            "stale_version",
+            f"{noun[0]} sudah diubah orang lain; muat ulang lalu coba lagi",
+            f"{noun[1]} changed since you read it; reload and retry",
+            conflict,
+        )
+    if not allowed:
+        raise ApiError(
+            409,
+            "illegal_transition",
+            f"{noun[0]} berstatus {current} dan tidak dapat menjadi {target}",
+            f"{noun[1]} is {current} and cannot become {target}",
+            conflict,
+        )
 
 
 # Messages for pydantic's error types, in words an officer understands.
@@ -154,15 +187,7 @@ async def _database_down_handler(request: Request, exc: Exception) -> JSONRespon
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(ApiError, _api_error_handler)
-    for exc_type in (
-        OSError,
-        TimeoutError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.TooManyConnectionsError,
-        asyncpg.AdminShutdownError,
-    ):
+    for exc_type in DATABASE_UNAVAILABLE:
         app.add_exception_handler(exc_type, _database_down_handler)
 
 

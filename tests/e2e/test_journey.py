@@ -100,6 +100,24 @@ async def test_one_request_from_counter_to_pickup(
         )
         assert moved.status_code == 200, moved.text
         assert moved.json()["state"] == body["to"]
+    twice = await http.post(
+        f"{documents}/v1/jobs/{found['id']}/transitions",
+        json={"to": "picked_up"},
+        headers=auth("pickup"),
+    )
+    assert twice.status_code == 409
+    assert twice.json() | {"detail": ""} == {
+        "code": "illegal_transition",
+        "detail": "",
+        "current_state": "picked_up",
+        "current_version": 4,
+    }
+    stale = await http.post(
+        f"{documents}/v1/jobs/{found['id']}/transitions",
+        json={"to": "picked_up", "expected_version": 2},
+        headers=auth("pickup"),
+    )
+    assert stale.status_code == 409 and stale.json()["code"] == "stale_version"
 
     # A citizen files a complaint naming the tracking code (no token needed).
     complaint = await http.post(

@@ -31,6 +31,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.events.envelope import CloudEvent, parse_event
 from mpp_shared.events.topics import dlq_of
 from mpp_shared.settings import ServiceSettings
@@ -41,13 +42,7 @@ tracer = trace.get_tracer("mpp.consumer")
 Handler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
 
 _TRANSIENT = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
+    *DATABASE_UNAVAILABLE,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
 )
@@ -270,6 +265,21 @@ class EventConsumer:
         span: Any,
     ) -> int:
         """Inbox claim and effect in the caller's transaction; 1 if handled now."""
+        if not await self._claim(conn, record, event, "handled", None):
+            span.set_attribute("mpp.duplicate", True)
+            return 0
+        await handler(conn, event)
+        return 1
+
+    async def _claim(
+        self,
+        conn: asyncpg.Connection,
+        record: ConsumerRecord[Any, Any],
+        event: CloudEvent,
+        outcome: str,
+        error: str | None,
+    ) -> bool:
+        """Record the event in the inbox; False if it was there already."""
         claimed = await conn.fetchval(
             _CLAIM,
             self.name,
@@ -278,14 +288,10 @@ class EventConsumer:
             record.topic,
             record.partition,
             record.offset,
-            "handled",
-            None,
+            outcome,
+            error,
         )
-        if not claimed:
-            span.set_attribute("mpp.duplicate", True)
-            return 0
-        await handler(conn, event)
-        return 1
+        return bool(claimed)
 
     def _count_handled(self, handled: int) -> None:
         self.handled_total += handled
@@ -348,17 +354,8 @@ class EventConsumer:
             # Remember it, so a redelivery does not park it a second time.
             while True:
                 try:
-                    await self.pool.execute(
-                        _CLAIM,
-                        self.name,
-                        event.id,
-                        event.type,
-                        record.topic,
-                        record.partition,
-                        record.offset,
-                        "dead_lettered",
-                        error[:2000],
-                    )
+                    async with self.pool.acquire() as conn:
+                        await self._claim(conn, record, event, "dead_lettered", error[:2000])
                     return
                 except _TRANSIENT:
                     await asyncio.sleep(1.0)

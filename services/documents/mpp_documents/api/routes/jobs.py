@@ -19,7 +19,7 @@ from mpp_shared.events.schemas import (
     DocumentReadyForPickupV1,
 )
 from mpp_shared.messaging.outbox import enqueue
-from mpp_shared.web import ApiError, PoolDep
+from mpp_shared.web import ApiError, PoolDep, refuse_stale_or_illegal
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 SOURCE = "/mpp/documents"
@@ -94,23 +94,14 @@ async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staf
         if row is None:
             raise ApiError(404, "not_found", "Pekerjaan tidak ditemukan", "Job not found")
         current = JobState(row["state"])
-        conflict = {"current_state": current.value, "current_version": row["version"]}
-        if body.expected_version is not None and body.expected_version != row["version"]:
-            raise ApiError(
-                409,
-                "stale_version",
-                "Pekerjaan sudah diubah orang lain; muat ulang lalu coba lagi",
-                "The job changed since you read it; reload and retry",
-                conflict,
-            )
-        if not can_move(current, target):
-            raise ApiError(
-                409,
-                "illegal_transition",
-                f"Pekerjaan berstatus {current.value} dan tidak dapat menjadi {target.value}",
-                f"The job is {current.value} and cannot become {target.value}",
-                conflict,
-            )
+        refuse_stale_or_illegal(
+            noun=("Pekerjaan", "The job"),
+            current=current.value,
+            target=target.value,
+            version=row["version"],
+            expected_version=body.expected_version,
+            allowed=can_move(current, target),
+        )
         row = await conn.fetchrow(
             "UPDATE jobs SET state = $2, pickup_point = coalesce($3, pickup_point), "
             "version = version + 1, updated_at = $4 WHERE id = $1 RETURNING *",

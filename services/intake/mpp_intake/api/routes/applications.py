@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -28,6 +27,7 @@ from mpp_shared.web import (
     IdempotencyKey,
     PoolDep,
     claim_idempotency_key,
+    refuse_stale_or_illegal,
     request_fingerprint,
     store_answer,
 )
@@ -215,7 +215,15 @@ async def decide(
         )
         if row is None:
             raise _not_found()
-        _refuse_stale_or_illegal(row, target, body.expected_version)
+        current = Status(row["status"])
+        refuse_stale_or_illegal(
+            noun=("Permohonan", "The application"),
+            current=current.value,
+            target=target.value,
+            version=row["version"],
+            expected_version=body.expected_version,
+            allowed=can_decide(current, target),
+        )
         row = await conn.fetchrow(
             """
             UPDATE applications
@@ -260,25 +268,3 @@ async def decide(
         )
         await enqueue(conn, event, topic=data.topic, key=str(application_id))
     return _public(row)
-
-
-def _refuse_stale_or_illegal(
-    row: asyncpg.Record, target: Status, expected_version: int | None
-) -> None:
-    current = Status(row["status"])
-    if expected_version is not None and expected_version != row["version"]:
-        raise ApiError(
-            409,
-            "stale_version",
-            "Permohonan sudah diubah orang lain; muat ulang lalu coba lagi",
-            "The application changed since you read it; reload and retry",
-            {"current_state": current.value, "current_version": row["version"]},
-        )
-    if not can_decide(current, target):
-        raise ApiError(
-            409,
-            "illegal_transition",
-            f"Permohonan berstatus {current.value} dan tidak dapat menjadi {target.value}",
-            f"The application is {current.value} and cannot become {target.value}",
-            {"current_state": current.value, "current_version": row["version"]},
-        )
