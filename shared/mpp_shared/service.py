@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, FastAPI
 
-from mpp_shared import migrate
+from mpp_shared import audit, migrate
 from mpp_shared.db import create_pool
 from mpp_shared.events.topics import ALL_TOPICS
 from mpp_shared.messaging.consumer import EventConsumer, Handler
@@ -175,6 +175,7 @@ def create_service_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(audit.router)
     for router in routers:
         app.include_router(router)
 

@@ -82,6 +82,12 @@ class ServiceSettings(BaseSettings):
     pii_index_key: str = DEV_PII_INDEX_KEY
     notify_seal_public_key: str = DEV_SEAL_PUBLIC_KEY
 
+    # Days the offices are closed beyond national holidays: cuti bersama and
+    # local days off, as ISO dates separated by commas ("2026-12-24,2026-12-26").
+    calendar_days_off: str = ""
+    # Count the government's cuti bersama (as the `holidays` package lists them) as days off.
+    calendar_cuti_bersama: bool = True
+
     log_level: str = "INFO"
     log_file: str | None = Field(default=None)
 

@@ -58,11 +58,42 @@ class ApiError(Exception):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def body(self, language: Language) -> dict[str, Any]:
+        extra = dict(self.extra)
+        if "errors" in extra:
+            extra["errors"] = [_localized(e, language) for e in extra["errors"]]
         return {
             "code": self.code,
             "detail": self.message_en if language == "en" else self.message_id,
-            **self.extra,
+            **extra,
         }
+
+    @classmethod
+    def invalid(cls, field_name: str, type_: str, message_id: str, message_en: str) -> ApiError:
+        """A 422 about one field, shaped like the validation errors."""
+        return cls(
+            422,
+            "invalid",
+            f"Data tidak valid: {field_name}: {message_id}",
+            f"The request is not valid: {field_name}: {message_en}",
+            {
+                "errors": [
+                    {
+                        "field": field_name,
+                        "type": type_,
+                        "message_id": message_id,
+                        "message_en": message_en,
+                    }
+                ]
+            },
+        )
+
+
+def _localized(error: dict[str, Any], language: Language) -> dict[str, Any]:
+    if "message_id" not in error:
+        return error
+    out = {k: v for k, v in error.items() if k not in ("message_id", "message_en")}
+    out["message"] = error["message_en"] if language == "en" else error["message_id"]
+    return out
 
 
 def refuse_stale_or_illegal(

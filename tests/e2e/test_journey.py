@@ -34,6 +34,7 @@ def application_body(nik: str) -> dict[str, object]:
         "phone": PHONE,
         "channel": "mpp_desk",
         "pickup_point": "MPP",
+        "documents": ["kartu_keluarga", "bukti_usia_17"],
     }
 
 
@@ -73,7 +74,7 @@ async def test_one_request_from_counter_to_pickup(
     assert decided.json()["status"] == "verified"
     again = await http.post(
         f"{intake}/v1/applications/{app_id}/verification",
-        json={"decision": "rejected", "reason": "berkas kurang"},
+        json={"decision": "rejected", "reason_codes": ["lainnya"], "reason": "berkas kurang"},
         headers=auth("verifier"),
     )
     assert again.status_code == 409
@@ -137,6 +138,7 @@ async def test_one_request_from_counter_to_pickup(
         return r.json() if r.json().get("status") == "picked_up" else None
 
     tracking = await eventually(picked_up)
+    assert tracking["expected_ready_at"] is not None
     assert [s["step"] for s in tracking["timeline"]] == [
         "submitted",
         "verified",

@@ -13,7 +13,13 @@ from mpp_shared import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_TABLES = {
-    "intake": {"applications", "application_timeline"},
+    "intake": {
+        "applications",
+        "application_timeline",
+        "catalog_services",
+        "catalog_service_versions",
+        "pickup_points",
+    },
     "documents": {"jobs", "job_history"},
     "complaints": {"complaints", "known_requests"},
     "notify": {"recipients", "delivery_log"},

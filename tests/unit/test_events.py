@@ -26,6 +26,13 @@ from mpp_shared.events.envelope import CONTENT_TYPE, registered_types
 NOW = datetime(2024, 8, 17, 9, 30, 15, 123456, tzinfo=UTC)
 APP_ID = uuid.UUID("0b5f8a5e-6f1c-4e55-9a43-2f8d7a1c9e01")
 JOB_ID = uuid.UUID("6a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+READY = datetime(2024, 8, 19, 8, 0, tzinfo=UTC)
+MISSING_KK = {"code": "kk", "name_id": "Kartu Keluarga", "name_en": "Family card"}
+MISSING_MARRIAGE = {
+    "code": "buku_nikah",
+    "name_id": "Buku nikah atau SPTJM",
+    "name_en": "Marriage book or SPTJM",
+}
 
 
 def _job(**extra: Any) -> dict[str, Any]:
@@ -57,6 +64,45 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "preferred_channel": "sms",
         "contact_sealed": "c2VhbGVk",
         "submitted_at": NOW,
+        "catalog_version": 2,
+        "expected_ready_at": READY,
+    },
+    "mpp.application.incomplete.v1": {
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "akta_kelahiran",
+        "channel": "kecamatan_desk",
+        "nik_masked": "3506**********01",
+        "applicant_name_masked": "B*** S***",
+        "pickup_point": "KEC-PARE",
+        "language": "id",
+        "preferred_channel": "whatsapp",
+        "contact_sealed": "c2VhbGVk",
+        "catalog_version": 1,
+        "missing": [MISSING_KK, MISSING_MARRIAGE],
+        "submitted_at": NOW,
+    },
+    "mpp.application.completed.v1": {
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "akta_kelahiran",
+        "expected_ready_at": READY,
+        "completed_at": NOW,
+    },
+    "mpp.application.returned.v1": {
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "kk",
+        "items": [{**MISSING_KK, "note": "fotokopi tidak terbaca"}],
+        "returned_by": "officer-7",
+        "returned_at": NOW,
+    },
+    "mpp.application.resubmitted.v1": {
+        "application_id": APP_ID,
+        "tracking_code": "ABCDEFGH2J",
+        "service_code": "kk",
+        "expected_ready_at": READY,
+        "resubmitted_at": NOW,
     },
     "mpp.application.verified.v1": {
         "application_id": APP_ID,
@@ -64,12 +110,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "service_code": "kk",
         "verified_by": "officer-7",
         "verified_at": NOW,
+        "expected_ready_at": READY,
     },
     "mpp.application.rejected.v1": {
         "application_id": APP_ID,
         "tracking_code": "ABCDEFGH2J",
         "service_code": "kk",
-        "reason": "fotokopi KK tidak terbaca",
+        "reason": "dokumen tidak asli",
+        "reason_codes": ["dokumen_tidak_asli"],
         "rejected_by": "officer-7",
         "rejected_at": NOW,
     },
@@ -266,7 +314,7 @@ def test_type_is_versioned_and_on_a_known_topic(event_type: str) -> None:
 def test_no_clear_personal_data_in_schemas(event_type: str) -> None:
     fields = set(registered_types()[event_type].model_fields)
     assert not fields & FORBIDDEN_FIELDS
-    for field in fields:
+    for field in fields - {"service_name_id", "service_name_en"}:  # not personal data
         if any(word in field for word in ("nik", "phone", "email", "name", "contact")):
             assert field.endswith(("_masked", "_sealed")), field
 
@@ -298,12 +346,88 @@ def test_citizen_facing_flags() -> None:
     facing = {t for t, m in registered_types().items() if m.citizen_facing}
     assert facing == {
         "mpp.application.submitted.v1",
+        "mpp.application.incomplete.v1",
+        "mpp.application.completed.v1",
+        "mpp.application.returned.v1",
+        "mpp.application.resubmitted.v1",
         "mpp.application.verified.v1",
         "mpp.application.rejected.v1",
         "mpp.document.ready_for_pickup.v1",
         "mpp.document.picked_up.v1",
         "mpp.complaint.filed.v1",
     }
+
+
+def test_events_of_the_previous_shape_still_parse() -> None:
+    """Events published before the catalog (no catalog version, no promise, no
+    reason codes) are still in the topics and must be readable."""
+    old_submitted = {
+        k: v
+        for k, v in SAMPLES["mpp.application.submitted.v1"].items()
+        if k not in ("catalog_version", "expected_ready_at")
+    }
+    submitted = schemas.ApplicationSubmittedV1(**old_submitted)
+    assert submitted.catalog_version == 1
+    assert submitted.expected_ready_at is None
+    old_verified = dict(SAMPLES["mpp.application.verified.v1"])
+    del old_verified["expected_ready_at"]
+    assert schemas.ApplicationVerifiedV1(**old_verified).expected_ready_at is None
+    old_rejected = dict(SAMPLES["mpp.application.rejected.v1"])
+    del old_rejected["reason_codes"]
+    assert schemas.ApplicationRejectedV1(**old_rejected).reason_codes == []
+
+
+def test_missing_items_round_trip_as_models() -> None:
+    data = sample("mpp.application.incomplete.v1")
+    assert isinstance(data, schemas.ApplicationIncompleteV1)
+    assert all(isinstance(item, schemas.MissingItem) for item in data.missing)
+    assert [item.code for item in data.missing] == ["kk", "buku_nikah"]
+    assert data.missing[0].note is None
+    event = build_event(data, source="/mpp/intake", subject=str(APP_ID))
+    assert event.data["missing"][1] == {**MISSING_MARRIAGE, "note": None}
+    typed = parse_event(event.to_bytes()).typed_data()
+    assert isinstance(typed, schemas.ApplicationIncompleteV1)
+    assert typed.missing == data.missing
+
+    returned = sample("mpp.application.returned.v1")
+    assert isinstance(returned, schemas.ApplicationReturnedV1)
+    assert returned.items[0].note == "fotokopi tidak terbaca"
+
+
+def test_missing_item_is_strict_and_frozen() -> None:
+    item = schemas.MissingItem(**MISSING_KK)
+    with pytest.raises(ValidationError):
+        item.code = "ktp_el"  # type: ignore[misc]
+    with pytest.raises(ValidationError) as info:
+        schemas.MissingItem(**MISSING_KK, nik="3506042602660001")
+    assert [e["type"] for e in info.value.errors()] == ["extra_forbidden"]
+    with pytest.raises(ValidationError) as info:
+        schemas.MissingItem(code="kk", name_id="Kartu Keluarga")
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(("name_en",), "missing")]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "required"),
+    [
+        ("mpp.application.incomplete.v1", "missing"),
+        ("mpp.application.incomplete.v1", "catalog_version"),
+        ("mpp.application.returned.v1", "items"),
+        ("mpp.application.completed.v1", "completed_at"),
+        ("mpp.application.resubmitted.v1", "resubmitted_at"),
+    ],
+)
+def test_new_application_events_require_their_fields(event_type: str, required: str) -> None:
+    payload = dict(SAMPLES[event_type])
+    del payload[required]
+    with pytest.raises(ValidationError) as info:
+        registered_types()[event_type](**payload)
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [((required,), "missing")]
+
+
+def test_application_events_share_the_applications_topic() -> None:
+    application_types = [t for t in registered_types() if t.startswith("mpp.application.")]
+    assert len(application_types) == 7
+    assert {registered_types()[t].topic for t in application_types} == {Topic.APPLICATIONS}
 
 
 # --- topics -------------------------------------------------------------------

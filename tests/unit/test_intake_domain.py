@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import re
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from mpp_intake.api.schemas import VALIDATION_MESSAGES, ApplicationCreate, VerificationDecision
+import mpp_intake.api.schemas as intake_schemas
+from mpp_intake.api.schemas import (
+    VALIDATION_MESSAGES,
+    ApplicationCreate,
+    ApplicationSearch,
+    DocumentsHandedIn,
+    VerificationDecision,
+)
 from mpp_intake.domain import identity
 from mpp_intake.domain.applications import (
+    ACCEPTS_DOCUMENTS,
     PROGRESS_FROM_DOCUMENT_EVENT,
     PROGRESS_STEPS,
+    REJECT_REASON_NAMES,
+    Decision,
+    RejectReason,
     Status,
     can_decide,
     later_progress,
@@ -195,8 +208,8 @@ def test_empty_contacts_become_none() -> None:
     [
         ({"nik": "9971011708450001"}, "nik_invalid"),
         ({"nik": "12345"}, "nik_format"),
-        ({"service_code": "paspor"}, "unknown_service"),
-        ({"pickup_point": "KEC-ENTAH"}, "unknown_pickup_point"),
+        ({"documents": "kk"}, "list_type"),
+        ({"documents": ["kk", 7]}, "string_type"),
         ({"phone": "12345"}, "phone_invalid"),
         ({"phone": "nomor saya"}, "phone_unreadable"),
         ({"email": "budi@"}, "email_invalid"),
@@ -220,37 +233,133 @@ def test_application_create_error_types(overrides: dict[str, Any], error_type: s
     assert _error_types(**overrides) == [error_type]
 
 
+def test_service_and_pickup_point_are_left_to_the_catalog() -> None:
+    """The catalog lives in the database now: the route, not the model, refuses
+    an unknown service or a pickup point the service does not offer."""
+    app = _create(service_code="paspor", pickup_point="KEC-ENTAH")
+    assert (app.service_code, app.pickup_point) == ("paspor", "KEC-ENTAH")
+    assert "unknown_service" not in VALIDATION_MESSAGES
+    assert "unknown_pickup_point" not in VALIDATION_MESSAGES
+
+
+def test_documents_handed_in_with_the_application() -> None:
+    assert _create().documents == []
+    app = _create(documents=[" kk ", "akta_kelahiran", "kk"])
+    # stripped like every other text; duplicates are harmless (the route takes a set)
+    assert app.documents == ["kk", "akta_kelahiran", "kk"]
+
+
 def test_custom_errors_name_the_field() -> None:
     with pytest.raises(ValidationError) as info:
-        _create(nik="9971011708450001", service_code="paspor")
+        _create(nik="9971011708450001", phone="12345", email="budi@")
     locs = {e["type"]: e["loc"] for e in info.value.errors()}
-    assert locs == {"nik_invalid": ("nik",), "unknown_service": ("service_code",)}
+    assert locs == {
+        "nik_invalid": ("nik",),
+        "phone_invalid": ("phone",),
+        "email_invalid": ("email",),
+    }
+
+
+# Every custom error type the request models can raise, by where it comes from.
+CUSTOM_ERROR_TYPES = {
+    "preferred_channel_without_contact",  # ApplicationCreate
+    "reason_required",  # VerificationDecision
+    "invalid_items_on_verify",  # VerificationDecision
+    "items_required",  # VerificationDecision
+    "nik_invalid",  # identity rules, through mpp_shared.contacts.checked
+    "nik_format",
+    "phone_invalid",
+    "phone_unreadable",
+    "email_invalid",
+}
 
 
 def test_every_custom_error_type_has_messages() -> None:
-    for error_type in (
-        "unknown_service",
-        "unknown_pickup_point",
-        "preferred_channel_without_contact",
-        "reason_required",
-        "nik_invalid",
-        "nik_format",
-        "phone_invalid",
-    ):
-        assert error_type in VALIDATION_MESSAGES
+    # the list above is complete: no PydanticCustomError in the schemas is left out
+    raised_in_source = set(
+        re.findall(r'PydanticCustomError\(\s*"([a-z_]+)"', inspect.getsource(intake_schemas))
+    )
+    assert raised_in_source
+    assert raised_in_source <= CUSTOM_ERROR_TYPES
+    assert set(identity.MESSAGES) <= CUSTOM_ERROR_TYPES
+    for error_type in CUSTOM_ERROR_TYPES:
+        indonesian, english = VALIDATION_MESSAGES[error_type]
+        assert indonesian and english and indonesian != english, error_type
+
+
+def _check(requirement: str, result: str = "ok", note: str | None = None) -> dict[str, Any]:
+    return {"requirement": requirement, "result": result, "note": note}
 
 
 def test_verification_decision() -> None:
-    assert VerificationDecision(decision="verified").reason is None
-    rejected = VerificationDecision(decision="rejected", reason=" KK tidak terbaca ")
-    assert rejected.reason == "KK tidak terbaca"
+    verified = VerificationDecision(decision="verified", checks=[_check("kk"), _check("ktp_el")])
+    assert verified.reason is None and verified.reason_codes == [] and verified.items == []
+    assert [c.result for c in verified.checks] == ["ok", "ok"]
+
+    rejected = VerificationDecision(
+        decision="rejected",
+        reason_codes=["dokumen_tidak_asli", "lainnya"],
+        reason=" stempel kelurahan palsu ",
+    )
+    assert rejected.reason_codes == [RejectReason.FORGED_DOCUMENT, RejectReason.OTHER]
+    assert rejected.reason == "stempel kelurahan palsu"
+    # the reason codes are enough; the note is optional
+    assert (
+        VerificationDecision(decision="rejected", reason_codes=["permohonan_ganda"]).reason is None
+    )
+
+    returned = VerificationDecision(decision="returned", items=["kk"], reason="KK lama")
+    assert returned.items == ["kk"]
 
 
-@pytest.mark.parametrize("reason", [None, "", "   "])
-def test_rejection_requires_a_reason(reason: str | None) -> None:
+def test_return_may_name_its_items_through_the_checks() -> None:
+    decision = VerificationDecision(
+        decision="returned",
+        checks=[_check("ktp_el"), _check("kk", "invalid", " fotokopi buram ")],
+    )
+    assert decision.items == []  # the route returns the invalid checks
+    assert [(c.requirement, c.note) for c in decision.checks if c.result == "invalid"] == [
+        ("kk", "fotokopi buram")
+    ]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"reason": "KK tidak terbaca"},  # a free text alone is no longer enough
+        {"reason_codes": []},
+        {"checks": [{"requirement": "kk", "result": "invalid"}]},
+    ],
+)
+def test_rejection_requires_a_reason_code(extra: dict[str, Any]) -> None:
     with pytest.raises(ValidationError) as info:
-        VerificationDecision(decision="rejected", reason=reason)
+        VerificationDecision(decision="rejected", **extra)
     assert [e["type"] for e in info.value.errors()] == ["reason_required"]
+
+
+@pytest.mark.parametrize(
+    "checks",
+    [[], [_check("kk")], [_check("kk"), _check("ktp_el")]],
+)
+def test_return_requires_items(checks: list[dict[str, Any]]) -> None:
+    with pytest.raises(ValidationError) as info:
+        VerificationDecision(decision="returned", checks=checks, reason="perbaiki")
+    assert [e["type"] for e in info.value.errors()] == ["items_required"]
+
+
+def test_verification_with_an_invalid_check_is_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        VerificationDecision(
+            decision="verified",
+            checks=[_check("kk", "invalid"), _check("ktp_el"), _check("akta_nikah", "invalid")],
+        )
+    (error,) = info.value.errors()
+    assert error["type"] == "invalid_items_on_verify"
+    assert error["ctx"] == {"items": "kk, akta_nikah"}
+    assert VALIDATION_MESSAGES["invalid_items_on_verify"][1].format(**error["ctx"]) == (
+        "cannot be verified: some requirements are invalid (kk, akta_nikah)"
+    )
 
 
 def test_verification_decision_refuses_other_decisions() -> None:
@@ -258,16 +367,100 @@ def test_verification_decision_refuses_other_decisions() -> None:
         VerificationDecision(decision="approved")
     assert info.value.errors()[0]["type"] == "literal_error"
     with pytest.raises(ValidationError):
-        VerificationDecision(decision="rejected", reason="x" * 501)
+        VerificationDecision(decision="rejected", reason_codes=["lainnya"], reason="x" * 501)
+
+
+@pytest.mark.parametrize(
+    ("data", "error_type"),
+    [
+        ({"decision": "rejected", "reason_codes": ["tidak_suka"]}, "enum"),
+        (
+            {"decision": "verified", "checks": [{"requirement": "kk", "result": "maybe"}]},
+            "literal_error",
+        ),
+        ({"decision": "verified", "checks": [{"result": "ok"}]}, "missing"),
+        ({"decision": "verified", "checks": [_check("kk", note="x" * 501)]}, "string_too_long"),
+        ({"decision": "verified", "checks": [{**_check("kk"), "nik": "1"}]}, "extra_forbidden"),
+        ({"decision": "verified", "reason_code": "lainnya"}, "extra_forbidden"),
+    ],
+)
+def test_verification_decision_field_errors(data: dict[str, Any], error_type: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        VerificationDecision(**data)
+    assert [e["type"] for e in info.value.errors()] == [error_type]
+
+
+def test_every_reject_reason_is_named_in_both_languages() -> None:
+    assert set(REJECT_REASON_NAMES) == set(RejectReason)
+    for reason, (indonesian, english) in REJECT_REASON_NAMES.items():
+        assert indonesian and english and indonesian != english, reason
+
+
+def test_documents_handed_in() -> None:
+    body = DocumentsHandedIn(documents=[" kk "], expected_version=3)
+    assert (body.documents, body.expected_version) == (["kk"], 3)
+    with pytest.raises(ValidationError) as info:
+        DocumentsHandedIn(documents=[])
+    assert [e["type"] for e in info.value.errors()] == ["too_short"]
+    with pytest.raises(ValidationError) as info:
+        DocumentsHandedIn(documents=["kk"], nik=MALE_NIK)
+    assert [e["type"] for e in info.value.errors()] == ["extra_forbidden"]
+
+
+def test_application_search_validates_the_nik() -> None:
+    assert ApplicationSearch(nik=" 3506 0426 0266 0001 ").nik == MALE_NIK
+    for nik, code in (("12345", "nik_format"), ("9971011708450001", "nik_invalid")):
+        with pytest.raises(ValidationError) as info:
+            ApplicationSearch(nik=nik)
+        assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(("nik",), code)]
+    with pytest.raises(ValidationError):
+        ApplicationSearch(nik=MALE_NIK, name="Budi")
 
 
 # --- state machine and progress -----------------------------------------------
 
 
-@pytest.mark.parametrize(("current", "target"), list(itertools.product(Status, Status)))
-def test_can_decide(current: Status, target: Status) -> None:
-    allowed = {(Status.SUBMITTED, Status.VERIFIED), (Status.SUBMITTED, Status.REJECTED)}
-    assert can_decide(current, target) is ((current, target) in allowed)
+ALLOWED_DECISIONS = {
+    (Status.SUBMITTED, Decision.VERIFIED),
+    (Status.SUBMITTED, Decision.REJECTED),
+    (Status.SUBMITTED, Decision.RETURNED),
+    (Status.INCOMPLETE, Decision.REJECTED),
+    (Status.RETURNED, Decision.REJECTED),
+}
+
+
+@pytest.mark.parametrize(("current", "decision"), list(itertools.product(Status, Decision)))
+def test_can_decide(current: Status, decision: Decision) -> None:
+    assert can_decide(current, decision) is ((current, decision) in ALLOWED_DECISIONS)
+
+
+def test_statuses_and_decisions() -> None:
+    assert {s.value for s in Status} == {
+        "incomplete",
+        "submitted",
+        "returned",
+        "verified",
+        "rejected",
+    }
+    assert {d.value for d in Decision} == {"verified", "rejected", "returned"}
+    # a decision names the status it leads to (the route does Status(decision.value))
+    assert all(Status(d.value) for d in Decision)
+
+
+def test_only_waiting_applications_accept_papers() -> None:
+    assert ACCEPTS_DOCUMENTS == {Status.INCOMPLETE, Status.RETURNED}
+    # a decided application takes neither papers nor decisions
+    for status in (Status.VERIFIED, Status.REJECTED):
+        assert status not in ACCEPTS_DOCUMENTS
+        assert not any(can_decide(status, d) for d in Decision)
+
+
+def test_every_status_is_a_progress_step() -> None:
+    # the route writes the status as the progress; later_progress must know it
+    assert {s.value for s in Status} <= set(PROGRESS_STEPS)
+    assert "resubmitted" in PROGRESS_STEPS
+    order = [PROGRESS_STEPS.index(s) for s in ("incomplete", "submitted", "verified", "picked_up")]
+    assert order == sorted(order)
 
 
 @pytest.mark.parametrize(

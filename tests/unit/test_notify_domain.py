@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
 from pydantic import ValidationError
 
+import mpp_intake
 from mpp_complaints.api.schemas import ComplaintCreate
 from mpp_notify.domain import templates
 from mpp_notify.domain.recipients import Recipient, choose
@@ -24,7 +26,16 @@ EMAIL = "budi.santoso@example.go.id"
 NIK = "3506042602660001"
 TRACKING = "K7M2QX9WAB"
 NOW = datetime(2024, 8, 17, 9, 30, tzinfo=UTC)
+# 19 August 2024, 10:00 UTC = 17:00 WIB (UTC+7)
+READY = datetime(2024, 8, 19, 10, 0, tzinfo=UTC)
 APP_ID = uuid.uuid4()
+KK_ITEM = {"code": "kk", "name_id": "Kartu Keluarga", "name_en": "Family card"}
+MARRIAGE_ITEM = {
+    "code": "buku_nikah",
+    "name_id": "Buku nikah atau SPTJM suami istri",
+    "name_en": "Marriage book or sworn statement of marriage",
+}
+SEED_FILE = Path(mpp_intake.__file__).parent / "migrations" / "003_catalog_seed.sql"
 
 
 def _job(state: str, **extra: Any) -> dict[str, Any]:
@@ -52,6 +63,42 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "applicant_name_masked": mask_name("Budi Santoso"),
         "contact_sealed": "c2VhbGVk",
         "submitted_at": NOW,
+        "catalog_version": 1,
+        "expected_ready_at": READY,
+    },
+    "mpp.application.incomplete.v1": {
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "akta_kelahiran",
+        "channel": "mpp_desk",
+        "nik_masked": mask_nik(NIK),
+        "applicant_name_masked": mask_name("Budi Santoso"),
+        "contact_sealed": "c2VhbGVk",
+        "catalog_version": 1,
+        "missing": [KK_ITEM, MARRIAGE_ITEM],
+        "submitted_at": NOW,
+    },
+    "mpp.application.completed.v1": {
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "akta_kelahiran",
+        "expected_ready_at": READY,
+        "completed_at": NOW,
+    },
+    "mpp.application.returned.v1": {
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "kk",
+        "items": [{**KK_ITEM, "note": "fotokopi buram"}, MARRIAGE_ITEM],
+        "returned_by": "officer-7",
+        "returned_at": NOW,
+    },
+    "mpp.application.resubmitted.v1": {
+        "application_id": APP_ID,
+        "tracking_code": TRACKING,
+        "service_code": "kk",
+        "expected_ready_at": READY,
+        "resubmitted_at": NOW,
     },
     "mpp.application.verified.v1": {
         "application_id": APP_ID,
@@ -59,12 +106,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "service_code": "kk",
         "verified_by": "officer-7",
         "verified_at": NOW,
+        "expected_ready_at": READY,
     },
     "mpp.application.rejected.v1": {
         "application_id": APP_ID,
         "tracking_code": TRACKING,
         "service_code": "kk",
-        "reason": "fotokopi KK tidak terbaca",
+        "reason": "dokumen tidak asli. fotokopi KK tidak terbaca",
+        "reason_codes": ["dokumen_tidak_asli"],
         "rejected_by": "officer-7",
         "rejected_at": NOW,
     },
@@ -81,9 +130,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def _variables(event_type: str, language: str) -> dict[str, Any]:
+def _variables(event_type: str, language: str, **changes: Any) -> dict[str, Any]:
     """As the notify handler builds them: the event's data plus the service's name."""
-    data = registered_types()[event_type](**SAMPLES[event_type])
+    data = registered_types()[event_type](**{**SAMPLES[event_type], **changes})
     variables = data.model_dump(mode="json")
     variables["service"] = templates.service_name(variables.get("service_code", ""), language)
     return variables
@@ -94,7 +143,7 @@ def _variables(event_type: str, language: str) -> dict[str, Any]:
 
 def test_samples_cover_every_citizen_facing_type() -> None:
     assert set(SAMPLES) == set(CITIZEN_FACING)
-    assert len(CITIZEN_FACING) >= 6
+    assert len(CITIZEN_FACING) >= 10
 
 
 @pytest.mark.parametrize("event_type", CITIZEN_FACING)
@@ -138,13 +187,95 @@ def test_submitted_message_in_both_languages() -> None:
     english = templates.render(
         "mpp.application.submitted.v1", "en", _variables("mpp.application.submitted.v1", "en")
     )
-    assert indonesian != english
-    assert TRACKING in indonesian and TRACKING in english
-    assert indonesian.startswith("Permohonan KTP-el Anda sudah kami terima.")
-    assert english.startswith("We have received your electronic ID card (KTP-el) application.")
+    assert indonesian == (
+        "Permohonan KTP-el Anda sudah kami terima dengan kode K7M2QX9WAB. "
+        "Perkiraan selesai: 19 Agustus 2024, pukul 17.00 WIB. Simpan kode ini."
+    )
+    assert english == (
+        "We have received your electronic ID card (KTP-el) application, code K7M2QX9WAB. "
+        "Expected ready: 19 August 2024, 17:00 WIB. Keep this code."
+    )
     for text in (indonesian, english):
         assert NIK not in text
         assert "3506" not in text
+
+
+def test_submitted_without_a_promise_says_so_plainly() -> None:
+    # events published before the promise existed carry no expected_ready_at
+    for language in ("id", "en"):
+        variables = _variables("mpp.application.submitted.v1", language, expected_ready_at=None)
+        text = templates.render("mpp.application.submitted.v1", language, variables)
+        assert ": -." in text
+        assert "None" not in text
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "mpp.application.submitted.v1",
+        "mpp.application.completed.v1",
+        "mpp.application.resubmitted.v1",
+        "mpp.application.verified.v1",
+    ],
+)
+def test_promise_is_given_in_western_indonesian_time(event_type: str) -> None:
+    indonesian = templates.render(event_type, "id", _variables(event_type, "id"))
+    english = templates.render(event_type, "en", _variables(event_type, "en"))
+    assert "19 Agustus 2024, pukul 17.00 WIB" in indonesian
+    assert "19 August 2024, 17:00 WIB" in english
+
+
+def test_incomplete_lists_what_to_bring() -> None:
+    event_type = "mpp.application.incomplete.v1"
+    indonesian = templates.render(event_type, "id", _variables(event_type, "id"))
+    english = templates.render(event_type, "en", _variables(event_type, "en"))
+    assert indonesian.endswith("siapkan: Kartu Keluarga; Buku nikah atau SPTJM suami istri.")
+    assert indonesian.startswith("Permohonan akta kelahiran Anda tercatat dengan kode K7M2QX9WAB")
+    assert english.endswith("bring: Family card; Marriage book or sworn statement of marriage.")
+    assert "birth certificate" in english
+
+
+def test_returned_lists_the_items_with_the_verifiers_notes() -> None:
+    event_type = "mpp.application.returned.v1"
+    indonesian = templates.render(event_type, "id", _variables(event_type, "id"))
+    english = templates.render(event_type, "en", _variables(event_type, "en"))
+    assert "perlu diperbaiki: Kartu Keluarga (fotokopi buram); Buku nikah atau SPTJM" in indonesian
+    assert "needs corrections: Family card (fotokopi buram); Marriage book or" in english
+
+
+@pytest.mark.parametrize(
+    ("value", "indonesian", "english"),
+    [
+        (None, "-", "-"),
+        ("", "-", "-"),
+        ("2024-08-17T09:30:00Z", "17 Agustus 2024, pukul 16.30 WIB", "17 August 2024, 16:30 WIB"),
+        # late in the UTC day is already the next day (and year) in WIB
+        (
+            "2024-12-31T18:15:00+00:00",
+            "1 Januari 2025, pukul 01.15 WIB",
+            "1 January 2025, 01:15 WIB",
+        ),
+        ("2024-03-05T08:00:00+07:00", "5 Maret 2024, pukul 08.00 WIB", "5 March 2024, 08:00 WIB"),
+    ],
+)
+def test_date_filters(value: str | None, indonesian: str, english: str) -> None:
+    assert templates._env.from_string("{{ v | tanggal }}").render(v=value) == indonesian
+    assert templates._env.from_string("{{ v | date_en }}").render(v=value) == english
+
+
+def test_listing_filters() -> None:
+    items = [
+        KK_ITEM,
+        {**MARRIAGE_ITEM, "note": None},
+        {"code": "ktp_el", "name_id": "KTP-el", "name_en": "ID card", "note": "sudah kedaluwarsa"},
+    ]
+    assert templates._env.from_string("{{ v | daftar }}").render(v=items) == (
+        "Kartu Keluarga; Buku nikah atau SPTJM suami istri; KTP-el (sudah kedaluwarsa)"
+    )
+    assert templates._env.from_string("{{ v | listing_en }}").render(v=items) == (
+        "Family card; Marriage book or sworn statement of marriage; ID card (sudah kedaluwarsa)"
+    )
+    assert templates._env.from_string("{{ v | daftar }}").render(v=[]) == ""
 
 
 def test_rejection_carries_the_reason() -> None:
@@ -183,13 +314,46 @@ def test_unknown_event_type_is_an_error() -> None:
         templates.render("mpp.nothing.v1", "id", {})
 
 
+def _seeded_service_codes() -> set[str]:
+    found = re.findall(
+        r"^INSERT INTO catalog_services \(code, current_version, active\)\s*VALUES \('([a-z_]+)'",
+        SEED_FILE.read_text(),
+        flags=re.MULTILINE,
+    )
+    return set(found)
+
+
 def test_service_names() -> None:
     assert templates.service_name("ktp_el", "id") == "KTP-el"
     assert templates.service_name("akta_kelahiran", "en") == "birth certificate"
+    assert templates.service_name("kia", "id") == "Kartu Identitas Anak"
+    assert templates.service_name("kia", "en") == "child identity card (KIA)"
     assert templates.service_name("unknown_code", "en") == "unknown_code"
-    from mpp_intake.domain.catalog import SERVICES
+    for code, (indonesian, english) in templates.SERVICE_NAMES.items():
+        assert indonesian and english and indonesian != english, code
 
-    assert set(templates.SERVICE_NAMES) == set(SERVICES)
+
+def test_service_names_belong_to_the_seeded_catalog() -> None:
+    seeded = _seeded_service_codes()
+    assert len(seeded) >= 12  # the reader found the seed's services
+    assert set(templates.SERVICE_NAMES) <= seeded
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_citizens_read_the_catalogs_name_for_every_seeded_service(language: str) -> None:
+    # Every seeded service is named in the event by intake; notify uses that name,
+    # so a service published tomorrow is named too.
+    for code in sorted(_seeded_service_codes()):
+        variables = {
+            "service_code": code,
+            "service_name_id": f"Nama {code}",
+            "service_name_en": f"Name {code}",
+        }
+        expected = f"Name {code}" if language == "en" else f"Nama {code}"
+        assert templates.service_label(variables, language) == expected
+    # An event without names (older producers) falls back to the fixed list, then the code.
+    assert templates.service_label({"service_code": "kk"}, "id") == "Kartu Keluarga"
+    assert templates.service_label({"service_code": "new_service"}, "en") == "new_service"
 
 
 # --- recipients ---------------------------------------------------------------

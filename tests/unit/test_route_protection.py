@@ -8,12 +8,17 @@ import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from mpp_shared.auth import PUBLIC_MARKER
+from mpp_shared.auth import PUBLIC_MARKER, Role
 
 SERVICES = ["mpp_intake", "mpp_documents", "mpp_complaints", "mpp_notify"]
 # What the architecture opens to the public without a token.
 EXPECTED_PUBLIC = {
-    "mpp_intake": {"GET /v1/track/{tracking_code}"},
+    "mpp_intake": {
+        "GET /v1/track/{tracking_code}",
+        "GET /v1/services",
+        "GET /v1/services/{code}",
+        "GET /v1/pickup-points",
+    },
     "mpp_documents": set(),
     "mpp_complaints": {"POST /v1/complaints"},
     "mpp_notify": set(),
@@ -56,3 +61,27 @@ def test_each_route_is_public_or_role_protected(package: str) -> None:
         if is_public:
             public.add(label)
     assert public == EXPECTED_PUBLIC[package]
+
+
+@pytest.mark.parametrize("package", SERVICES)
+def test_every_service_shows_its_audit_trail_to_supervisors_only(package: str) -> None:
+    app = importlib.import_module(f"{package}.main").create_app()
+    routes = [r for r in _api_routes(app.routes) if r.path == "/v1/audit"]
+    assert [sorted(r.methods) for r in routes] == [["GET"]]
+    roles = [c.required_roles for c in _calls(routes[0].dependant) if hasattr(c, "required_roles")]
+    assert roles == [frozenset({Role.SUPERVISOR, Role.ADMIN})]
+    assert PUBLIC_MARKER not in _calls(routes[0].dependant)
+
+
+def test_catalog_changes_are_for_admins_only() -> None:
+    app = importlib.import_module("mpp_intake.main").create_app()
+    writes = [
+        r
+        for r in _api_routes(app.routes)
+        if r.path.startswith(("/v1/services", "/v1/pickup-points")) and r.methods - {"GET", "HEAD"}
+    ]
+    assert writes, "the catalog can be changed through the API"
+    for route in writes:
+        calls = _calls(route.dependant)
+        roles = [c.required_roles for c in calls if hasattr(c, "required_roles")]
+        assert roles == [frozenset({Role.ADMIN})], route.path

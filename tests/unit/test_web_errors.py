@@ -10,9 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 
-from mpp_intake.api.schemas import VALIDATION_MESSAGES, ApplicationCreate
+from mpp_intake.api.schemas import VALIDATION_MESSAGES, ApplicationCreate, VerificationDecision
 from mpp_shared.web import (
     ApiError,
+    _api_error_handler,
     _field_name,
     _message,
     _validation_handler,
@@ -109,10 +110,24 @@ def test_missing_field_in_both_languages() -> None:
 
 
 def test_custom_type_with_context_in_both_languages() -> None:
-    (error,) = _errors(ApplicationCreate, service_code="paspor", nik=VALID_NIK, full_name="Budi")
-    assert error["type"] == "unknown_service"
-    assert _message(error, "id") == "layanan tidak dikenal: paspor"
-    assert _message(error, "en") == "unknown service: paspor"
+    (error,) = _errors(
+        VerificationDecision,
+        decision="verified",
+        checks=[
+            {"requirement": "kk", "result": "invalid"},
+            {"requirement": "ktp_el", "result": "ok"},
+            {"requirement": "buku_nikah", "result": "invalid"},
+        ],
+    )
+    assert error["type"] == "invalid_items_on_verify"
+    assert (
+        _message(error, "id")
+        == "tidak dapat diverifikasi: ada persyaratan tidak sah (kk, buku_nikah)"
+    )
+    assert (
+        _message(error, "en")
+        == "cannot be verified: some requirements are invalid (kk, buku_nikah)"
+    )
 
 
 def test_custom_type_without_context_in_both_languages() -> None:
@@ -183,7 +198,9 @@ def test_template_with_missing_context_falls_back_to_the_message() -> None:
 
 
 async def test_validation_handler_answers_in_the_requested_language() -> None:
-    errors = _errors(ApplicationCreate, service_code="paspor", nik="123", full_name="Budi")
+    errors = _errors(
+        ApplicationCreate, service_code="paspor", nik="123", full_name="Budi", phone="12345"
+    )
     exc = RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
     id_response = await _validation_handler(_request(), exc)
@@ -191,19 +208,20 @@ async def test_validation_handler_answers_in_the_requested_language() -> None:
     body = json.loads(bytes(id_response.body))
     assert body["code"] == "invalid"
     assert body["detail"].startswith("Data tidak valid: ")
+    # the service code is checked later, against the catalog in the database
     assert {e["field"]: e["type"] for e in body["errors"]} == {
-        "service_code": "unknown_service",
         "nik": "nik_format",
+        "phone": "phone_invalid",
     }
-    assert "service_code: layanan tidak dikenal: paspor" in body["detail"]
+    assert "nik: NIK harus 16 angka" in body["detail"]
 
     en_response = await _validation_handler(_request("en"), exc)
     body = json.loads(bytes(en_response.body))
     assert body["detail"].startswith("The request is not valid: ")
     messages = {e["field"]: e["message"] for e in body["errors"]}
     assert messages == {
-        "service_code": "unknown service: paspor",
         "nik": "the NIK must be 16 digits",
+        "phone": "the phone number is not valid (example: 0812 3456 7890)",
     }
 
 
@@ -227,3 +245,65 @@ def test_api_error_body_carries_extra_fields() -> None:
     }
     assert error.status_code == 409
     assert isinstance(error, Exception)
+
+
+def _unknown_service() -> ApiError:
+    return ApiError.invalid(
+        "service_code",
+        "unknown_service",
+        "layanan tidak dikenal: paspor",
+        "unknown service: paspor",
+    )
+
+
+def test_api_error_invalid_is_localized() -> None:
+    error = _unknown_service()
+    assert error.status_code == 422
+    assert error.body("id") == {
+        "code": "invalid",
+        "detail": "Data tidak valid: service_code: layanan tidak dikenal: paspor",
+        "errors": [
+            {
+                "field": "service_code",
+                "type": "unknown_service",
+                "message": "layanan tidak dikenal: paspor",
+            }
+        ],
+    }
+    assert error.body("en") == {
+        "code": "invalid",
+        "detail": "The request is not valid: service_code: unknown service: paspor",
+        "errors": [
+            {
+                "field": "service_code",
+                "type": "unknown_service",
+                "message": "unknown service: paspor",
+            }
+        ],
+    }
+    # rendering one language does not spoil the other
+    assert error.body("id")["errors"][0]["message"] == "layanan tidak dikenal: paspor"
+    assert error.extra["errors"][0]["message_en"] == "unknown service: paspor"
+
+
+async def test_api_error_invalid_looks_like_a_validation_error() -> None:
+    """A client reads a catalog refusal exactly as it reads a pydantic one."""
+    (pydantic_error,) = _errors(ApplicationCreate, service_code="kk", nik="123", full_name="Budi")
+    exc = RequestValidationError([{**pydantic_error, "loc": ("body", "nik")}])
+    for language in (None, "en"):
+        validation = json.loads(bytes((await _validation_handler(_request(language), exc)).body))
+        refusal = await _api_error_handler(_request(language), _unknown_service())
+        assert refusal.status_code == 422
+        body = json.loads(bytes(refusal.body))
+        assert set(body) == set(validation) == {"code", "detail", "errors"}
+        assert body["code"] == validation["code"]
+        assert [set(e) for e in body["errors"]] == [set(e) for e in validation["errors"]]
+        prefix = "The request is not valid: " if language else "Data tidak valid: "
+        assert body["detail"].startswith(prefix) and validation["detail"].startswith(prefix)
+
+
+def test_api_error_body_leaves_errors_without_messages_alone() -> None:
+    errors = [{"field": "pickup_points", "type": "unknown_pickup_point"}]
+    error = ApiError(422, "invalid", "tidak sah", "not valid", {"errors": errors})
+    assert error.body("en")["errors"] == errors
+    assert error.body("id")["errors"] == errors

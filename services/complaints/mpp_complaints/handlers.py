@@ -6,7 +6,11 @@ import asyncpg
 
 from mpp_shared.events import CloudEvent
 from mpp_shared.events.schemas import (
+    ApplicationCompletedV1,
+    ApplicationIncompleteV1,
     ApplicationRejectedV1,
+    ApplicationResubmittedV1,
+    ApplicationReturnedV1,
     ApplicationSubmittedV1,
     ApplicationVerifiedV1,
     DocumentJobEvent,
@@ -18,14 +22,17 @@ from mpp_shared.events.schemas import (
 
 
 async def on_application_submitted(conn: asyncpg.Connection, event: CloudEvent) -> None:
-    data = ApplicationSubmittedV1.model_validate(event.data)
+    data = event.typed_data()
+    if not isinstance(data, ApplicationSubmittedV1 | ApplicationIncompleteV1):
+        raise TypeError(f"unexpected {event.type}")
+    progress = "submitted" if isinstance(data, ApplicationSubmittedV1) else "incomplete"
     await conn.execute(
         "INSERT INTO known_requests (tracking_code, application_id, service_code, progress) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (tracking_code) DO NOTHING",
         data.tracking_code,
         data.application_id,
         data.service_code,
-        data.status,
+        progress,
     )
     # A complaint may have named the code before the request's event arrived.
     await conn.execute(
@@ -43,6 +50,10 @@ async def on_request_progress(conn: asyncpg.Connection, event: CloudEvent) -> No
         progress = "verified"
     elif isinstance(data, ApplicationRejectedV1):
         progress = "rejected"
+    elif isinstance(data, ApplicationReturnedV1):
+        progress = "returned"
+    elif isinstance(data, ApplicationCompletedV1 | ApplicationResubmittedV1):
+        progress = "submitted"
     else:
         raise TypeError(f"unexpected {event.type}")
     await conn.execute(
@@ -54,11 +65,15 @@ async def on_request_progress(conn: asyncpg.Connection, event: CloudEvent) -> No
 
 HANDLERS = {
     ApplicationSubmittedV1.event_type: on_application_submitted,
+    ApplicationIncompleteV1.event_type: on_application_submitted,
     **{
         t.event_type: on_request_progress
         for t in (
             ApplicationVerifiedV1,
             ApplicationRejectedV1,
+            ApplicationReturnedV1,
+            ApplicationCompletedV1,
+            ApplicationResubmittedV1,
             DocumentQueuedV1,
             DocumentProducedV1,
             DocumentReadyForPickupV1,

@@ -19,9 +19,10 @@ async def on_document_progress(conn: asyncpg.Connection, event: CloudEvent) -> N
     )
     if row is None:
         raise LookupError(f"document event for unknown application {data.application_id}")
+    # A handed-over document ends the application: the NIK may apply again.
     await conn.execute(
         "UPDATE applications SET progress = $2, pickup_point = coalesce($3, pickup_point), "
-        "updated_at = now() WHERE id = $1",
+        "active = active AND $2 <> 'picked_up', updated_at = now() WHERE id = $1",
         data.application_id,
         later_progress(row["progress"], step),
         data.pickup_point,

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_intake.api.routes import applications, tracking
+from mpp_intake.api.catalog_schemas import CATALOG_MESSAGES
+from mpp_intake.api.routes import applications, catalog, tracking
 from mpp_intake.api.schemas import VALIDATION_MESSAGES
 from mpp_intake.handlers import HANDLERS
 from mpp_intake.settings import IntakeSettings
@@ -16,13 +17,21 @@ from mpp_shared.web import register_messages
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    register_messages(VALIDATION_MESSAGES)
+    register_messages({**VALIDATION_MESSAGES, **CATALOG_MESSAGES})
     app = create_service_app(
         settings=settings,
         title="MPP intake",
-        description="Applications for population documents: submission, verification, tracking.",
+        description=(
+            "Service catalog, pickup points, applications for population documents "
+            "(complete on the first visit), verification and public tracking."
+        ),
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[applications.router, tracking.router],
+        routers=[
+            catalog.services_router,
+            catalog.points_router,
+            applications.router,
+            tracking.router,
+        ],
         consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
     )
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)

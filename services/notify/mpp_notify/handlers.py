@@ -72,9 +72,7 @@ class Notifier:
         subject_id: uuid.UUID,
     ) -> None:
         variables = data.model_dump(mode="json")
-        variables["service"] = templates.service_name(
-            variables.get("service_code", ""), recipient.language
-        )
+        variables["service"] = templates.service_label(variables, recipient.language)
         body = templates.render(event.type, recipient.language, variables)
         notification_id = uuid.uuid4()
         application_id = subject_id if subject_type == "application" else None

@@ -11,6 +11,8 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from mpp_shared.events.envelope import EventData
 from mpp_shared.events.topics import Topic
 
@@ -21,7 +23,19 @@ ContactChannel = Literal["sms", "whatsapp", "email"]
 # --- intake: mpp.applications -------------------------------------------------
 
 
+class MissingItem(BaseModel):
+    """A requirement named for the citizen, in both languages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str
+    name_id: str
+    name_en: str
+    note: str | None = None
+
+
 class ApplicationSubmittedV1(EventData):
+    """A complete application was accepted at a counter."""
+
     event_type = "mpp.application.submitted.v1"
     topic = Topic.APPLICATIONS
     citizen_facing = True
@@ -38,6 +52,77 @@ class ApplicationSubmittedV1(EventData):
     preferred_channel: ContactChannel | None = None
     contact_sealed: str | None = None
     submitted_at: datetime
+    catalog_version: int = 1
+    expected_ready_at: datetime | None = None
+    service_name_id: str | None = None
+    service_name_en: str | None = None
+
+
+class ApplicationIncompleteV1(EventData):
+    """Accepted, but mandatory papers are missing: the citizen is told which."""
+
+    event_type = "mpp.application.incomplete.v1"
+    topic = Topic.APPLICATIONS
+    citizen_facing = True
+
+    application_id: uuid.UUID
+    tracking_code: str
+    service_code: str
+    channel: str
+    nik_masked: str
+    applicant_name_masked: str
+    pickup_point: str | None = None
+    language: Language = "id"
+    preferred_channel: ContactChannel | None = None
+    contact_sealed: str | None = None
+    catalog_version: int
+    missing: list[MissingItem]
+    submitted_at: datetime
+    service_name_id: str | None = None
+    service_name_en: str | None = None
+
+
+class ApplicationCompletedV1(EventData):
+    """The missing papers were handed in; the SLA clock starts now."""
+
+    event_type = "mpp.application.completed.v1"
+    topic = Topic.APPLICATIONS
+    citizen_facing = True
+
+    application_id: uuid.UUID
+    tracking_code: str
+    service_code: str
+    expected_ready_at: datetime | None = None
+    completed_at: datetime
+
+
+class ApplicationReturnedV1(EventData):
+    """The verifier asks for corrections of the named items."""
+
+    event_type = "mpp.application.returned.v1"
+    topic = Topic.APPLICATIONS
+    citizen_facing = True
+
+    application_id: uuid.UUID
+    tracking_code: str
+    service_code: str
+    items: list[MissingItem]
+    returned_by: str
+    returned_at: datetime
+
+
+class ApplicationResubmittedV1(EventData):
+    """Corrections were handed in after a return; the SLA clock restarts."""
+
+    event_type = "mpp.application.resubmitted.v1"
+    topic = Topic.APPLICATIONS
+    citizen_facing = True
+
+    application_id: uuid.UUID
+    tracking_code: str
+    service_code: str
+    expected_ready_at: datetime | None = None
+    resubmitted_at: datetime
 
 
 class ApplicationVerifiedV1(EventData):
@@ -51,6 +136,7 @@ class ApplicationVerifiedV1(EventData):
     pickup_point: str | None = None
     verified_by: str
     verified_at: datetime
+    expected_ready_at: datetime | None = None
 
 
 class ApplicationRejectedV1(EventData):
@@ -64,6 +150,7 @@ class ApplicationRejectedV1(EventData):
     reason: str
     rejected_by: str
     rejected_at: datetime
+    reason_codes: list[str] = Field(default_factory=list)
 
 
 # --- documents: mpp.documents -------------------------------------------------

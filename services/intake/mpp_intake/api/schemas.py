@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from mpp_intake.domain import identity
-from mpp_intake.domain.catalog import PICKUP_POINTS, SERVICES
+from mpp_intake.domain.applications import RejectReason
 from mpp_shared.contacts import checked as _checked
 
 Channel = Literal["mpp_desk", "kecamatan_desk", "desa", "online"]
@@ -20,34 +20,21 @@ class ApplicationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     service_code: str = Field(description="Catalog code, e.g. ktp_el, kk, akta_kelahiran")
+    documents: list[str] = Field(
+        default_factory=list,
+        description="Codes of the papers handed in (requirement codes or their alternatives)",
+    )
     nik: str = Field(description="Applicant's 16-digit NIK", examples=["3506042602660001"])
     full_name: str = Field(min_length=2, max_length=120)
     phone: str | None = Field(default=None, description="Mobile number; stored as E.164")
     email: str | None = None
     channel: Channel = "mpp_desk"
-    pickup_point: str | None = Field(default=None, description="Where the document is collected")
+    pickup_point: str | None = Field(
+        default=None,
+        description="Where the document is collected; default: nearest to the domicile",
+    )
     language: Literal["id", "en"] = "id"
     preferred_channel: Literal["sms", "whatsapp", "email"] | None = None
-
-    @field_validator("service_code")
-    @classmethod
-    def _known_service(cls, value: str) -> str:
-        if value not in SERVICES:
-            raise PydanticCustomError(
-                "unknown_service", "layanan tidak dikenal: {value}", {"value": value}
-            )
-        return value
-
-    @field_validator("pickup_point")
-    @classmethod
-    def _known_point(cls, value: str | None) -> str | None:
-        if value is not None and value not in PICKUP_POINTS:
-            raise PydanticCustomError(
-                "unknown_pickup_point",
-                "tempat pengambilan tidak dikenal: {value}",
-                {"value": value},
-            )
-        return value
 
     @field_validator("nik")
     @classmethod
@@ -76,35 +63,101 @@ class ApplicationCreate(BaseModel):
         return self
 
 
+class RequirementCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    requirement: str
+    result: Literal["ok", "invalid"]
+    note: str | None = Field(default=None, max_length=500)
+
+
 class VerificationDecision(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    decision: Literal["verified", "rejected"]
-    reason: str | None = Field(default=None, max_length=500)
+    decision: Literal["verified", "rejected", "returned"]
+    checks: list[RequirementCheck] = Field(
+        default_factory=list, description="One per paper checked"
+    )
+    reason_codes: list[RejectReason] = Field(default_factory=list, description="Why rejected")
+    reason: str | None = Field(default=None, max_length=500, description="A note for the citizen")
+    items: list[str] = Field(
+        default_factory=list,
+        description="Requirements to correct when returned (default: those checked invalid)",
+    )
     expected_version: int | None = Field(
         default=None, description="Refuse the decision if the application changed since read"
     )
 
     @model_validator(mode="after")
-    def _reason_for_rejection(self) -> VerificationDecision:
-        if self.decision == "rejected" and not self.reason:
-            raise PydanticCustomError("reason_required", "alasan penolakan wajib diisi")
+    def _coherent(self) -> VerificationDecision:
+        invalid = [c.requirement for c in self.checks if c.result == "invalid"]
+        if self.decision == "rejected" and not self.reason_codes:
+            raise PydanticCustomError("reason_required", "alasan penolakan wajib dipilih")
+        if self.decision == "verified" and invalid:
+            raise PydanticCustomError(
+                "invalid_items_on_verify",
+                "tidak dapat diverifikasi: ada persyaratan tidak sah ({items})",
+                {"items": ", ".join(invalid)},
+            )
+        if self.decision == "returned" and not (self.items or invalid):
+            raise PydanticCustomError(
+                "items_required", "sebutkan persyaratan yang harus diperbaiki"
+            )
         return self
+
+
+class DocumentsHandedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    documents: list[str] = Field(min_length=1, description="Codes of the papers handed in now")
+    expected_version: int | None = None
+
+
+class MissingRequirement(BaseModel):
+    code: str
+    name: str
+    note: str | None = None
 
 
 class ApplicationPublic(BaseModel):
     id: uuid.UUID
     tracking_code: str
     service_code: str
+    service_name: str
+    catalog_version: int
+    fee_idr: int
     channel: str
     status: str
     progress: str
     nik_masked: str
     applicant_name_masked: str
     pickup_point: str | None
+    documents: list[str]
+    missing_requirements: list[MissingRequirement]
+    returned_items: list[MissingRequirement]
+    reason_codes: list[str]
     decision_reason: str | None
+    expected_ready_at: datetime | None
+    next_step: str
     version: int
     submitted_at: datetime
+
+
+class ApplicationList(BaseModel):
+    items: list[ApplicationPublic]
+    total: int
+    page: int
+    page_size: int
+
+
+class ApplicationSearch(BaseModel):
+    """Search by NIK in a body, so the NIK never appears in a URL, a log or a trace."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nik: str
+
+    @field_validator("nik")
+    @classmethod
+    def _nik(cls, value: str) -> str:
+        return str(_checked(identity.validate_nik, value))
 
 
 class TimelineStep(BaseModel):
@@ -119,19 +172,26 @@ class TrackingPublic(BaseModel):
     service_name: str
     status: str
     pickup_point: str | None
+    expected_ready_at: datetime | None
+    missing_requirements: list[MissingRequirement]
+    what_to_bring: list[str]
+    next_step: str
     timeline: list[TimelineStep]
 
 
 VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
     **identity.MESSAGES,
-    "unknown_service": ("layanan tidak dikenal: {value}", "unknown service: {value}"),
-    "unknown_pickup_point": (
-        "tempat pengambilan tidak dikenal: {value}",
-        "unknown pickup point: {value}",
+    "invalid_items_on_verify": (
+        "tidak dapat diverifikasi: ada persyaratan tidak sah ({items})",
+        "cannot be verified: some requirements are invalid ({items})",
+    ),
+    "items_required": (
+        "sebutkan persyaratan yang harus diperbaiki",
+        "name the requirements to correct",
     ),
     "preferred_channel_without_contact": (
         "saluran pilihan {channel} memerlukan kontaknya",
         "the preferred channel {channel} needs its contact",
     ),
-    "reason_required": ("alasan penolakan wajib diisi", "a rejection needs a reason"),
+    "reason_required": ("alasan penolakan wajib dipilih", "a rejection needs a reason code"),
 }

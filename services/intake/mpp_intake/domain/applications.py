@@ -1,4 +1,4 @@
-"""Application state machine and the citizen-facing progress steps."""
+"""Application state machine, decisions and the citizen-facing progress steps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
-    SUBMITTED = "submitted"
+    INCOMPLETE = "incomplete"  # a mandatory paper is missing; the citizen is told which
+    SUBMITTED = "submitted"  # complete, waiting for the verifier
+    RETURNED = "returned"  # the verifier asks for corrections of named items
     VERIFIED = "verified"
     REJECTED = "rejected"
 
@@ -14,19 +16,50 @@ class Status(StrEnum):
 class Decision(StrEnum):
     VERIFIED = "verified"
     REJECTED = "rejected"
+    RETURNED = "returned"
 
 
-# Officer decisions allowed from each status.
-_TRANSITIONS: dict[Status, set[Status]] = {
-    Status.SUBMITTED: {Status.VERIFIED, Status.REJECTED},
+class RejectReason(StrEnum):
+    FORGED_DOCUMENT = "dokumen_tidak_asli"
+    DATA_MISMATCH = "data_tidak_sesuai_database"
+    NOT_OUR_JURISDICTION = "bukan_kewenangan"
+    NOT_ELIGIBLE = "tidak_memenuhi_syarat"
+    DUPLICATE = "permohonan_ganda"
+    OTHER = "lainnya"
+
+
+REJECT_REASON_NAMES: dict[RejectReason, tuple[str, str]] = {
+    RejectReason.FORGED_DOCUMENT: ("dokumen tidak asli", "a document is not genuine"),
+    RejectReason.DATA_MISMATCH: (
+        "data tidak sesuai dengan database kependudukan",
+        "the data do not match the population register",
+    ),
+    RejectReason.NOT_OUR_JURISDICTION: (
+        "bukan kewenangan kabupaten ini",
+        "not this district's competence",
+    ),
+    RejectReason.NOT_ELIGIBLE: ("tidak memenuhi syarat layanan", "not eligible for the service"),
+    RejectReason.DUPLICATE: ("permohonan ganda", "a duplicate application"),
+    RejectReason.OTHER: ("alasan lain (lihat catatan)", "another reason (see the note)"),
+}
+
+# What moves an application, and from where.
+_DECISIONS: dict[Status, set[Decision]] = {
+    Status.SUBMITTED: {Decision.VERIFIED, Decision.REJECTED, Decision.RETURNED},
+    Status.INCOMPLETE: {Decision.REJECTED},
+    Status.RETURNED: {Decision.REJECTED},
     Status.VERIFIED: set(),
     Status.REJECTED: set(),
 }
+ACCEPTS_DOCUMENTS = {Status.INCOMPLETE, Status.RETURNED}
 
 # Progress steps the public tracking shows, in order; document events move
 # an application along them after verification.
 PROGRESS_STEPS = [
+    "incomplete",
     "submitted",
+    "returned",
+    "resubmitted",
     "verified",
     "rejected",
     "queued",
@@ -42,10 +75,10 @@ PROGRESS_FROM_DOCUMENT_EVENT = {
 }
 
 
-def can_decide(current: Status, target: Status) -> bool:
-    return target in _TRANSITIONS[current]
+def can_decide(current: Status, decision: Decision) -> bool:
+    return decision in _DECISIONS[current]
 
 
 def later_progress(current: str, new: str) -> str:
-    """Progress never moves backwards, whatever order events arrive in."""
+    """Progress never moves backwards, whatever order document events arrive in."""
     return new if PROGRESS_STEPS.index(new) > PROGRESS_STEPS.index(current) else current

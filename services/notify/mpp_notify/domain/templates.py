@@ -6,14 +6,70 @@ an empty gap in a message a citizen reads. Messages carry no NIK and no name.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, StrictUndefined
 
 _env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_WIB = ZoneInfo("Asia/Jakarta")
+_MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_MONTHS_ID = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
+
+
+def _when(value: str | None, language: str) -> str:
+    if not value:
+        return "-"
+    at = datetime.fromisoformat(value).astimezone(_WIB)
+    if language == "en":
+        return f"{at.day} {_MONTHS_EN[at.month - 1]} {at.year}, {at:%H:%M} WIB"
+    return f"{at.day} {_MONTHS_ID[at.month - 1]} {at.year}, pukul {at:%H.%M} WIB"
+
+
+def _names(items: list[dict[str, Any]], language: str) -> str:
+    key = "name_en" if language == "en" else "name_id"
+    parts = []
+    for item in items:
+        note = f" ({item['note']})" if item.get("note") else ""
+        parts.append(f"{item[key]}{note}")
+    return "; ".join(parts)
+
+
+_env.filters["tanggal"] = lambda v: _when(v, "id")
+_env.filters["date_en"] = lambda v: _when(v, "en")
+_env.filters["daftar"] = lambda v: _names(v, "id")
+_env.filters["listing_en"] = lambda v: _names(v, "en")
 
 SERVICE_NAMES = {
     "ktp_el": ("KTP-el", "electronic ID card (KTP-el)"),
+    "kia": ("Kartu Identitas Anak", "child identity card (KIA)"),
     "kk": ("Kartu Keluarga", "family card"),
     "akta_kelahiran": ("akta kelahiran", "birth certificate"),
     "akta_kematian": ("akta kematian", "death certificate"),
@@ -23,22 +79,46 @@ SERVICE_NAMES = {
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "mpp.application.submitted.v1": {
-        "id": "Permohonan {{ service }} Anda sudah kami terima. Kode pelacakan: {{ tracking_code }}. "
-        "Simpan kode ini untuk memantau status dan mengambil dokumen.",
-        "en": "We have received your {{ service }} application. Tracking code: {{ tracking_code }}. "
-        "Keep it to follow the status and to collect the document.",
+        "id": "Permohonan {{ service }} Anda sudah kami terima dengan kode {{ tracking_code }}. "
+        "Perkiraan selesai: {{ expected_ready_at | tanggal }}. Simpan kode ini.",
+        "en": "We have received your {{ service }} application, code {{ tracking_code }}. "
+        "Expected ready: {{ expected_ready_at | date_en }}. Keep this code.",
+    },
+    "mpp.application.incomplete.v1": {
+        "id": "Permohonan {{ service }} Anda tercatat dengan kode {{ tracking_code }}, "
+        "tetapi belum lengkap. Sebelum datang lagi, siapkan: {{ missing | daftar }}.",
+        "en": "Your {{ service }} application is registered with code {{ tracking_code }} "
+        "but is not complete. Before you come back, bring: {{ missing | listing_en }}.",
+    },
+    "mpp.application.completed.v1": {
+        "id": "Berkas permohonan {{ tracking_code }} sudah lengkap. "
+        "Perkiraan dokumen selesai: {{ expected_ready_at | tanggal }}.",
+        "en": "Application {{ tracking_code }} is now complete. "
+        "Expected ready: {{ expected_ready_at | date_en }}.",
+    },
+    "mpp.application.returned.v1": {
+        "id": "Permohonan {{ tracking_code }} perlu diperbaiki: {{ items | daftar }}. "
+        "Serahkan perbaikannya di loket dengan menyebut kode ini.",
+        "en": "Application {{ tracking_code }} needs corrections: {{ items | listing_en }}. "
+        "Hand them in at the counter quoting this code.",
+    },
+    "mpp.application.resubmitted.v1": {
+        "id": "Perbaikan berkas {{ tracking_code }} sudah kami terima. "
+        "Perkiraan dokumen selesai: {{ expected_ready_at | tanggal }}.",
+        "en": "We have received the corrections for {{ tracking_code }}. "
+        "Expected ready: {{ expected_ready_at | date_en }}.",
     },
     "mpp.application.verified.v1": {
-        "id": "Berkas permohonan {{ tracking_code }} lengkap dan sudah diverifikasi. "
-        "Dokumen Anda masuk antrean pencetakan; kami kabari saat siap diambil.",
-        "en": "Your application {{ tracking_code }} is complete and verified. "
-        "Your document is queued for production; we will tell you when it is ready.",
+        "id": "Berkas permohonan {{ tracking_code }} sudah diverifikasi dan masuk antrean pencetakan. "
+        "Perkiraan selesai: {{ expected_ready_at | tanggal }}; kami kabari saat siap diambil.",
+        "en": "Your application {{ tracking_code }} is verified and queued for production. "
+        "Expected ready: {{ expected_ready_at | date_en }}; we will tell you when it is ready.",
     },
     "mpp.application.rejected.v1": {
-        "id": "Permohonan {{ tracking_code }} belum dapat diproses: {{ reason }}. "
-        "Silakan lengkapi lalu ajukan kembali.",
+        "id": "Permohonan {{ tracking_code }} tidak dapat diproses: {{ reason }}. "
+        "Silakan hubungi loket untuk penjelasan.",
         "en": "Application {{ tracking_code }} cannot be processed: {{ reason }}. "
-        "Please complete it and apply again.",
+        "Please ask at the counter for an explanation.",
     },
     "mpp.document.ready_for_pickup.v1": {
         "id": "Dokumen {{ tracking_code }} siap diambil di {{ pickup_point }}. "
@@ -68,6 +148,13 @@ _compiled = {
 def render(event_type: str, language: str, variables: dict[str, Any]) -> str:
     template = _compiled.get((event_type, language)) or _compiled[(event_type, "id")]
     return template.render(**variables)
+
+
+def service_label(variables: dict[str, Any], language: str) -> str:
+    """The service as the event names it (the catalog's name when the event
+    was made); the fixed list only covers events that carry no name."""
+    named = variables.get(f"service_name_{language}") or variables.get("service_name_id")
+    return str(named) if named else service_name(variables.get("service_code", ""), language)
 
 
 def service_name(code: str, language: str) -> str:

@@ -1,30 +1,58 @@
-"""Applications: submission at a counter and the verifier's decision."""
+"""Applications: submission at a counter, papers handed in later, the
+verifier's decision, and the officers' views."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from mpp_intake import catalog_store, submission
 from mpp_intake.api.deps import CipherDep, FrontDesk, Officer, Verifier
-from mpp_intake.api.schemas import ApplicationCreate, ApplicationPublic, VerificationDecision
-from mpp_intake.domain.applications import Status, can_decide
-from mpp_intake.domain.tracking_code import new_tracking_code
+from mpp_intake.api.schemas import (
+    ApplicationCreate,
+    ApplicationList,
+    ApplicationPublic,
+    ApplicationSearch,
+    DocumentsHandedIn,
+    VerificationDecision,
+)
+from mpp_intake.domain.applications import (
+    ACCEPTS_DOCUMENTS,
+    REJECT_REASON_NAMES,
+    Decision,
+    RejectReason,
+    Status,
+    can_decide,
+)
+from mpp_intake.domain.catalog import ServiceVersion, missing_as_json
+from mpp_intake.promise import expected_ready_at
+
+# The answer helpers moved to mpp_intake.submission; kept importable from here.
+from mpp_intake.submission import SELECT as _SELECT
+from mpp_intake.submission import SOURCE as SOURCE
+from mpp_intake.submission import fetch as _fetch
+from mpp_intake.submission import next_step as next_step
+from mpp_intake.submission import public_answer as _public
+from mpp_intake.submission import unknown_documents as _unknown_documents
 from mpp_shared import audit
-from mpp_shared.events import build_event
+from mpp_shared.events import EventData, build_event
 from mpp_shared.events.schemas import (
+    ApplicationCompletedV1,
     ApplicationRejectedV1,
-    ApplicationSubmittedV1,
+    ApplicationResubmittedV1,
+    ApplicationReturnedV1,
     ApplicationVerifiedV1,
+    MissingItem,
 )
 from mpp_shared.messaging.outbox import enqueue
-from mpp_shared.pii import mask_name, mask_nik, seal_for_notify
 from mpp_shared.web import (
     ApiError,
     IdempotencyKey,
+    LanguageDep,
     PoolDep,
     claim_idempotency_key,
     refuse_stale_or_illegal,
@@ -33,47 +61,14 @@ from mpp_shared.web import (
 )
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
-SOURCE = "/mpp/intake"
 
-# The application and the first step of its timeline, in one round trip.
-_INSERT = """
-WITH application AS (
-    INSERT INTO applications (
-        id, tracking_code, service_code, channel, status, progress,
-        nik_enc, nik_index, nik_masked, name_enc, name_masked, phone_enc, email_enc,
-        language, preferred_channel, pickup_point, submitted_by, counter, created_at, updated_at
-    ) VALUES ($1, $2, $3, $4, 'submitted', 'submitted', $5, $6, $7, $8, $9, $10, $11,
-              $12, $13, $14, $15, $16, $17, $17)
-    RETURNING id
-)
-INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id)
-SELECT id, 'submitted', $17, $14, $18 FROM application
-"""
 _TIMELINE = """
 INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id)
 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source_event_id) DO NOTHING
 """
 
 
-def _public(row: Any) -> ApplicationPublic:
-    return ApplicationPublic(
-        id=row["id"],
-        tracking_code=row["tracking_code"],
-        service_code=row["service_code"],
-        channel=row["channel"],
-        status=row["status"],
-        progress=row["progress"],
-        nik_masked=row["nik_masked"],
-        applicant_name_masked=row["name_masked"],
-        pickup_point=row["pickup_point"],
-        decision_reason=row["decision_reason"],
-        version=row["version"],
-        submitted_at=row["created_at"],
-    )
-
-
-def _not_found() -> ApiError:
-    return ApiError(404, "not_found", "Permohonan tidak ditemukan", "Application not found")
+# --- submission ---------------------------------------------------------------
 
 
 @router.post(
@@ -81,6 +76,7 @@ def _not_found() -> ApiError:
     status_code=201,
     response_model=ApplicationPublic,
     summary="Submit an application at a counter (honours Idempotency-Key)",
+    description="Answers at once with the tracking code, what is missing, and the promised date.",
 )
 async def submit_application(
     body: ApplicationCreate,
@@ -88,23 +84,9 @@ async def submit_application(
     pool: PoolDep,
     cipher: CipherDep,
     officer: FrontDesk,
+    language: LanguageDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    settings = request.app.state.settings
-    now = datetime.now(UTC)
-    application_id = uuid.uuid4()
-    tracking_code = new_tracking_code()
-    contact = {
-        k: v
-        for k, v in {
-            "name": body.full_name,
-            "phone": body.phone,
-            "email": body.email,
-            "preferred_channel": body.preferred_channel,
-            "language": body.language,
-        }.items()
-        if v
-    }
     scope = f"applications:{officer.subject}"
     async with pool.acquire() as conn, conn.transaction():
         if idempotency_key:
@@ -116,67 +98,13 @@ async def submit_application(
             )
             if stored is not None:
                 return JSONResponse(stored.body, status_code=stored.status_code)
-        event = build_event(
-            ApplicationSubmittedV1(
-                application_id=application_id,
-                tracking_code=tracking_code,
-                service_code=body.service_code,
-                channel=body.channel,
-                status=Status.SUBMITTED,
-                nik_masked=mask_nik(body.nik),
-                applicant_name_masked=mask_name(body.full_name),
-                pickup_point=body.pickup_point,
-                language=body.language,
-                preferred_channel=body.preferred_channel,
-                contact_sealed=seal_for_notify(contact, settings.notify_seal_public_key),
-                submitted_at=now,
-            ),
-            source=SOURCE,
-            subject=str(application_id),
-        )
-        await conn.execute(
-            _INSERT,
-            application_id,
-            tracking_code,
-            body.service_code,
-            body.channel,
-            cipher.encrypt(body.nik, context="nik"),
-            cipher.blind_index(body.nik, context="nik"),
-            mask_nik(body.nik),
-            cipher.encrypt(body.full_name, context="name"),
-            mask_name(body.full_name),
-            cipher.encrypt(body.phone, context="phone") if body.phone else None,
-            cipher.encrypt(body.email, context="email") if body.email else None,
-            body.language,
-            body.preferred_channel,
-            body.pickup_point,
-            officer.subject,
-            officer.counter,
-            now,
-            event.id,
-        )
-        await audit.record(
+        answer = await submission.submit(
             conn,
-            officer,
-            action="application.submit",
-            target_type="application",
-            target_id=str(application_id),
-            detail={"service_code": body.service_code, "channel": body.channel},
-        )
-        await enqueue(conn, event, topic=ApplicationSubmittedV1.topic, key=str(application_id))
-        answer = ApplicationPublic(
-            id=application_id,
-            tracking_code=tracking_code,
-            service_code=body.service_code,
-            channel=body.channel,
-            status=Status.SUBMITTED,
-            progress="submitted",
-            nik_masked=mask_nik(body.nik),
-            applicant_name_masked=mask_name(body.full_name),
-            pickup_point=body.pickup_point,
-            decision_reason=None,
-            version=1,
-            submitted_at=now,
+            settings=request.app.state.settings,
+            cipher=cipher,
+            officer=officer,
+            body=body,
+            language=language,
         )
         if idempotency_key:
             await store_answer(
@@ -189,82 +117,306 @@ async def submit_application(
     return answer
 
 
-@router.get(
-    "/{application_id}", response_model=ApplicationPublic, summary="One application (masked)"
+# --- papers handed in later ---------------------------------------------------
+
+
+@router.post(
+    "/{application_id}/documents",
+    response_model=ApplicationPublic,
+    summary="Hand in missing or corrected papers; a complete application moves on",
 )
-async def get_application(application_id: uuid.UUID, pool: PoolDep, _officer: Officer) -> Any:
-    row = await pool.fetchrow("SELECT * FROM applications WHERE id = $1", application_id)
-    if row is None:
-        raise _not_found()
-    return _public(row)
+async def hand_in_documents(
+    application_id: uuid.UUID,
+    body: DocumentsHandedIn,
+    request: Request,
+    pool: PoolDep,
+    officer: FrontDesk,
+    language: LanguageDep,
+) -> Any:
+    settings = request.app.state.settings
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _fetch(conn, application_id, lock=True)
+        current = Status(row["status"])
+        refuse_stale_or_illegal(
+            noun=("Permohonan", "The application"),
+            current=current.value,
+            target="submitted",
+            version=row["version"],
+            expected_version=body.expected_version,
+            allowed=current in ACCEPTS_DOCUMENTS,
+        )
+        service = await catalog_store.service_version(
+            conn, row["service_code"], row["catalog_version"]
+        )
+        assert service is not None
+        _unknown_documents(service, body.documents)
+        handed_in = set(body.documents)
+        documents = sorted(set(row["documents"]) | handed_in)
+        data: EventData | None = None
+        status, progress = current, row["progress"]
+        missing = service.missing(set(documents))
+        returned = row["returned_items"]
+        promised = row["expected_ready_at"]
+        if current is Status.INCOMPLETE and not missing:
+            status, progress = Status.SUBMITTED, "submitted"
+            promised = await expected_ready_at(conn, settings, service, row["pickup_point"], now)
+            data = ApplicationCompletedV1(
+                application_id=application_id,
+                tracking_code=row["tracking_code"],
+                service_code=service.code,
+                expected_ready_at=promised,
+                completed_at=now,
+            )
+        elif current is Status.RETURNED:
+            returned = [
+                item for item in returned if not (_accepted(service, item["code"]) & handed_in)
+            ]
+            if not returned and not missing:
+                status, progress = Status.SUBMITTED, "resubmitted"
+                promised = await expected_ready_at(
+                    conn, settings, service, row["pickup_point"], now
+                )
+                data = ApplicationResubmittedV1(
+                    application_id=application_id,
+                    tracking_code=row["tracking_code"],
+                    service_code=service.code,
+                    expected_ready_at=promised,
+                    resubmitted_at=now,
+                )
+        await conn.execute(
+            "UPDATE applications SET status = $2, progress = $3, documents = $4, missing = $5, "
+            "returned_items = $6, expected_ready_at = $7, version = version + 1, updated_at = $8 "
+            "WHERE id = $1",
+            application_id,
+            status.value,
+            progress,
+            documents,
+            missing_as_json(missing),
+            returned,
+            promised,
+            now,
+        )
+        await audit.record(
+            conn,
+            officer,
+            action="application.documents",
+            target_type="application",
+            target_id=str(application_id),
+            detail={"documents": sorted(handed_in), "status": status.value},
+        )
+        if data is not None:
+            event = build_event(data, source=SOURCE, subject=str(application_id))
+            step = "completed" if isinstance(data, ApplicationCompletedV1) else "resubmitted"
+            await conn.execute(_TIMELINE, application_id, step, now, row["pickup_point"], event.id)
+            await enqueue(conn, event, topic=data.topic, key=str(application_id))
+        return _public(await _fetch(conn, application_id), language)
+
+
+def _accepted(service: ServiceVersion, code: str) -> set[str]:
+    requirement = service.requirement(code)
+    return requirement.accepted_codes if requirement else {code}
+
+
+# --- verification -------------------------------------------------------------
 
 
 @router.post(
     "/{application_id}/verification",
     response_model=ApplicationPublic,
-    summary="Record the verifier's decision: verified or rejected",
+    summary="The verifier's decision: verified, rejected, or returned for correction",
 )
 async def decide(
-    application_id: uuid.UUID, body: VerificationDecision, pool: PoolDep, officer: Verifier
+    application_id: uuid.UUID,
+    body: VerificationDecision,
+    pool: PoolDep,
+    officer: Verifier,
+    language: LanguageDep,
 ) -> Any:
-    target = Status(body.decision)
+    decision = Decision(body.decision)
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT * FROM applications WHERE id = $1 FOR UPDATE", application_id
-        )
-        if row is None:
-            raise _not_found()
+        row = await _fetch(conn, application_id, lock=True)
         current = Status(row["status"])
         refuse_stale_or_illegal(
             noun=("Permohonan", "The application"),
             current=current.value,
-            target=target.value,
+            target=decision.value,
             version=row["version"],
             expected_version=body.expected_version,
-            allowed=can_decide(current, target),
+            allowed=can_decide(current, decision),
         )
-        row = await conn.fetchrow(
-            """
-            UPDATE applications
-            SET status = $2, progress = $2, decision_reason = $3, version = version + 1, updated_at = $4
-            WHERE id = $1 RETURNING *
-            """,
-            application_id,
-            target.value,
-            body.reason,
-            now,
+        service = await catalog_store.service_version(
+            conn, row["service_code"], row["catalog_version"]
         )
-        data: ApplicationVerifiedV1 | ApplicationRejectedV1
-        if target is Status.VERIFIED:
+        assert service is not None
+        named = [c.requirement for c in body.checks] + body.items
+        unknown = sorted({code for code in named if service.requirement(code) is None})
+        if unknown:
+            raise ApiError.invalid(
+                "checks",
+                "unknown_requirement",
+                f"persyaratan tidak dikenal untuk {service.name_id}: {', '.join(unknown)}",
+                f"requirements unknown for {service.name_en}: {', '.join(unknown)}",
+            )
+        checks = [
+            {**c.model_dump(), "checked_by": officer.subject, "at": now.isoformat()}
+            for c in body.checks
+        ]
+        status = Status(decision.value)
+        returned_items: list[dict[str, Any]] = []
+        data: EventData
+        common = {
+            "application_id": application_id,
+            "tracking_code": row["tracking_code"],
+            "service_code": service.code,
+        }
+        if decision is Decision.VERIFIED:
             data = ApplicationVerifiedV1(
-                application_id=application_id,
-                tracking_code=row["tracking_code"],
-                service_code=row["service_code"],
+                **common,
                 pickup_point=row["pickup_point"],
                 verified_by=officer.subject,
                 verified_at=now,
+                expected_ready_at=row["expected_ready_at"],
             )
-        else:
+        elif decision is Decision.REJECTED:
+            names = "; ".join(REJECT_REASON_NAMES[RejectReason(r)][0] for r in body.reason_codes)
             data = ApplicationRejectedV1(
-                application_id=application_id,
-                tracking_code=row["tracking_code"],
-                service_code=row["service_code"],
-                reason=body.reason or "",
+                **common,
+                reason=f"{names}. {body.reason}" if body.reason else names,
+                reason_codes=[r.value for r in body.reason_codes],
                 rejected_by=officer.subject,
                 rejected_at=now,
             )
+        else:
+            notes = {c.requirement: c.note for c in body.checks}
+            codes = body.items or [c.requirement for c in body.checks if c.result == "invalid"]
+            for code in dict.fromkeys(codes):
+                requirement = service.requirement(code)
+                assert requirement is not None
+                returned_items.append(
+                    {
+                        "code": requirement.code,
+                        "name_id": requirement.name("id"),
+                        "name_en": requirement.name("en"),
+                        "note": notes.get(code),
+                    }
+                )
+            data = ApplicationReturnedV1(
+                **common,
+                items=[MissingItem(**i) for i in returned_items],
+                returned_by=officer.subject,
+                returned_at=now,
+            )
+        await conn.execute(
+            """
+            UPDATE applications
+            SET status = $2, progress = $2, decision_reason = $3, checks = checks || $4::jsonb,
+                returned_items = $5, reason_codes = $6, active = $7,
+                version = version + 1, updated_at = $8
+            WHERE id = $1
+            """,
+            application_id,
+            status.value,
+            body.reason,
+            checks,
+            returned_items,
+            [r.value for r in body.reason_codes],
+            status is not Status.REJECTED,
+            now,
+        )
         event = build_event(data, source=SOURCE, subject=str(application_id))
         await conn.execute(
-            _TIMELINE, application_id, target.value, now, row["pickup_point"], event.id
+            _TIMELINE, application_id, status.value, now, row["pickup_point"], event.id
         )
         await audit.record(
             conn,
             officer,
-            action=f"application.{target.value}",
+            action=f"application.{decision.value}",
             target_type="application",
             target_id=str(application_id),
-            detail={"reason": body.reason} if body.reason else {},
+            detail={
+                "checks": [c.model_dump() for c in body.checks],
+                "reason_codes": [r.value for r in body.reason_codes],
+                "items": [i["code"] for i in returned_items],
+            },
         )
         await enqueue(conn, event, topic=data.topic, key=str(application_id))
-    return _public(row)
+        return _public(await _fetch(conn, application_id), language)
+
+
+# --- officer views ------------------------------------------------------------
+
+
+@router.get(
+    "", response_model=ApplicationList, summary="List and filter applications, newest first"
+)
+async def list_applications(
+    pool: PoolDep,
+    _officer: Officer,
+    language: LanguageDep,
+    status: Status | None = None,
+    channel: str | None = None,
+    pickup_point: str | None = None,
+    service_code: str | None = None,
+    submitted_from: date | None = Query(default=None, description="From this day (inclusive)"),
+    submitted_to: date | None = Query(default=None, description="Up to this day (inclusive)"),
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> Any:
+    start = datetime.combine(submitted_from, time.min, UTC) if submitted_from else None
+    end = (
+        datetime.combine(submitted_to + timedelta(days=1), time.min, UTC) if submitted_to else None
+    )
+    rows = await pool.fetch(
+        _SELECT.replace("SELECT a.*", "SELECT count(*) OVER () AS total, a.*")
+        + """
+        WHERE ($1::text IS NULL OR a.status = $1) AND ($2::text IS NULL OR a.channel = $2)
+          AND ($3::text IS NULL OR a.pickup_point = $3) AND ($4::text IS NULL OR a.service_code = $4)
+          AND ($5::timestamptz IS NULL OR a.created_at >= $5)
+          AND ($6::timestamptz IS NULL OR a.created_at < $6)
+        ORDER BY a.created_at DESC, a.id LIMIT $7 OFFSET $8
+        """,
+        status.value if status else None,
+        channel,
+        pickup_point,
+        service_code,
+        start,
+        end,
+        page_size,
+        (page - 1) * page_size,
+    )
+    return ApplicationList(
+        items=[_public(r, language) for r in rows],
+        total=rows[0]["total"] if rows else 0,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.post(
+    "/search", response_model=ApplicationList, summary="Find a resident's applications by NIK"
+)
+async def search_applications(
+    body: ApplicationSearch,
+    pool: PoolDep,
+    cipher: CipherDep,
+    _officer: Officer,
+    language: LanguageDep,
+) -> Any:
+    rows = await pool.fetch(
+        _SELECT + " WHERE a.nik_index = $1 ORDER BY a.created_at DESC LIMIT 200",
+        cipher.blind_index(body.nik, context="nik"),
+    )
+    return ApplicationList(
+        items=[_public(r, language) for r in rows], total=len(rows), page=1, page_size=200
+    )
+
+
+@router.get(
+    "/{application_id}", response_model=ApplicationPublic, summary="One application (masked)"
+)
+async def get_application(
+    application_id: uuid.UUID, pool: PoolDep, _officer: Officer, language: LanguageDep
+) -> Any:
+    return _public(await _fetch(pool, application_id), language)

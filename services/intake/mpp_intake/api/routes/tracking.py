@@ -1,4 +1,5 @@
-"""Public tracking by tracking code: progress and timeline, no personal data."""
+"""Public tracking by tracking code: progress, promise and what to bring;
+no NIK, no name."""
 
 from __future__ import annotations
 
@@ -6,29 +7,42 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from mpp_intake.api.schemas import TimelineStep, TrackingPublic
+from mpp_intake.api.routes.applications import next_step
+from mpp_intake.api.schemas import MissingRequirement, TimelineStep, TrackingPublic
 from mpp_intake.domain import tracking_code as codes
-from mpp_intake.domain.catalog import SERVICES
 from mpp_shared.auth import PUBLIC
 from mpp_shared.web import ApiError, LanguageDep, PoolDep
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"], dependencies=[PUBLIC])
+
+_BRING_FOR_PICKUP = (
+    ("KTP-el asli pemohon", "the applicant's original KTP-el"),
+    ("Kode pelacakan ini", "this tracking code"),
+    (
+        "Surat kuasa dan KTP-el wakil bila diambil orang lain",
+        "a letter of authority and the representative's KTP-el if someone else collects it",
+    ),
+)
 
 
 @router.get("/{tracking_code}", response_model=TrackingPublic, summary="Where is my document?")
 async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any:
     code = codes.normalise(tracking_code)
     if not codes.is_valid(code):
-        raise ApiError(
-            422,
+        raise ApiError.invalid(
+            "tracking_code",
             "invalid_tracking_code",
-            "Kode pelacakan tidak sah; periksa kembali penulisannya",
-            "The tracking code is not valid; check how it was typed",
-            {"errors": [{"field": "tracking_code", "type": "invalid_tracking_code"}]},
+            "kode pelacakan tidak sah; periksa kembali penulisannya",
+            "the tracking code is not valid; check how it was typed",
         )
     row = await pool.fetchrow(
-        "SELECT id, tracking_code, service_code, progress, pickup_point FROM applications "
-        "WHERE tracking_code = $1",
+        """
+        SELECT a.id, a.tracking_code, a.service_code, a.status, a.progress, a.pickup_point,
+               a.expected_ready_at, a.missing, a.returned_items, v.name_id, v.name_en
+        FROM applications a
+        JOIN catalog_service_versions v ON v.code = a.service_code AND v.version = a.catalog_version
+        WHERE a.tracking_code = $1
+        """,
         code,
     )
     if row is None:
@@ -39,13 +53,32 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
         "SELECT step, at, pickup_point FROM application_timeline WHERE application_id = $1 ORDER BY at, id",
         row["id"],
     )
-    names = SERVICES[row["service_code"]]
+    en = language == "en"
+    missing = [
+        MissingRequirement(
+            code=m["code"], name=m["name_en"] if en else m["name_id"], note=m.get("note")
+        )
+        for m in [*row["missing"], *row["returned_items"]]
+    ]
+    bring = [m.name for m in missing]
+    if row["progress"] in ("ready_for_pickup", "produced", "queued", "verified"):
+        bring = [pair[1] if en else pair[0] for pair in _BRING_FOR_PICKUP]
     return TrackingPublic(
         tracking_code=row["tracking_code"],
         service_code=row["service_code"],
-        service_name=names[1] if language == "en" else names[0],
+        service_name=row["name_en"] if en else row["name_id"],
         status=row["progress"],
         pickup_point=row["pickup_point"],
+        expected_ready_at=row["expected_ready_at"],
+        missing_requirements=missing,
+        what_to_bring=bring,
+        next_step=next_step(
+            row["status"],
+            row["progress"],
+            [m.name for m in missing if m.code in {x["code"] for x in row["missing"]}],
+            [m.name for m in missing if m.code in {x["code"] for x in row["returned_items"]}],
+            language,
+        ),
         timeline=[
             TimelineStep(step=s["step"], at=s["at"], pickup_point=s["pickup_point"]) for s in steps
         ],
