@@ -19,6 +19,8 @@ EXPECTED_TABLES = {
         "catalog_services",
         "catalog_service_versions",
         "pickup_points",
+        "outreach_lists",
+        "outreach_entries",
     },
     "documents": {"jobs", "job_history"},
     "complaints": {"complaints", "known_requests"},

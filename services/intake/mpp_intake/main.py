@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mpp_intake.api.catalog_schemas import CATALOG_MESSAGES
-from mpp_intake.api.routes import applications, catalog, tracking
+from mpp_intake.api.routes import applications, catalog, outreach, tracking
 from mpp_intake.api.schemas import VALIDATION_MESSAGES
 from mpp_intake.handlers import HANDLERS
 from mpp_intake.settings import IntakeSettings
@@ -23,7 +23,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="MPP intake",
         description=(
             "Service catalog, pickup points, applications for population documents "
-            "(complete on the first visit), verification and public tracking."
+            "(complete on the first visit), verification, public tracking, and outreach "
+            "lists of residents who lack a document."
         ),
         migrations_dir=Path(__file__).parent / "migrations",
         routers=[
@@ -31,6 +32,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             catalog.points_router,
             applications.router,
             tracking.router,
+            outreach.router,
         ],
         consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
     )

@@ -195,3 +195,97 @@ VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "reason_required": ("alasan penolakan wajib dipilih", "a rejection needs a reason code"),
 }
+
+
+# --- outreach lists ("jemput bola") ---------------------------------------------
+
+
+class RejectedRow(BaseModel):
+    line: int = Field(description="Line in the uploaded file (the header is line 1)")
+    field: str
+    code: str
+    reason: str
+    nik_masked: str | None = None
+
+
+class OutreachListPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    uploaded_by: str
+    uploaded_at: datetime
+    rows: int = Field(description="Data rows in the file")
+    accepted: int = Field(description="Rows stored as entries")
+    rejected: int = Field(description="Rows refused (a row may have several reasons)")
+    rejected_rows: list[RejectedRow] = Field(description="One item per reason, by line")
+
+
+class FollowUpCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    outcome: Literal["visited", "not_home", "refused", "moved"]
+    note: str | None = Field(default=None, max_length=500)
+    expected_version: int | None = Field(
+        default=None, description="Refuse the follow-up if the entry changed since read"
+    )
+
+
+class FollowUp(BaseModel):
+    outcome: str
+    note: str | None = None
+    by: str
+    counter: str | None = None
+    at: datetime
+
+
+class OutreachApplicationCreate(BaseModel):
+    """What the desa officer adds to an outreach entry to make it an application;
+    NIK, name and service come from the entry."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    documents: list[str] = Field(default_factory=list, description="Codes of the papers handed in")
+    phone: str | None = Field(default=None, description="Default: the phone on the list")
+    email: str | None = None
+    preferred_channel: Literal["sms", "whatsapp", "email"] | None = None
+    language: Literal["id", "en"] = "id"
+    pickup_point: str | None = None
+    expected_version: int | None = Field(
+        default=None, description="Refuse if the entry changed since read"
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else str(_checked(identity.normalise_phone, value))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else str(_checked(identity.validate_email, value))
+
+
+class OutreachEntryPublic(BaseModel):
+    id: uuid.UUID
+    list_id: uuid.UUID
+    list_name: str
+    line: int
+    desa_code: str
+    kecamatan_code: str
+    nik_masked: str
+    name_masked: str
+    phone_masked: str | None
+    address: str | None
+    service_code: str
+    service_name: str | None
+    status: str
+    follow_ups: list[FollowUp]
+    application_id: uuid.UUID | None
+    tracking_code: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OutreachEntryList(BaseModel):
+    items: list[OutreachEntryPublic]
+    total: int
+    page: int
+    page_size: int
