@@ -24,29 +24,35 @@ from typing import Any
 
 import aiohttp
 
-# A valid NIK: region 350604, birth date 26-02-66 (DDMMYY), then a 4-digit serial
-# that the generator varies so that requests are not all identical.
-NIK_PREFIX = "350604260266"
+# Valid NIKs: kecamatan 350604, a birth date DDMMYY and a 4-digit serial. Each
+# request is a different resident (one active application per NIK and service
+# is the rule), with every required paper handed in.
+NIK_REGION = "350604"
 
 
-def request_bodies(count: int = 2000) -> list[bytes]:
-    """Pre-encoded request bodies, so the client spends no time on JSON."""
-    bodies = []
-    for i in range(count):
-        serial = i % 9999 + 1
-        bodies.append(
-            json.dumps(
-                {
-                    "service_code": "ktp_el",
-                    "nik": f"{NIK_PREFIX}{serial:04d}",
-                    "full_name": "Budi Santoso",
-                    "phone": "081234567890",
-                    "channel": "mpp_desk",
-                    "pickup_point": "MPP",
-                }
-            ).encode()
-        )
-    return bodies
+def resident_nik(i: int) -> str:
+    serial = i % 9999 + 1
+    day = (i // 9999) % 28 + 1
+    month = (i // (9999 * 28)) % 12 + 1
+    return f"{NIK_REGION}{day:02d}{month:02d}66{serial:04d}"
+
+
+def request_bodies(count: int = 50_000) -> list[bytes]:
+    """Pre-encoded request bodies, one resident each, so the client spends no time on JSON."""
+    return [
+        json.dumps(
+            {
+                "service_code": "ktp_el",
+                "nik": resident_nik(i),
+                "full_name": "Budi Santoso",
+                "phone": "081234567890",
+                "channel": "mpp_desk",
+                "pickup_point": "MPP",
+                "documents": ["kartu_keluarga", "bukti_usia_17"],
+            }
+        ).encode()
+        for i in range(count)
+    ]
 
 
 @dataclass

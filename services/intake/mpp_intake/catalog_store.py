@@ -1,9 +1,18 @@
-"""SQL for the catalog and pickup points."""
+"""SQL for the catalog and pickup points, with a short in-process cache.
+
+The counter path reads the current service and a point's opening hours on
+every submission; they change rarely, so each process keeps them for
+`CACHE_SECONDS`. Publishing a version clears this process's cache at once;
+other instances follow within those seconds, and every application records
+the version it was judged by either way.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -18,6 +27,38 @@ SELECT {_VERSION_COLUMNS} FROM catalog_services s
 JOIN catalog_service_versions v ON v.code = s.code AND v.version = s.current_version
 WHERE s.active
 """
+
+
+CACHE_SECONDS = 5.0
+_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+T = TypeVar("T")
+
+
+async def _cached(key: tuple[str, str], load: Callable[[], Awaitable[T]]) -> T:
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        value: T = hit[1]
+        return value
+    loaded = await load()
+    _cache[key] = (now + CACHE_SECONDS, loaded)
+    return loaded
+
+
+def forget_cached() -> None:
+    _cache.clear()
+
+
+async def current_service_cached(conn: asyncpg.Connection, code: str) -> ServiceVersion | None:
+    return await _cached(("service", code), lambda: current_service(conn, code))
+
+
+async def opening_hours_cached(conn: asyncpg.Connection, point: str) -> dict[str, Any] | None:
+    return await _cached(("hours", point), lambda: opening_hours(conn, point))
+
+
+async def nearest_point_cached(conn: asyncpg.Connection, region6: str) -> str | None:
+    return await _cached(("nearest", region6), lambda: nearest_point(conn, region6))
 
 
 def _service(row: asyncpg.Record) -> ServiceVersion:
@@ -97,6 +138,7 @@ async def publish_version(conn: asyncpg.Connection, doc: dict[str, Any], by: str
         version,
         doc.get("active", True),
     )
+    forget_cached()
     return version
 
 

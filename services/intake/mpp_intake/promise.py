@@ -35,7 +35,7 @@ async def expected_ready_at(
     pickup_point: str,
     received_at: datetime,
 ) -> datetime:
-    hours = await catalog_store.opening_hours(conn, pickup_point)
+    hours = await catalog_store.opening_hours_cached(conn, pickup_point)
     calendar = _calendar(
         json.dumps(hours, sort_keys=True),
         settings.calendar_days_off,

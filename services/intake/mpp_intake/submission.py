@@ -14,6 +14,7 @@ The officer's answer for an application (`public_answer`, `fetch`,
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,7 +125,7 @@ def next_step(
     return pair[0] if en else pair[1]
 
 
-def public_answer(row: asyncpg.Record, language: str) -> ApplicationPublic:
+def public_answer(row: Mapping[str, Any], language: str) -> ApplicationPublic:
     """The officer's (masked) view of an application row read with `SELECT`."""
     missing = _items(row["missing"], language)
     returned = _items(row["returned_items"], language)
@@ -198,18 +199,10 @@ async def choose_point(
                 + ", ".join(service.pickup_points),
             )
         return body.pickup_point
-    nearest = await catalog_store.nearest_point(conn, body.nik[:6])
+    nearest = await catalog_store.nearest_point_cached(conn, body.nik[:6])
     if nearest in service.pickup_points:
         return str(nearest)
     return "MPP" if "MPP" in service.pickup_points else service.pickup_points[0]
-
-
-async def refuse_duplicate(
-    conn: asyncpg.Connection, nik_index: bytes, service: ServiceVersion
-) -> None:
-    first = await conn.fetchval(_FIRST_ACTIVE, nik_index, service.code)
-    if first:
-        raise duplicate(first, service)
 
 
 def duplicate(first: str, service: ServiceVersion) -> ApiError:
@@ -255,7 +248,7 @@ async def submit(
         }.items()
         if v
     }
-    service = await catalog_store.current_service(conn, body.service_code)
+    service = await catalog_store.current_service_cached(conn, body.service_code)
     if service is None:
         raise ApiError.invalid(
             "service_code",
@@ -271,7 +264,9 @@ async def submit(
             f"{service.name_en} is not offered through {body.channel}",
         )
     unknown_documents(service, body.documents)
-    await refuse_duplicate(conn, nik_index, service)
+    # A second active application for the resident is caught by the insert
+    # itself (ON CONFLICT on the one-active index), race-free and without a
+    # query of its own.
     point = await choose_point(conn, service, body)
     missing = service.missing(set(body.documents))
     status = Status.INCOMPLETE if missing else Status.SUBMITTED
@@ -356,4 +351,28 @@ async def submit(
         detail={"service_code": service.code, "channel": body.channel, "status": status.value},
     )
     await enqueue(conn, event, topic=data.topic, key=str(application_id))
-    return public_answer(await fetch(conn, application_id), language)
+    # The answer from what was just written, without reading it back.
+    written = {
+        "id": application_id,
+        "tracking_code": tracking_code,
+        "service_code": service.code,
+        "service_name_id": service.name_id,
+        "service_name_en": service.name_en,
+        "catalog_version": service.version,
+        "fee_idr": service.fee_idr,
+        "channel": body.channel,
+        "status": status.value,
+        "progress": status.value,
+        "nik_masked": mask_nik(body.nik),
+        "name_masked": mask_name(body.full_name),
+        "pickup_point": point,
+        "documents": sorted(set(body.documents)),
+        "missing": missing_as_json(missing),
+        "returned_items": [],
+        "reason_codes": [],
+        "decision_reason": None,
+        "expected_ready_at": promised,
+        "version": 1,
+        "created_at": now,
+    }
+    return public_answer(written, language)
