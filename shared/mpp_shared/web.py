@@ -13,6 +13,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from mpp_shared.auth import PUBLIC
 from mpp_shared.db import DATABASE_UNAVAILABLE
@@ -283,6 +284,40 @@ async def store_answer(
         status_code,
         body,
     )
+
+
+class Idempotency:
+    """Idempotency-Key handling inside a create's transaction.
+
+        once = Idempotency(conn, scope, idempotency_key)
+        if (replay := await once.replay(payload)) is not None:
+            return replay
+        ... create ...
+        await once.remember(answer)
+
+    Without a key both steps do nothing.
+    """
+
+    def __init__(self, conn: asyncpg.Connection, scope: str, key: str | None) -> None:
+        self.conn, self.scope, self.key = conn, scope, key
+
+    async def replay(self, payload: Any) -> JSONResponse | None:
+        if not self.key:
+            return None
+        stored = await claim_idempotency_key(
+            self.conn, scope=self.scope, key=self.key, fingerprint=request_fingerprint(payload)
+        )
+        return None if stored is None else JSONResponse(stored.body, status_code=stored.status_code)
+
+    async def remember(self, answer: BaseModel, status_code: int = 201) -> None:
+        if self.key:
+            await store_answer(
+                self.conn,
+                scope=self.scope,
+                key=self.key,
+                status_code=status_code,
+                body=answer.model_dump(mode="json"),
+            )
 
 
 # --- health -------------------------------------------------------------------

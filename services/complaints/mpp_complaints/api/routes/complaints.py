@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from mpp_complaints.api.schemas import ComplaintCreate, ComplaintPublic
 from mpp_complaints.domain.complaints import CODE_LENGTH, CODE_PREFIX, ComplaintStatus
@@ -20,11 +19,9 @@ from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import seal_for_notify
 from mpp_shared.web import (
     ApiError,
+    Idempotency,
     IdempotencyKey,
     PoolDep,
-    claim_idempotency_key,
-    request_fingerprint,
-    store_answer,
 )
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
@@ -56,15 +53,9 @@ async def file_complaint(
         if v
     }
     async with pool.acquire() as conn, conn.transaction():
-        if idempotency_key:
-            stored = await claim_idempotency_key(
-                conn,
-                scope="complaints",
-                key=idempotency_key,
-                fingerprint=request_fingerprint(body.model_dump()),
-            )
-            if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code)
+        once = Idempotency(conn, "complaints", idempotency_key)
+        if (replay := await once.replay(body.model_dump())) is not None:
+            return replay
         linked = None
         if tracking_code:
             linked = await conn.fetchrow(
@@ -123,14 +114,7 @@ async def file_complaint(
             linked_request_progress=linked["progress"] if linked else None,
             created_at=now,
         )
-        if idempotency_key:
-            await store_answer(
-                conn,
-                scope="complaints",
-                key=idempotency_key,
-                status_code=201,
-                body=answer.model_dump(mode="json"),
-            )
+        await once.remember(answer)
     return answer
 
 

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from mpp_intake import catalog_store, submission
 from mpp_intake.api.deps import CipherDep, FrontDesk, Officer, Verifier
@@ -51,13 +50,11 @@ from mpp_shared.events.schemas import (
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.web import (
     ApiError,
+    Idempotency,
     IdempotencyKey,
     LanguageDep,
     PoolDep,
-    claim_idempotency_key,
     refuse_stale_or_illegal,
-    request_fingerprint,
-    store_answer,
 )
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
@@ -89,15 +86,9 @@ async def submit_application(
 ) -> Any:
     scope = f"applications:{officer.subject}"
     async with pool.acquire() as conn, conn.transaction():
-        if idempotency_key:
-            stored = await claim_idempotency_key(
-                conn,
-                scope=scope,
-                key=idempotency_key,
-                fingerprint=request_fingerprint(body.model_dump()),
-            )
-            if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code)
+        once = Idempotency(conn, scope, idempotency_key)
+        if (replay := await once.replay(body.model_dump())) is not None:
+            return replay
         answer = await submission.submit(
             conn,
             settings=request.app.state.settings,
@@ -106,14 +97,7 @@ async def submit_application(
             body=body,
             language=language,
         )
-        if idempotency_key:
-            await store_answer(
-                conn,
-                scope=scope,
-                key=idempotency_key,
-                status_code=201,
-                body=answer.model_dump(mode="json"),
-            )
+        await once.remember(answer)
     return answer
 
 

@@ -18,7 +18,6 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from mpp_intake import catalog_store, submission
@@ -41,14 +40,12 @@ from mpp_shared.auth import Principal, Role, require_roles
 from mpp_shared.pii import FieldCipher, mask_name, mask_nik, mask_phone
 from mpp_shared.web import (
     ApiError,
+    Idempotency,
     IdempotencyKey,
     Language,
     LanguageDep,
     PoolDep,
-    claim_idempotency_key,
     refuse_stale_or_illegal,
-    request_fingerprint,
-    store_answer,
 )
 
 router = APIRouter(prefix="/v1/outreach", tags=["outreach"])
@@ -297,17 +294,13 @@ async def upload_list(
     now = datetime.now(UTC)
     scope = f"outreach-lists:{officer.subject}"
     async with pool.acquire() as conn, conn.transaction():
-        if idempotency_key:
-            stored = await claim_idempotency_key(
-                conn,
-                scope=scope,
-                key=idempotency_key,
-                fingerprint=request_fingerprint(
-                    {"name": name, "csv_sha256": hashlib.sha256(data).hexdigest()}
-                ),
+        once = Idempotency(conn, scope, idempotency_key)
+        if (
+            replay := await once.replay(
+                {"name": name, "csv_sha256": hashlib.sha256(data).hexdigest()}
             )
-            if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code)
+        ) is not None:
+            return replay
         await conn.execute(
             "INSERT INTO outreach_lists (id, name, uploaded_by, counter, uploaded_at, "
             "rows_total, rows_accepted, rows_rejected) VALUES ($1, $2, $3, $4, $5, $6, 0, 0)",
@@ -352,14 +345,7 @@ async def upload_list(
             },
         )
         answer = _list(answer_row, language)
-        if idempotency_key:
-            await store_answer(
-                conn,
-                scope=scope,
-                key=idempotency_key,
-                status_code=201,
-                body=answer.model_dump(mode="json"),
-            )
+        await once.remember(answer)
     return answer
 
 
@@ -534,15 +520,9 @@ async def apply_from_entry(
     scope = f"outreach-applications:{officer.subject}"
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
-        if idempotency_key:
-            stored = await claim_idempotency_key(
-                conn,
-                scope=scope,
-                key=idempotency_key,
-                fingerprint=request_fingerprint({"entry": str(entry_id), **body.model_dump()}),
-            )
-            if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code)
+        once = Idempotency(conn, scope, idempotency_key)
+        if (replay := await once.replay({"entry": str(entry_id), **body.model_dump()})) is not None:
+            return replay
         row = await _fetch_entry(conn, entry_id, lock=True)
         _check_desa(officer, row)
         refuse_stale_or_illegal(
@@ -604,12 +584,5 @@ async def apply_from_entry(
                 "from": row["status"],
             },
         )
-        if idempotency_key:
-            await store_answer(
-                conn,
-                scope=scope,
-                key=idempotency_key,
-                status_code=201,
-                body=answer.model_dump(mode="json"),
-            )
+        await once.remember(answer)
     return answer
