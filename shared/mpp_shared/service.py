@@ -1,8 +1,9 @@
 """Service runtime: what every service process runs beside its HTTP API.
 
 On start-up: telemetry, database pool (waiting for the database), migrations,
-broker clients, topics, the outbox relay and the consumers. On shutdown: stop
-consuming, commit, flush the relay, close everything.
+broker clients, topics, the outbox relay, the consumers and the service's own
+background tasks. On shutdown: cancel the background tasks, stop consuming,
+commit, flush the relay, close everything.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,15 +41,23 @@ class ConsumerSpec:
     group: str | None = None  # defaults to the service name
 
 
+# A service's own long-running task (e.g. a scheduler), started once the
+# runtime is up (pool, migrations, relay) and cancelled first on shutdown, so
+# it must leave nothing half done when cancelled (work in transactions).
+BackgroundTask = Callable[["Runtime"], Awaitable[None]]
+
+
 @dataclass
 class Runtime:
     settings: ServiceSettings
     migrations_dir: Path
     consumer_specs: list[ConsumerSpec] = field(default_factory=list)
+    background: Sequence[BackgroundTask] = ()
     pool: asyncpg.Pool = field(init=False)
     relay: OutboxRelay = field(init=False)
     consumers: list[EventConsumer] = field(init=False, default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _background_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     @property
     def migration_sources(self) -> dict[str, Path]:
@@ -101,8 +110,22 @@ class Runtime:
             self._tasks.append(
                 asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
             )
+        for hook in self.background:
+            name = getattr(hook, "__name__", "background")
+            self._background_tasks.append(
+                asyncio.create_task(self._run_background(name, hook), name=name)
+            )
+
+    async def _run_background(self, name: str, hook: BackgroundTask) -> None:
+        try:
+            await hook(self)
+        except Exception:
+            log.exception("background task %s stopped with an error", name)
 
     async def stop(self) -> None:
+        for task in self._background_tasks:
+            task.cancel()
+        await asyncio.gather(*self._background_tasks, return_exceptions=True)
         for consumer in self.consumers:
             consumer.stop()
         self.relay.stop()
@@ -157,8 +180,9 @@ def create_service_app(
     migrations_dir: Path,
     routers: list[APIRouter],
     consumers: list[ConsumerSpec],
+    background: Sequence[BackgroundTask] = (),
 ) -> FastAPI:
-    runtime = Runtime(settings, migrations_dir, consumers)
+    runtime = Runtime(settings, migrations_dir, consumers, background)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -91,6 +91,7 @@ async def test_one_request_from_counter_to_pickup(
     found = await eventually(job)
     assert found["state"] == "queued"
     steps = [
+        ({"to": "in_production"}, "production"),
         ({"to": "produced"}, "production"),
         ({"to": "ready_for_pickup", "pickup_point": "KEC-PARE"}, "production"),
         ({"to": "picked_up"}, "pickup"),
@@ -111,7 +112,7 @@ async def test_one_request_from_counter_to_pickup(
         "code": "illegal_transition",
         "detail": "",
         "current_state": "picked_up",
-        "current_version": 4,
+        "current_version": 5,
     }
     stale = await http.post(
         f"{documents}/v1/jobs/{found['id']}/transitions",
@@ -143,6 +144,7 @@ async def test_one_request_from_counter_to_pickup(
         "submitted",
         "verified",
         "queued",
+        "in_production",
         "produced",
         "ready_for_pickup",
         "picked_up",

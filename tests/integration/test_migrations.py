@@ -22,7 +22,7 @@ EXPECTED_TABLES = {
         "outreach_lists",
         "outreach_entries",
     },
-    "documents": {"jobs", "job_history"},
+    "documents": {"jobs", "job_history", "sla_clocks", "issued_documents", "register_counters"},
     "complaints": {"complaints", "known_requests"},
     "notify": {"recipients", "delivery_log"},
 }

@@ -1,4 +1,4 @@
-"""Production job state machine of the documents service."""
+"""The production job state machine: the forward path, holds and resume, cancellation."""
 
 from __future__ import annotations
 
@@ -6,44 +6,56 @@ import itertools
 
 import pytest
 
-from mpp_documents.domain.jobs import TRANSITIONS, JobState, can_move
-
-FORWARD_PATH = [JobState.QUEUED, JobState.PRODUCED, JobState.READY_FOR_PICKUP, JobState.PICKED_UP]
-ALLOWED = set(itertools.pairwise(FORWARD_PATH))
-
-
-def test_states() -> None:
-    assert [s.value for s in JobState] == ["queued", "produced", "ready_for_pickup", "picked_up"]
-    assert set(TRANSITIONS) == set(JobState)
-
-
-@pytest.mark.parametrize(("current", "target"), sorted(ALLOWED))
-def test_forward_steps_are_allowed(current: JobState, target: JobState) -> None:
-    assert can_move(current, target) is True
-
-
-@pytest.mark.parametrize(
-    ("current", "target"),
-    [pair for pair in itertools.product(JobState, JobState) if pair not in ALLOWED],
+from mpp_documents.domain.jobs import (
+    FINAL,
+    HOLD_REASON_NAMES,
+    HOLDABLE,
+    HoldReason,
+    JobState,
+    can_move,
 )
-def test_every_other_move_is_refused(current: JobState, target: JobState) -> None:
-    assert can_move(current, target) is False
+
+FORWARD = [
+    (JobState.QUEUED, JobState.IN_PRODUCTION),
+    (JobState.IN_PRODUCTION, JobState.PRODUCED),
+    (JobState.PRODUCED, JobState.IN_TRANSIT),
+    (JobState.PRODUCED, JobState.READY_FOR_PICKUP),
+    (JobState.IN_TRANSIT, JobState.READY_FOR_PICKUP),
+    (JobState.READY_FOR_PICKUP, JobState.PICKED_UP),
+]
 
 
-def test_picked_up_is_final() -> None:
-    assert not any(can_move(JobState.PICKED_UP, s) for s in JobState)
+@pytest.mark.parametrize(("current", "target"), list(itertools.product(JobState, JobState)))
+def test_every_pair(current: JobState, target: JobState) -> None:
+    if current in FINAL:
+        expected = False
+    elif target is JobState.CANCELLED:
+        expected = True
+    elif target is JobState.ON_HOLD:
+        expected = current in HOLDABLE
+    elif current is JobState.ON_HOLD:
+        expected = False  # without knowing where it was held from, nothing resumes
+    else:
+        expected = (current, target) in FORWARD
+    assert can_move(current, target) is expected
 
 
-def test_the_forward_path_is_the_only_walk_from_queued() -> None:
-    state, walked = JobState.QUEUED, [JobState.QUEUED]
-    while nexts := [s for s in JobState if can_move(state, s)]:
-        assert len(nexts) == 1
-        state = nexts[0]
-        walked.append(state)
-    assert walked == FORWARD_PATH
+@pytest.mark.parametrize("held_from", sorted(HOLDABLE))
+def test_a_hold_resumes_only_where_it_was(held_from: JobState) -> None:
+    for target in JobState:
+        if target is JobState.CANCELLED:
+            assert can_move(JobState.ON_HOLD, target, held_from)
+        else:
+            assert can_move(JobState.ON_HOLD, target, held_from) is (target is held_from)
 
 
-def test_plain_strings_work_like_states() -> None:
-    assert can_move(JobState("queued"), JobState("produced"))
-    with pytest.raises(ValueError):
-        JobState("lost")
+def test_nothing_is_held_once_ready_or_finished() -> None:
+    for state in (JobState.READY_FOR_PICKUP, JobState.PICKED_UP, JobState.CANCELLED):
+        assert not can_move(state, JobState.ON_HOLD)
+    assert not can_move(JobState.PICKED_UP, JobState.CANCELLED)
+
+
+def test_every_hold_reason_is_named_in_both_languages() -> None:
+    assert set(HOLD_REASON_NAMES) == set(HoldReason)
+    for id_name, en_name in HOLD_REASON_NAMES.values():
+        assert id_name and en_name and id_name != en_name

@@ -21,6 +21,7 @@ from mpp_intake.api.schemas import (
 from mpp_intake.domain import identity
 from mpp_intake.domain.applications import (
     ACCEPTS_DOCUMENTS,
+    INTERRUPTIONS,
     PROGRESS_FROM_DOCUMENT_EVENT,
     PROGRESS_STEPS,
     REJECT_REASON_NAMES,
@@ -463,24 +464,41 @@ def test_every_status_is_a_progress_step() -> None:
     assert order == sorted(order)
 
 
-@pytest.mark.parametrize(
-    ("current", "new"), list(itertools.product(PROGRESS_STEPS, PROGRESS_STEPS))
-)
-def test_later_progress_never_goes_backwards(current: str, new: str) -> None:
+PATH = [s for s in PROGRESS_FROM_DOCUMENT_EVENT.values() if s not in INTERRUPTIONS]
+
+
+@pytest.mark.parametrize(("current", "new"), list(itertools.product(PATH, PATH)))
+def test_later_progress_never_goes_backwards_along_the_path(current: str, new: str) -> None:
     result = later_progress(current, new)
     assert result in (current, new)
-    assert PROGRESS_STEPS.index(result) == max(
-        PROGRESS_STEPS.index(current), PROGRESS_STEPS.index(new)
-    )
+    if current == "picked_up":
+        assert result == "picked_up"
+    else:
+        assert PROGRESS_STEPS.index(result) == max(
+            PROGRESS_STEPS.index(current), PROGRESS_STEPS.index(new)
+        )
 
 
-def test_document_events_reach_picked_up_in_any_order() -> None:
-    steps = list(PROGRESS_FROM_DOCUMENT_EVENT.values())
-    for order in itertools.permutations(steps):
+def test_path_events_reach_picked_up_in_any_order() -> None:
+    for order in itertools.permutations(PATH):
         progress = "verified"
         for step in order:
             progress = later_progress(progress, step)
         assert progress == "picked_up"
+
+
+@pytest.mark.parametrize("current", [s for s in PATH if s != "picked_up"])
+def test_a_hold_shows_then_the_job_moves_on(current: str) -> None:
+    assert later_progress(current, "on_hold") == "on_hold"
+    assert later_progress("on_hold", current) == current  # resumed
+
+
+@pytest.mark.parametrize("new", [*PATH, "on_hold"])
+def test_handover_and_cancellation_are_final(new: str) -> None:
+    assert later_progress("cancelled", new) == "cancelled"
+    assert later_progress("picked_up", new) == "picked_up"
+    if new != "picked_up":
+        assert later_progress(new, "cancelled") == "cancelled"
 
 
 def test_document_event_mapping_matches_registered_types() -> None:

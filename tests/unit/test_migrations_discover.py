@@ -122,6 +122,7 @@ def test_intake_migrations() -> None:
         "catalog_seed",
         "complete_on_first_visit",
         "outreach",
+        "hold_reason",
     ]
     catalog, seed, complete = (_statements(m.path.read_text()) for m in found[1:4])
     created = {s.split()[2] for s in catalog if s.upper().startswith("CREATE TABLE")}

@@ -19,7 +19,7 @@ EXPECTED_PUBLIC = {
         "GET /v1/services/{code}",
         "GET /v1/pickup-points",
     },
-    "mpp_documents": set(),
+    "mpp_documents": {"GET /v1/verify/{code}"},
     "mpp_complaints": {"POST /v1/complaints"},
     "mpp_notify": set(),
 }

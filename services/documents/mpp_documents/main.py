@@ -4,22 +4,27 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_documents.api.routes import jobs
-from mpp_documents.handlers import HANDLERS
+from mpp_documents import sla
+from mpp_documents.api.routes import jobs, verify
+from mpp_documents.api.schemas import VALIDATION_MESSAGES
+from mpp_documents.handlers import make_handlers
 from mpp_documents.settings import DocumentsSettings
 from mpp_shared.events.topics import Topic
 from mpp_shared.service import ConsumerSpec, create_service_app
+from mpp_shared.web import register_messages
 
 
 def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
     settings = settings or DocumentsSettings()
+    register_messages(VALIDATION_MESSAGES)
     return create_service_app(
         settings=settings,
         title="MPP documents",
         description="Production of verified applications and handover at the pickup point.",
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[jobs.router],
-        consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS], handlers=HANDLERS)],
+        routers=[jobs.router, *verify.routers],
+        consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS], handlers=make_handlers(settings))],
+        background=[sla.scheduler_task(settings)],
     )
 
 

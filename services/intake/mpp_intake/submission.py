@@ -117,6 +117,14 @@ def next_step(
         ),
         "picked_up": ("Handed over", "Sudah diserahkan"),
     }
+    steps["on_hold"] = (
+        "Production is held; the reason is shown and we will tell you when it resumes",
+        "Proses tertunda; alasannya tertera dan kami kabari saat dilanjutkan",
+    )
+    steps["cancelled"] = (
+        "The document was cancelled; please ask at the counter",
+        "Dokumen dibatalkan; silakan tanyakan di loket",
+    )
     default = (
         "Being produced; we will tell you when it is ready",
         "Sedang diproses; kami kabari saat siap",

@@ -24,7 +24,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         routers=[notifications.router],
         consumers=[
             ConsumerSpec(
-                topics=[Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.COMPLAINTS],
+                topics=[Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.COMPLAINTS, Topic.SLA],
                 handlers=notifier.handlers,
             )
         ],

@@ -137,6 +137,9 @@ class ApplicationVerifiedV1(EventData):
     verified_by: str
     verified_at: datetime
     expected_ready_at: datetime | None = None
+    # Masked, for the document register and the pickup board.
+    applicant_name_masked: str | None = None
+    nik_masked: str | None = None
 
 
 class ApplicationRejectedV1(EventData):
@@ -167,6 +170,7 @@ class DocumentJobEvent(EventData):
     version: int
     pickup_point: str | None = None
     occurred_at: datetime
+    due_at: datetime | None = None
 
 
 class DocumentQueuedV1(DocumentJobEvent):
@@ -175,10 +179,47 @@ class DocumentQueuedV1(DocumentJobEvent):
     citizen_facing = False
 
 
+class DocumentInProductionV1(DocumentJobEvent):
+    event_type = "mpp.document.in_production.v1"
+    topic = Topic.DOCUMENTS
+    citizen_facing = False
+
+
 class DocumentProducedV1(DocumentJobEvent):
     event_type = "mpp.document.produced.v1"
     topic = Topic.DOCUMENTS
     citizen_facing = False
+
+    document_number: str | None = None
+    verification_code: str | None = None
+
+
+class DocumentInTransitV1(DocumentJobEvent):
+    """On its way from where it was printed to the citizen's pickup point."""
+
+    event_type = "mpp.document.in_transit.v1"
+    topic = Topic.DOCUMENTS
+    citizen_facing = False
+
+
+class DocumentOnHoldV1(DocumentJobEvent):
+    """Production stopped for a reason the citizen is shown; the clock keeps running."""
+
+    event_type = "mpp.document.on_hold.v1"
+    topic = Topic.DOCUMENTS
+    citizen_facing = True
+
+    reason_code: str
+    reason_id: str
+    reason_en: str
+
+
+class DocumentCancelledV1(DocumentJobEvent):
+    event_type = "mpp.document.cancelled.v1"
+    topic = Topic.DOCUMENTS
+    citizen_facing = True
+
+    reason: str
 
 
 class DocumentReadyForPickupV1(DocumentJobEvent):
@@ -193,6 +234,42 @@ class DocumentPickedUpV1(DocumentJobEvent):
     citizen_facing = True
 
     handed_over_by: str
+
+
+# --- SLA clocks: mpp.sla ------------------------------------------------------
+
+
+class SlaEvent(EventData):
+    """Fields every SLA clock event carries (the base itself is not published)."""
+
+    clock_id: uuid.UUID
+    subject_type: str  # "job" (documents) or "complaint"
+    subject_id: uuid.UUID
+    application_id: uuid.UUID | None = None
+    tracking_code: str | None = None
+    service_code: str | None = None
+    pickup_point: str | None = None
+    started_at: datetime
+    due_at: datetime
+    fired_at: datetime
+
+
+class SlaWarningV1(SlaEvent):
+    """A share of the time (default 75 %) is used and the work is still open."""
+
+    event_type = "mpp.sla.warning.v1"
+    topic = Topic.SLA
+    citizen_facing = False
+
+    share: float
+
+
+class SlaBreachedV1(SlaEvent):
+    """The due moment passed with the work still open."""
+
+    event_type = "mpp.sla.breached.v1"
+    topic = Topic.SLA
+    citizen_facing = True
 
 
 # --- complaints: mpp.complaints -----------------------------------------------

@@ -173,6 +173,7 @@ class TrackingPublic(BaseModel):
     status: str
     pickup_point: str | None
     expected_ready_at: datetime | None
+    hold_reason: str | None = None
     missing_requirements: list[MissingRequirement]
     what_to_bring: list[str]
     next_step: str

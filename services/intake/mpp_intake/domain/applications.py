@@ -63,16 +63,26 @@ PROGRESS_STEPS = [
     "verified",
     "rejected",
     "queued",
+    "in_production",
     "produced",
+    "in_transit",
     "ready_for_pickup",
     "picked_up",
+    "on_hold",
+    "cancelled",
 ]
 PROGRESS_FROM_DOCUMENT_EVENT = {
     "mpp.document.queued.v1": "queued",
+    "mpp.document.in_production.v1": "in_production",
     "mpp.document.produced.v1": "produced",
+    "mpp.document.in_transit.v1": "in_transit",
     "mpp.document.ready_for_pickup.v1": "ready_for_pickup",
     "mpp.document.picked_up.v1": "picked_up",
+    "mpp.document.on_hold.v1": "on_hold",
+    "mpp.document.cancelled.v1": "cancelled",
 }
+# Steps that are not further along the path but interrupt or end it.
+INTERRUPTIONS = {"on_hold", "cancelled"}
 
 
 def can_decide(current: Status, decision: Decision) -> bool:
@@ -80,5 +90,11 @@ def can_decide(current: Status, decision: Decision) -> bool:
 
 
 def later_progress(current: str, new: str) -> str:
-    """Progress never moves backwards, whatever order document events arrive in."""
+    """Progress never moves backwards along the production path, whatever order
+    document events arrive in; a hold shows until the job moves on, and a
+    cancellation or handover is final."""
+    if current in ("cancelled", "picked_up"):
+        return current
+    if new in INTERRUPTIONS or current == "on_hold":
+        return new
     return new if PROGRESS_STEPS.index(new) > PROGRESS_STEPS.index(current) else current

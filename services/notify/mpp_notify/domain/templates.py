@@ -126,6 +126,22 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Document {{ tracking_code }} is ready for pickup at {{ pickup_point }}. "
         "Bring your original KTP-el, or a letter of authority for a representative.",
     },
+    "mpp.document.on_hold.v1": {
+        "id": "Proses dokumen {{ tracking_code }} tertunda: {{ reason_id }}. "
+        "Kami kabari begitu dilanjutkan; Anda tidak perlu datang sebelum itu.",
+        "en": "Production of document {{ tracking_code }} is held: {{ reason_en }}. "
+        "We will tell you when it resumes; no need to come in before then.",
+    },
+    "mpp.document.cancelled.v1": {
+        "id": "Dokumen {{ tracking_code }} dibatalkan: {{ reason }}. Silakan hubungi loket.",
+        "en": "Document {{ tracking_code }} was cancelled: {{ reason }}. Please contact the counter.",
+    },
+    "mpp.sla.breached.v1": {
+        "id": "Mohon maaf, dokumen {{ tracking_code }} belum selesai sesuai janji "
+        "({{ due_at | tanggal }}). Kami sedang menyelesaikannya dan akan segera mengabari Anda.",
+        "en": "We are sorry: document {{ tracking_code }} was not ready when promised "
+        "({{ due_at | date_en }}). We are finishing it and will tell you shortly.",
+    },
     "mpp.document.picked_up.v1": {
         "id": "Dokumen {{ tracking_code }} telah diserahkan. Terima kasih telah menggunakan layanan MPP.",
         "en": "Document {{ tracking_code }} has been handed over. Thank you for using the MPP.",

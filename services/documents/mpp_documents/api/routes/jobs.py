@@ -6,16 +6,23 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from mpp_documents import register, sla
 from mpp_documents.api.schemas import JobList, JobPublic, JobTransition
-from mpp_documents.domain.jobs import JobState, can_move
+from mpp_documents.domain.jobs import HOLD_REASON_NAMES, JobState, can_move
 from mpp_shared import audit
 from mpp_shared.auth import Principal, Role, require_roles
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import (
+    DocumentCancelledV1,
+    DocumentInProductionV1,
+    DocumentInTransitV1,
+    DocumentJobEvent,
+    DocumentOnHoldV1,
     DocumentPickedUpV1,
     DocumentProducedV1,
+    DocumentQueuedV1,
     DocumentReadyForPickupV1,
 )
 from mpp_shared.messaging.outbox import enqueue
@@ -27,14 +34,24 @@ SOURCE = "/mpp/documents"
 Staff = Annotated[Principal, Depends(require_roles(Role.PRODUCTION, Role.PICKUP, Role.SUPERVISOR))]
 # Who may move a job into each state.
 _ROLE_FOR = {
+    JobState.QUEUED: {Role.PRODUCTION},  # resuming a job held while queued
+    JobState.IN_PRODUCTION: {Role.PRODUCTION},
     JobState.PRODUCED: {Role.PRODUCTION},
+    JobState.IN_TRANSIT: {Role.PRODUCTION, Role.PICKUP},
     JobState.READY_FOR_PICKUP: {Role.PRODUCTION, Role.PICKUP},
     JobState.PICKED_UP: {Role.PICKUP},
+    JobState.ON_HOLD: {Role.PRODUCTION, Role.SUPERVISOR},
+    JobState.CANCELLED: {Role.SUPERVISOR},
 }
-_EVENT_FOR = {
+_EVENT_FOR: dict[JobState, type[DocumentJobEvent]] = {
+    JobState.QUEUED: DocumentQueuedV1,
+    JobState.IN_PRODUCTION: DocumentInProductionV1,
     JobState.PRODUCED: DocumentProducedV1,
+    JobState.IN_TRANSIT: DocumentInTransitV1,
     JobState.READY_FOR_PICKUP: DocumentReadyForPickupV1,
     JobState.PICKED_UP: DocumentPickedUpV1,
+    JobState.ON_HOLD: DocumentOnHoldV1,
+    JobState.CANCELLED: DocumentCancelledV1,
 }
 
 
@@ -71,7 +88,9 @@ async def get_job(job_id: uuid.UUID, pool: PoolDep, _staff: Staff) -> Any:
 @router.post(
     "/{job_id}/transitions", response_model=JobPublic, summary="Move a job to its next state"
 )
-async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staff: Staff) -> Any:
+async def transition(
+    job_id: uuid.UUID, body: JobTransition, request: Request, pool: PoolDep, staff: Staff
+) -> Any:
     target = JobState(body.to)
     if not staff.has_any(frozenset(_ROLE_FOR[target] | {Role.ADMIN})):
         raise ApiError(
@@ -94,29 +113,59 @@ async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staf
         if row is None:
             raise ApiError(404, "not_found", "Pekerjaan tidak ditemukan", "Job not found")
         current = JobState(row["state"])
+        held_from = JobState(row["held_from"]) if row["held_from"] else None
         refuse_stale_or_illegal(
             noun=("Pekerjaan", "The job"),
             current=current.value,
             target=target.value,
             version=row["version"],
             expected_version=body.expected_version,
-            allowed=can_move(current, target),
+            allowed=can_move(current, target, held_from),
         )
+        holding = target is JobState.ON_HOLD
         row = await conn.fetchrow(
-            "UPDATE jobs SET state = $2, pickup_point = coalesce($3, pickup_point), "
-            "version = version + 1, updated_at = $4 WHERE id = $1 RETURNING *",
+            """
+            UPDATE jobs SET state = $2, pickup_point = coalesce($3, pickup_point),
+                held_from = $4, hold_reason_code = $5, hold_note = $6,
+                cancel_reason = coalesce($7, cancel_reason),
+                version = version + 1, updated_at = $8
+            WHERE id = $1 RETURNING *
+            """,
             job_id,
             target.value,
             body.pickup_point,
+            current.value if holding else None,
+            body.reason_code.value if holding and body.reason_code else None,
+            body.note if holding else None,
+            body.reason if target is JobState.CANCELLED else None,
             now,
         )
+        if target is JobState.PRODUCED:
+            # Numbered in the same transaction: a rolled-back step gives its number back.
+            issued = await register.issue(
+                conn,
+                job_id=job_id,
+                application_id=row["application_id"],
+                doc_type=row["service_code"],
+                office=request.app.state.settings.register_office,
+                holder_masked=row["holder_masked"] or "***",
+                issued_at=now,
+            )
+            row = await conn.fetchrow(
+                "UPDATE jobs SET document_number = $2, verification_code = $3 WHERE id = $1 RETURNING *",
+                job_id,
+                issued.number,
+                issued.verification_code,
+            )
         await conn.execute(
-            "INSERT INTO job_history (job_id, from_state, to_state, actor, at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO job_history (job_id, from_state, to_state, actor, at, note) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
             job_id,
             current.value,
             target.value,
             staff.subject,
             now,
+            body.note or body.reason,
         )
         fields: dict[str, Any] = {
             "job_id": job_id,
@@ -127,9 +176,24 @@ async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staf
             "version": row["version"],
             "pickup_point": row["pickup_point"],
             "occurred_at": now,
+            "due_at": row["due_at"],
         }
         if target is JobState.PICKED_UP:
             fields["handed_over_by"] = staff.subject
+        if target is JobState.PRODUCED:
+            fields |= {
+                "document_number": row["document_number"],
+                "verification_code": row["verification_code"],
+            }
+        if holding and body.reason_code:
+            names = HOLD_REASON_NAMES[body.reason_code]
+            fields |= {
+                "reason_code": body.reason_code.value,
+                "reason_id": names[0],
+                "reason_en": names[1],
+            }
+        if target is JobState.CANCELLED:
+            fields["reason"] = body.reason or ""
         data = _EVENT_FOR[target](**fields)
         event = build_event(data, source=SOURCE, subject=str(job_id))
         await audit.record(
@@ -138,7 +202,9 @@ async def transition(job_id: uuid.UUID, body: JobTransition, pool: PoolDep, staf
             action=f"job.{target.value}",
             target_type="job",
             target_id=str(job_id),
-            detail={"from": current.value, "pickup_point": row["pickup_point"]},
+            detail={"from": current.value, "pickup_point": row["pickup_point"], "note": body.note},
         )
         await enqueue(conn, event, topic=data.topic, key=str(row["application_id"]))
+        if target in (JobState.PICKED_UP, JobState.CANCELLED):
+            await sla.stop_clock(conn, job_id, reason=target.value, at=now)
     return _public(row)

@@ -262,6 +262,8 @@ async def decide(
                 verified_by=officer.subject,
                 verified_at=now,
                 expected_ready_at=row["expected_ready_at"],
+                applicant_name_masked=row["name_masked"],
+                nik_masked=row["nik_masked"],
             )
         elif decision is Decision.REJECTED:
             names = "; ".join(REJECT_REASON_NAMES[RejectReason(r)][0] for r in body.reason_codes)

@@ -38,7 +38,7 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
     row = await pool.fetchrow(
         """
         SELECT a.id, a.tracking_code, a.service_code, a.status, a.progress, a.pickup_point,
-               a.expected_ready_at, a.missing, a.returned_items, v.name_id, v.name_en
+               a.expected_ready_at, a.missing, a.returned_items, a.hold_reason, v.name_id, v.name_en
         FROM applications a
         JOIN catalog_service_versions v ON v.code = a.service_code AND v.version = a.catalog_version
         WHERE a.tracking_code = $1
@@ -63,7 +63,9 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
     bring = [m.name for m in missing]
     if row["progress"] in ("ready_for_pickup", "produced", "queued", "verified"):
         bring = [pair[1] if en else pair[0] for pair in _BRING_FOR_PICKUP]
+    hold = row["hold_reason"]
     return TrackingPublic(
+        hold_reason=(hold["name_en"] if en else hold["name_id"]) if hold else None,
         tracking_code=row["tracking_code"],
         service_code=row["service_code"],
         service_name=row["name_en"] if en else row["name_id"],

@@ -1,0 +1,58 @@
+"""Answers and requests of the document register (public verification, revocation)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["valid", "revoked"]
+
+
+class DocumentVerification(BaseModel):
+    """What anyone holding a verification code may learn: nothing personal but
+    the masked holder."""
+
+    verification_code: str = Field(description="The code asked about, normalised")
+    status: Status = Field(description="valid, or revoked by the issuing office")
+    valid: bool = Field(description="true while the document is not revoked")
+    document_type: str = Field(description="Catalog service code, e.g. akta_kelahiran")
+    document_type_name: str = Field(
+        description="Name of the document type, in the caller's language"
+    )
+    number: str = Field(description="Register number, e.g. 3506-AKL-2026-000123")
+    issued_on: date = Field(description="Date of issue (WIB)")
+    office: str = Field(description="Issuing office code")
+    holder: str = Field(description="Masked name or NIK of the holder")
+    revoked_on: date | None = Field(
+        default=None, description="Date of revocation (WIB), if revoked"
+    )
+
+
+class RevocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=3, max_length=500, description="Why the document is revoked")
+
+
+class IssuedDocumentRecord(BaseModel):
+    """The register's entry as staff see it."""
+
+    id: uuid.UUID
+    job_id: uuid.UUID
+    application_id: uuid.UUID
+    document_type: str
+    document_type_name: str
+    office: str
+    year: int
+    seq: int
+    number: str
+    verification_code: str
+    holder_masked: str
+    issued_at: datetime
+    status: Status
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revoke_reason: str | None

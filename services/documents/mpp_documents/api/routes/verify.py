@@ -1,0 +1,165 @@
+"""Document register over HTTP: public verification of a document's code and
+its revocation by a supervisor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from mpp_documents import register
+from mpp_documents.api.register_schemas import (
+    DocumentVerification,
+    IssuedDocumentRecord,
+    RevocationRequest,
+)
+from mpp_documents.domain.register import (
+    IssuedDocument,
+    is_valid_code,
+    issue_date,
+    normalise_code,
+    type_name,
+)
+from mpp_shared import audit
+from mpp_shared.auth import PUBLIC, Principal, Role, require_roles
+from mpp_shared.web import ApiError, Language, LanguageDep, PoolDep
+
+router = APIRouter(prefix="/v1/verify", tags=["register"], dependencies=[PUBLIC])
+documents_router = APIRouter(prefix="/v1/documents", tags=["register"])
+routers = [router, documents_router]
+
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
+
+
+def verification_answer(document: IssuedDocument, language: Language) -> DocumentVerification:
+    """The public answer: status, type, number, dates, office and masked holder only."""
+    return DocumentVerification(
+        verification_code=document.verification_code,
+        status="revoked" if document.revoked else "valid",
+        valid=not document.revoked,
+        document_type=document.doc_type,
+        document_type_name=type_name(document.doc_type, language),
+        number=document.number,
+        issued_on=issue_date(document.issued_at),
+        office=document.office,
+        holder=document.holder_masked,
+        revoked_on=issue_date(document.revoked_at) if document.revoked_at else None,
+    )
+
+
+def staff_record(document: IssuedDocument, language: Language = "id") -> IssuedDocumentRecord:
+    return IssuedDocumentRecord(
+        id=document.id,
+        job_id=document.job_id,
+        application_id=document.application_id,
+        document_type=document.doc_type,
+        document_type_name=type_name(document.doc_type, language),
+        office=document.office,
+        year=document.year,
+        seq=document.seq,
+        number=document.number,
+        verification_code=document.verification_code,
+        holder_masked=document.holder_masked,
+        issued_at=document.issued_at,
+        status="revoked" if document.revoked else "valid",
+        revoked_at=document.revoked_at,
+        revoked_by=document.revoked_by,
+        revoke_reason=document.revoke_reason,
+    )
+
+
+def check_code(code: str) -> str:
+    """The normalised code, or a 422 on `code` when its check character does not fit."""
+    normalised = normalise_code(code)
+    if not is_valid_code(normalised):
+        raise ApiError.invalid(
+            "code",
+            "check_character",
+            "kode verifikasi tidak sah; periksa kembali setiap karakternya",
+            "is not a valid verification code; check every character",
+        )
+    return normalised
+
+
+@router.get(
+    "/{code}",
+    response_model=DocumentVerification,
+    summary="Is this document genuine? (public, by the code printed on it)",
+    responses={404: {"description": "No document has this code"}},
+)
+async def verify_document(
+    code: Annotated[str, Path(max_length=40)],
+    pool: PoolDep,
+    language: LanguageDep,
+    response: Response,
+) -> Any:
+    normalised = check_code(code)
+    async with pool.acquire() as conn:
+        document = await register.find_by_code(conn, normalised)
+    if document is None:
+        raise ApiError(
+            404,
+            "not_found",
+            "Tidak ada dokumen terdaftar dengan kode ini",
+            "No document is registered under this code",
+        )
+    response.headers["Cache-Control"] = "no-store"  # a revocation must show at once
+    return verification_answer(document, language)
+
+
+@documents_router.post(
+    "/{number_or_id}/revocation",
+    response_model=IssuedDocumentRecord,
+    summary="Revoke an issued document (by its number or register id)",
+    responses={
+        404: {"description": "No such document"},
+        409: {"description": "Already revoked; the body carries the current state"},
+    },
+)
+async def revoke_document(
+    number_or_id: Annotated[str, Path(max_length=80)],
+    body: RevocationRequest,
+    pool: PoolDep,
+    supervisor: Supervisor,
+    language: LanguageDep,
+) -> Any:
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            document = await register.revoke(
+                conn, number_or_id=number_or_id, by=supervisor.subject, reason=body.reason, at=now
+            )
+        except register.NotRegistered as exc:
+            raise ApiError(
+                404, "not_found", "Dokumen tidak ditemukan", "Document not found"
+            ) from exc
+        except register.AlreadyRevoked as exc:
+            current = exc.document
+            assert current.revoked_at is not None
+            raise ApiError(
+                409,
+                "already_revoked",
+                f"Dokumen {current.number} sudah dicabut",
+                f"Document {current.number} is already revoked",
+                {
+                    "current_state": "revoked",
+                    "number": current.number,
+                    "revoked_at": current.revoked_at.isoformat(),
+                    "revoked_by": current.revoked_by,
+                    "revoke_reason": current.revoke_reason,
+                },
+            ) from exc
+        await audit.record(
+            conn,
+            supervisor,
+            action="document.revoked",
+            target_type="issued_document",
+            target_id=str(document.id),
+            detail={
+                "number": document.number,
+                "job_id": str(document.job_id),
+                "reason": body.reason,
+            },
+        )
+    return staff_record(document, language)
