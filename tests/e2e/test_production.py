@@ -3,6 +3,7 @@ shown with its reason and resumed, a cancellation ends the application."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -153,7 +154,7 @@ async def test_a_produced_document_is_numbered_verifiable_and_revocable(
 ) -> None:
     documents = stack.services["documents"].url
     resident = nik()
-    app, job = await _verified_job(stack, http, resident)
+    _app, job = await _verified_job(stack, http, resident)
     assert (
         await _move(http, stack, job["id"], "production", to="in_production")
     ).status_code == 200
@@ -182,3 +183,46 @@ async def test_a_produced_document_is_numbered_verifiable_and_revocable(
     assert revoked.status_code == 200, revoked.text
     after = (await http.get(f"{documents}/v1/verify/{code}")).json()
     assert (after["status"], after["valid"]) == ("revoked", False)
+
+
+async def test_a_breached_promise_reaches_the_citizen_once(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    import asyncpg
+
+    app, job = await _verified_job(stack, http, nik())
+    # Move time instead of waiting: this job's clock is set as if started two
+    # days ago and due an hour ago; the running scheduler must notice by itself.
+    conn = await asyncpg.connect(stack.services["documents"].env["DATABASE_URL"])
+    try:
+        moved = await conn.execute(
+            "UPDATE sla_clocks SET started_at = now() - interval '2 days', "
+            "warn_at = now() - interval '2 hours', due_at = now() - interval '1 hour' "
+            "WHERE subject_id = $1",
+            uuid.UUID(job["id"]),
+        )
+        assert moved == "UPDATE 1"
+
+        async def fired() -> asyncpg.Record | None:
+            row = await conn.fetchrow(
+                "SELECT warned_at, breached_at FROM sla_clocks WHERE subject_id = $1",
+                uuid.UUID(job["id"]),
+            )
+            return row if row["breached_at"] is not None else None
+
+        row = await eventually(fired, timeout=30)
+        assert row["warned_at"] is not None
+    finally:
+        await conn.close()
+
+    async def told() -> list[dict[str, Any]] | None:
+        r = await http.get(
+            f"{stack.services['notify'].url}/v1/notifications",
+            params={"application_id": app["id"]},
+            headers=auth("supervisor"),
+        )
+        found = [m for m in r.json()["items"] if m["source_event_type"] == "mpp.sla.breached.v1"]
+        return found or None
+
+    [message] = await eventually(told)
+    assert app["tracking_code"] in message["body"] and "Mohon maaf" in message["body"]
