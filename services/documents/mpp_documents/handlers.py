@@ -27,7 +27,8 @@ async def on_application_verified(
     # The job keeps the promise intake made to the citizen.
     created = await conn.fetchval(
         "INSERT INTO jobs (id, application_id, tracking_code, service_code, state, pickup_point, "
-        "due_at, holder_masked, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "
+        "due_at, holder_masked, holder_nik_check, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) "
         "ON CONFLICT (application_id) DO NOTHING RETURNING true",
         job_id,
         data.application_id,
@@ -37,6 +38,7 @@ async def on_application_verified(
         data.pickup_point,
         data.expected_ready_at,
         " ".join(p for p in (data.applicant_name_masked, data.nik_masked) if p) or None,
+        data.holder_nik_check,
         now,
     )
     if not created:

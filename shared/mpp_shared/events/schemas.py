@@ -140,6 +140,10 @@ class ApplicationVerifiedV1(EventData):
     # Masked, for the document register and the pickup board.
     applicant_name_masked: str | None = None
     nik_masked: str | None = None
+    # Keyed hash (HMAC-SHA256, PII_INDEX_KEY, context "handover") of the
+    # holder's NIK: lets documents check the collector's NIK at handover
+    # without the NIK travelling; not comparable with any other index.
+    holder_nik_check: str | None = None
 
 
 class ApplicationRejectedV1(EventData):
@@ -234,6 +238,29 @@ class DocumentPickedUpV1(DocumentJobEvent):
     citizen_facing = True
 
     handed_over_by: str
+    collected_by: str = "holder"  # holder | representative
+    representative_masked: str | None = None
+
+
+class DocumentPickupReminderV1(DocumentJobEvent):
+    """The document still waits at the pickup point; the window closes at `window_ends_at`."""
+
+    event_type = "mpp.document.pickup_reminder.v1"
+    topic = Topic.DOCUMENTS
+    citizen_facing = True
+
+    reminder: int  # 1st, 2nd, ... reminder
+    window_ends_at: datetime
+
+
+class DocumentUncollectedV1(DocumentJobEvent):
+    """The pickup window ended and nobody collected the document."""
+
+    event_type = "mpp.document.uncollected.v1"
+    topic = Topic.DOCUMENTS
+    citizen_facing = True
+
+    window_ends_at: datetime
 
 
 # --- SLA clocks: mpp.sla ------------------------------------------------------

@@ -128,6 +128,8 @@ async def transition(
             UPDATE jobs SET state = $2, pickup_point = coalesce($3, pickup_point),
                 held_from = $4, hold_reason_code = $5, hold_note = $6,
                 cancel_reason = coalesce($7, cancel_reason),
+                ready_at = CASE WHEN $2 = 'ready_for_pickup' THEN $8 ELSE ready_at END,
+                picked_up_at = CASE WHEN $2 = 'picked_up' THEN $8 ELSE picked_up_at END,
                 version = version + 1, updated_at = $8
             WHERE id = $1 RETURNING *
             """,

@@ -216,6 +216,7 @@ async def decide(
     pool: PoolDep,
     officer: Verifier,
     language: LanguageDep,
+    cipher: CipherDep,
 ) -> Any:
     decision = Decision(body.decision)
     now = datetime.now(UTC)
@@ -264,6 +265,9 @@ async def decide(
                 expected_ready_at=row["expected_ready_at"],
                 applicant_name_masked=row["name_masked"],
                 nik_masked=row["nik_masked"],
+                holder_nik_check=cipher.blind_index(
+                    cipher.decrypt(row["nik_enc"], context="nik"), context="handover"
+                ).hex(),
             )
         elif decision is Decision.REJECTED:
             names = "; ".join(REJECT_REASON_NAMES[RejectReason(r)][0] for r in body.reason_codes)
