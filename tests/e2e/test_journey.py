@@ -94,7 +94,7 @@ async def test_one_request_from_counter_to_pickup(
         ({"to": "in_production"}, "production"),
         ({"to": "produced"}, "production"),
         ({"to": "ready_for_pickup", "pickup_point": "KEC-PARE"}, "production"),
-        ({"to": "picked_up"}, "pickup"),
+        ({"to": "picked_up", "collector_nik": nik}, "pickup"),
     ]
     for body, role in steps:
         moved = await http.post(
@@ -104,7 +104,7 @@ async def test_one_request_from_counter_to_pickup(
         assert moved.json()["state"] == body["to"]
     twice = await http.post(
         f"{documents}/v1/jobs/{found['id']}/transitions",
-        json={"to": "picked_up"},
+        json={"to": "picked_up", "collector_nik": nik},
         headers=auth("pickup"),
     )
     assert twice.status_code == 409
@@ -116,7 +116,7 @@ async def test_one_request_from_counter_to_pickup(
     }
     stale = await http.post(
         f"{documents}/v1/jobs/{found['id']}/transitions",
-        json={"to": "picked_up", "expected_version": 2},
+        json={"to": "picked_up", "collector_nik": nik, "expected_version": 2},
         headers=auth("pickup"),
     )
     assert stale.status_code == 409 and stale.json()["code"] == "stale_version"

@@ -22,7 +22,14 @@ EXPECTED_TABLES = {
         "outreach_lists",
         "outreach_entries",
     },
-    "documents": {"jobs", "job_history", "sla_clocks", "issued_documents", "register_counters"},
+    "documents": {
+        "jobs",
+        "job_history",
+        "sla_clocks",
+        "pickup_timers",
+        "issued_documents",
+        "register_counters",
+    },
     "complaints": {"complaints", "known_requests"},
     "notify": {"recipients", "delivery_log"},
 }

@@ -162,6 +162,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "mpp.document.ready_for_pickup.v1": _job(state="ready_for_pickup", version=3),
     "mpp.document.picked_up.v1": _job(state="picked_up", version=4, handed_over_by="desk-2"),
+    "mpp.document.pickup_reminder.v1": _job(
+        state="ready_for_pickup", version=3, reminder=1, window_ends_at=READY
+    ),
+    "mpp.document.uncollected.v1": _job(state="ready_for_pickup", version=3, window_ends_at=READY),
     "mpp.complaint.filed.v1": {
         "complaint_id": uuid.uuid4(),
         "complaint_code": "P23456789A",
@@ -395,6 +399,8 @@ def test_citizen_facing_flags() -> None:
         "mpp.document.picked_up.v1",
         "mpp.document.on_hold.v1",
         "mpp.document.cancelled.v1",
+        "mpp.document.pickup_reminder.v1",
+        "mpp.document.uncollected.v1",
         "mpp.sla.breached.v1",
         "mpp.complaint.filed.v1",
     }

@@ -22,6 +22,7 @@ from mpp_intake.domain import identity
 from mpp_intake.domain.applications import (
     ACCEPTS_DOCUMENTS,
     INTERRUPTIONS,
+    NO_PROGRESS_DOCUMENT_EVENTS,
     PROGRESS_FROM_DOCUMENT_EVENT,
     PROGRESS_STEPS,
     REJECT_REASON_NAMES,
@@ -501,9 +502,24 @@ def test_handover_and_cancellation_are_final(new: str) -> None:
         assert later_progress(new, "cancelled") == "cancelled"
 
 
+def test_uncollected_follows_ready_and_gives_way_to_handover_or_cancellation() -> None:
+    # the window ended: shown after ready_for_pickup whatever order the events came in
+    assert later_progress("ready_for_pickup", "uncollected") == "uncollected"
+    assert later_progress("uncollected", "ready_for_pickup") == "uncollected"
+    assert later_progress("uncollected", "produced") == "uncollected"
+    # still collectable later, or cancelled; both end it
+    assert later_progress("uncollected", "picked_up") == "picked_up"
+    assert later_progress("uncollected", "cancelled") == "cancelled"
+    assert later_progress("picked_up", "uncollected") == "picked_up"
+    assert "uncollected" not in INTERRUPTIONS
+
+
 def test_document_event_mapping_matches_registered_types() -> None:
     document_types = {t for t in registered_types() if t.startswith("mpp.document.")}
-    assert set(PROGRESS_FROM_DOCUMENT_EVENT) == document_types
+    # A reminder to collect moves no progress; every other document event does.
+    assert NO_PROGRESS_DOCUMENT_EVENTS == {"mpp.document.pickup_reminder.v1"}
+    assert NO_PROGRESS_DOCUMENT_EVENTS <= document_types
+    assert set(PROGRESS_FROM_DOCUMENT_EVENT) == document_types - NO_PROGRESS_DOCUMENT_EVENTS
     for event_type, step in PROGRESS_FROM_DOCUMENT_EVENT.items():
         assert step in PROGRESS_STEPS
         assert event_type == f"mpp.document.{step}.v1"

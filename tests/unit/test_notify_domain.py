@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ TRACKING = "K7M2QX9WAB"
 NOW = datetime(2024, 8, 17, 9, 30, tzinfo=UTC)
 # 19 August 2024, 10:00 UTC = 17:00 WIB (UTC+7)
 READY = datetime(2024, 8, 19, 10, 0, tzinfo=UTC)
+# 14 days later: 2 September 2024, 17:00 WIB
+WINDOW_ENDS = READY + timedelta(days=14)
 APP_ID = uuid.uuid4()
 KK_ITEM = {"code": "kk", "name_id": "Kartu Keluarga", "name_en": "Family card"}
 MARRIAGE_ITEM = {
@@ -126,6 +128,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         reason_en="blank KTP-el cards are out of stock",
     ),
     "mpp.document.cancelled.v1": _job("cancelled", reason="permohonan ganda"),
+    "mpp.document.pickup_reminder.v1": _job(
+        "ready_for_pickup", reminder=2, window_ends_at=WINDOW_ENDS
+    ),
+    "mpp.document.uncollected.v1": _job("ready_for_pickup", window_ends_at=WINDOW_ENDS),
     "mpp.sla.breached.v1": {
         "clock_id": uuid.uuid4(),
         "subject_type": "job",
@@ -242,6 +248,25 @@ def test_promise_is_given_in_western_indonesian_time(event_type: str) -> None:
     english = templates.render(event_type, "en", _variables(event_type, "en"))
     assert "19 Agustus 2024, pukul 17.00 WIB" in indonesian
     assert "19 August 2024, 17:00 WIB" in english
+
+
+@pytest.mark.parametrize(
+    "event_type", ["mpp.document.pickup_reminder.v1", "mpp.document.uncollected.v1"]
+)
+def test_pickup_window_messages_say_where_until_when_and_what_to_bring(event_type: str) -> None:
+    indonesian = templates.render(event_type, "id", _variables(event_type, "id"))
+    english = templates.render(event_type, "en", _variables(event_type, "en"))
+    for text in (indonesian, english):
+        assert "KEC-PARE" in text and TRACKING in text
+    assert "2 September 2024, pukul 17.00 WIB" in indonesian
+    assert "2 September 2024, 17:00 WIB" in english
+    assert "KTP-el asli" in indonesian and "surat kuasa" in indonesian
+    assert "original KTP-el" in english and "letter of authority" in english
+    if event_type == "mpp.document.uncollected.v1":
+        assert "Disdukcapil" in indonesian and "Disdukcapil" in english
+    else:
+        assert indonesian.startswith("Pengingat: akta kelahiran Anda")
+        assert english.startswith("Reminder: your birth certificate")
 
 
 def test_incomplete_lists_what_to_bring() -> None:

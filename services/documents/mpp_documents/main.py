@@ -4,8 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_documents import sla
-from mpp_documents.api.routes import jobs, verify
+from mpp_documents import pickup_window, sla
+from mpp_documents.api.routes import board, jobs, reports, verify
 from mpp_documents.api.schemas import VALIDATION_MESSAGES
 from mpp_documents.handlers import make_handlers
 from mpp_documents.settings import DocumentsSettings
@@ -22,9 +22,9 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
         title="MPP documents",
         description="Production of verified applications and handover at the pickup point.",
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[jobs.router, *verify.routers],
+        routers=[jobs.router, *verify.routers, reports.router, board.router],
         consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS], handlers=make_handlers(settings))],
-        background=[sla.scheduler_task(settings)],
+        background=[sla.scheduler_task(settings), pickup_window.scheduler_task(settings)],
     )
 
 

@@ -24,21 +24,17 @@ number of jobs.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import asyncpg
-from opentelemetry import metrics, trace
-from opentelemetry.propagate import extract, inject
+from opentelemetry import trace
 
+from mpp_documents.scheduling import TimerScheduler, linked_root_span, trace_carrier
 from mpp_documents.settings import DocumentsSettings
-from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import SlaBreachedV1, SlaWarningV1
 from mpp_shared.events.topics import Topic
@@ -46,7 +42,6 @@ from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.service import Runtime
 from mpp_shared.workcal import WorkCalendar
 
-log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mpp.documents.sla")
 
 SOURCE = "/mpp/documents"
@@ -159,8 +154,7 @@ async def start_clock(
     `calendar` given: the warning moment is a share of working time, else of
     wall time (see `warn_at`).
     """
-    carrier: dict[str, str] = {}
-    inject(carrier)  # the fired events' spans link back to this one
+    carrier = trace_carrier()  # the fired events' spans link back to this one
     created = await conn.fetchval(
         _START,
         uuid.uuid4(),
@@ -214,44 +208,14 @@ SELECT least(
 """
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class SlaScheduler:
+class SlaScheduler(TimerScheduler):
     """Fires due warnings and breaches; any number may run side by side."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        *,
-        now: Callable[[], datetime] = _utcnow,
-        interval: float = 5.0,
-        batch_size: int = 100,
-    ) -> None:
-        self.pool = pool
-        self.now = now
-        self.interval = interval
-        self.batch_size = batch_size
-        self.fired_total = 0
-        self._stop = asyncio.Event()
-        self._fired = metrics.get_meter("mpp.documents.sla").create_counter(
-            "mpp.sla.fired", unit="{event}", description="SLA warnings and breaches emitted"
-        )
+    name = "sla"
+    next_due_query = _NEXT_DUE
+    metric = ("mpp.documents.sla", "mpp.sla.fired", "SLA warnings and breaches emitted")
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    async def tick(self) -> int:
-        """Fire everything due now; returns how many events were written."""
-        fired = 0
-        while True:
-            count, claimed = await self._fire_batch(self.now())
-            fired += count
-            if claimed < self.batch_size:
-                return fired
-
-    async def _fire_batch(self, now: datetime) -> tuple[int, int]:
+    async def fire_batch(self, now: datetime) -> tuple[int, int]:
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_CLAIM_DUE, now, self.batch_size)
             warned: list[uuid.UUID] = []
@@ -268,13 +232,11 @@ class SlaScheduler:
                 await conn.execute(_MARK_WARNED, now, warned)
             if breached:
                 await conn.execute(_MARK_BREACHED, now, breached)
-        fired = len(warned) + len(breached)
-        self.fired_total += fired
         if warned:
-            self._fired.add(len(warned), {"kind": "warning"})
+            self.fired_counter.add(len(warned), {"kind": "warning"})
         if breached:
-            self._fired.add(len(breached), {"kind": "breach"})
-        return fired, len(rows)
+            self.fired_counter.add(len(breached), {"kind": "breach"})
+        return len(warned) + len(breached), len(rows)
 
     async def _emit(
         self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime, *, breach: bool
@@ -294,16 +256,12 @@ class SlaScheduler:
         data = (
             SlaBreachedV1(**fields) if breach else SlaWarningV1(**fields, share=row["warn_share"])
         )
-        started = trace.get_current_span(
-            extract({k: v for k in ("traceparent", "tracestate") if (v := row[k])})
-        ).get_span_context()
-        # A root span of its own, linked to where the clock started: days may
-        # lie between the two, too long for one trace.
-        with tracer.start_as_current_span(
+        # Linked to where the clock started; days may lie between the two.
+        with linked_root_span(
+            tracer,
             f"sla.{'breached' if breach else 'warning'}",
-            context=trace.set_span_in_context(trace.INVALID_SPAN),
-            links=[trace.Link(started)] if started.is_valid else None,
-            attributes={"mpp.sla.clock_id": str(row["id"]), "mpp.job_id": str(row["subject_id"])},
+            row,
+            {"mpp.sla.clock_id": str(row["id"]), "mpp.job_id": str(row["subject_id"])},
         ):
             await enqueue(
                 conn,
@@ -312,43 +270,7 @@ class SlaScheduler:
                 key=str(row["subject_id"]),
             )
 
-    async def next_due(self) -> datetime | None:
-        """The earliest warn_at / due_at still to fire, None when nothing is."""
-        result: datetime | None = await self.pool.fetchval(_NEXT_DUE)
-        return result
-
-    async def run(self) -> None:
-        """Tick, then sleep until the next clock comes due (at most `interval`),
-        until stopped or cancelled; an outage of the database is logged and
-        retried."""
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                await self.tick()
-                wait = self._until(await self.next_due())
-                failures = 0
-            except Exception as exc:
-                failures += 1
-                wait = min(0.25 * 2**failures, self.interval)
-                if isinstance(exc, DATABASE_UNAVAILABLE):
-                    log.warning("sla scheduler: database unavailable (%s), retrying", exc)
-                else:
-                    log.exception("sla scheduler: tick failed, retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), wait)
-
-    def _until(self, next_due: datetime | None) -> float:
-        if next_due is None:
-            return self.interval
-        # Something due but not fired is held by another instance: look again soon.
-        seconds = (next_due - self.now()).total_seconds()
-        return min(max(seconds, 0.05), self.interval)
-
 
 def scheduler_task(settings: DocumentsSettings) -> Callable[[Runtime], Awaitable[None]]:
     """The background task `create_service_app(background=...)` runs."""
-
-    async def sla_scheduler(runtime: Runtime) -> None:
-        await SlaScheduler(runtime.pool, interval=settings.sla_scheduler_interval).run()
-
-    return sla_scheduler
+    return SlaScheduler.task(settings.sla_scheduler_interval)

@@ -115,6 +115,12 @@ def next_step(
             "Ready: collect it at the pickup point with your KTP-el",
             "Siap diambil: bawa KTP-el asli ke tempat pengambilan",
         ),
+        "uncollected": (
+            "Not collected in time: the document is now kept at the Disdukcapil office; "
+            "collect it there with your KTP-el",
+            "Tidak diambil sampai batas waktu: dokumen kini disimpan di kantor Disdukcapil; "
+            "ambil di sana dengan membawa KTP-el asli",
+        ),
         "picked_up": ("Handed over", "Sudah diserahkan"),
     }
     steps["on_hold"] = (

@@ -7,7 +7,29 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from mpp_documents.domain.handover import NIK_PATTERN
 from mpp_documents.domain.jobs import HoldReason
+
+
+class Representative(BaseModel):
+    """Someone collecting a document for its holder, with a letter of authority (surat kuasa).
+
+    Only the masked name and NIK are kept; the clear values serve the check at the desk."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    full_name: str = Field(
+        min_length=2, max_length=120, repr=False, description="The representative's name"
+    )
+    nik: str = Field(
+        pattern=NIK_PATTERN, repr=False, description="The representative's NIK (16 digits)"
+    )
+    relationship: str = Field(
+        min_length=2, max_length=60, description="To the holder, e.g. suami, istri, anak, orang tua"
+    )
+    authority_letter_ref: str = Field(
+        min_length=3, max_length=100, description="Reference number of the surat kuasa"
+    )
 
 
 class JobTransition(BaseModel):
@@ -32,6 +54,16 @@ class JobTransition(BaseModel):
     expected_version: int | None = Field(
         default=None, description="Refuse if the job changed since read"
     )
+    collector_nik: str | None = Field(
+        default=None,
+        pattern=NIK_PATTERN,
+        repr=False,  # the clear NIK stays out of reprs, logs and tracebacks
+        description="picked_up: the NIK shown by the collector; it must be the holder's",
+    )
+    representative: Representative | None = Field(
+        default=None,
+        description="picked_up: instead of collector_nik, who collects for the holder",
+    )
 
     @model_validator(mode="after")
     def _reasons(self) -> JobTransition:
@@ -39,12 +71,20 @@ class JobTransition(BaseModel):
             raise PydanticCustomError("hold_reason_required", "alasan penundaan wajib dipilih")
         if self.to == "cancelled" and not self.reason:
             raise PydanticCustomError("cancel_reason_required", "alasan pembatalan wajib diisi")
+        if self.to != "picked_up" and (self.collector_nik or self.representative):
+            raise PydanticCustomError(
+                "handover_fields_unexpected", "NIK pengambil dan wakil hanya untuk picked_up"
+            )
         return self
 
 
 VALIDATION_MESSAGES = {
     "hold_reason_required": ("alasan penundaan wajib dipilih", "a hold needs a reason code"),
     "cancel_reason_required": ("alasan pembatalan wajib diisi", "a cancellation needs a reason"),
+    "handover_fields_unexpected": (
+        "NIK pengambil dan data wakil hanya diisi saat penyerahan (picked_up)",
+        "collector_nik and representative belong to a handover (picked_up) only",
+    ),
 }
 
 
@@ -60,6 +100,11 @@ class JobPublic(BaseModel):
     held_from: str | None
     document_number: str | None
     verification_code: str | None
+    ready_at: datetime | None = None
+    picked_up_at: datetime | None = None
+    collected_by: str | None = Field(default=None, description="holder | representative")
+    representative_masked: str | None = None
+    authority_letter_ref: str | None = None
     version: int
     created_at: datetime
     updated_at: datetime

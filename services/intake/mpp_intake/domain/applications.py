@@ -55,6 +55,13 @@ ACCEPTS_DOCUMENTS = {Status.INCOMPLETE, Status.RETURNED}
 
 # Progress steps the public tracking shows, in order; document events move
 # an application along them after verification.
+#
+# "uncollected": the pickup window ended and the document now waits at
+# Disdukcapil. It lies on the path between ready_for_pickup and picked_up, not
+# among the interruptions: a late ready_for_pickup event does not hide it, a
+# handover (still possible, the job stays ready_for_pickup) or a cancellation
+# ends it, and the application stays active, so the NIK is sent to collect the
+# document rather than apply again.
 PROGRESS_STEPS = [
     "incomplete",
     "submitted",
@@ -67,6 +74,7 @@ PROGRESS_STEPS = [
     "produced",
     "in_transit",
     "ready_for_pickup",
+    "uncollected",
     "picked_up",
     "on_hold",
     "cancelled",
@@ -80,7 +88,11 @@ PROGRESS_FROM_DOCUMENT_EVENT = {
     "mpp.document.picked_up.v1": "picked_up",
     "mpp.document.on_hold.v1": "on_hold",
     "mpp.document.cancelled.v1": "cancelled",
+    "mpp.document.uncollected.v1": "uncollected",
 }
+# Document events that move no progress: a reminder to collect says the
+# document still waits where it did.
+NO_PROGRESS_DOCUMENT_EVENTS = {"mpp.document.pickup_reminder.v1"}
 # Steps that are not further along the path but interrupt or end it.
 INTERRUPTIONS = {"on_hold", "cancelled"}
 

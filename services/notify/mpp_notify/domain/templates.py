@@ -126,6 +126,24 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Document {{ tracking_code }} is ready for pickup at {{ pickup_point }}. "
         "Bring your original KTP-el, or a letter of authority for a representative.",
     },
+    "mpp.document.pickup_reminder.v1": {
+        "id": "Pengingat: {{ service }} Anda (kode {{ tracking_code }}) sudah siap dan menunggu "
+        "di {{ pickup_point }}. Ambil paling lambat {{ window_ends_at | tanggal }}, dengan membawa "
+        "KTP-el asli, atau surat kuasa dan KTP-el wakil bila diwakilkan.",
+        "en": "Reminder: your {{ service }} (code {{ tracking_code }}) is ready and waiting at "
+        "{{ pickup_point }}. Collect it by {{ window_ends_at | date_en }}, bringing your original "
+        "KTP-el, or a letter of authority and the representative's KTP-el if someone "
+        "collects it for you.",
+    },
+    "mpp.document.uncollected.v1": {
+        "id": "Dokumen {{ tracking_code }} belum diambil di {{ pickup_point }} sampai batas waktu "
+        "{{ window_ends_at | tanggal }}. Dokumen kini disimpan di kantor Disdukcapil; ambil di "
+        "sana dengan membawa KTP-el asli, atau surat kuasa dan KTP-el wakil bila diwakilkan.",
+        "en": "Document {{ tracking_code }} was not collected at {{ pickup_point }} by "
+        "{{ window_ends_at | date_en }}. It is now kept at the Disdukcapil office; collect it "
+        "there with your original KTP-el, or a letter of authority and the representative's "
+        "KTP-el if someone collects it for you.",
+    },
     "mpp.document.on_hold.v1": {
         "id": "Proses dokumen {{ tracking_code }} tertunda: {{ reason_id }}. "
         "Kami kabari begitu dilanjutkan; Anda tidak perlu datang sebelum itu.",

@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
-from mpp_documents import register, sla
+from mpp_documents import pickup_window, register, sla
 from mpp_documents.api.schemas import JobList, JobPublic, JobTransition
+from mpp_documents.domain import handover as handover_rules
+from mpp_documents.domain.handover import Handover, HandoverError, RepresentativeInfo
 from mpp_documents.domain.jobs import HOLD_REASON_NAMES, JobState, can_move
 from mpp_shared import audit
 from mpp_shared.auth import Principal, Role, require_roles
@@ -26,7 +29,8 @@ from mpp_shared.events.schemas import (
     DocumentReadyForPickupV1,
 )
 from mpp_shared.messaging.outbox import enqueue
-from mpp_shared.web import ApiError, PoolDep, refuse_stale_or_illegal
+from mpp_shared.pii import FieldCipher
+from mpp_shared.web import ApiError, PoolDep, refuse_stale_or_illegal, request_language
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 SOURCE = "/mpp/documents"
@@ -57,6 +61,33 @@ _EVENT_FOR: dict[JobState, type[DocumentJobEvent]] = {
 
 def _public(row: Any) -> JobPublic:
     return JobPublic(**{k: row[k] for k in JobPublic.model_fields})
+
+
+def _invalid(error: HandoverError) -> ApiError:
+    return ApiError.invalid(error.field_name, error.type, error.message_id, error.message_en)
+
+
+def _decide_handover(row: Any, body: JobTransition, request: Request, staff: Principal) -> Handover:
+    """Holder by NIK, representative with a letter, or a supervisor's override (old jobs)."""
+    settings = request.app.state.settings
+    cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    rep = body.representative
+    return handover_rules.decide(
+        holder_nik_check=row["holder_nik_check"],
+        collector_nik=body.collector_nik,
+        representative=RepresentativeInfo(
+            full_name=rep.full_name,
+            nik=rep.nik,
+            relationship=rep.relationship,
+            authority_letter_ref=rep.authority_letter_ref,
+        )
+        if rep
+        else None,
+        supervisor=staff.has_any(frozenset({Role.SUPERVISOR, Role.ADMIN})),
+        nik_check=lambda nik: cipher.blind_index(
+            nik, context=handover_rules.HANDOVER_CONTEXT
+        ).hex(),
+    )
 
 
 @router.get("", response_model=JobList, summary="Jobs by application or state")
@@ -107,6 +138,14 @@ async def transition(
             "pickup_point: is required for ready_for_pickup",
             {"errors": [{"field": "pickup_point", "type": "missing"}]},
         )
+    if target is JobState.PICKED_UP:
+        try:
+            handover_rules.check_request(
+                collector_nik=body.collector_nik, representative=body.representative
+            )
+        except HandoverError as error:
+            raise _invalid(error) from None
+    handover: Handover | None = None
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1 FOR UPDATE", job_id)
@@ -122,6 +161,31 @@ async def transition(
             expected_version=body.expected_version,
             allowed=can_move(current, target, held_from),
         )
+        if target is JobState.PICKED_UP:
+            try:
+                handover = _decide_handover(row, body, request, staff)
+            except HandoverError as error:
+                if not error.refused:
+                    raise _invalid(error) from None
+                # Refused before anything changed: this transaction commits the
+                # refusal's audit entry alone, and the job stays as it was.
+                await audit.record(
+                    conn,
+                    staff,
+                    action="job.handover_refused",
+                    target_type="job",
+                    target_id=str(job_id),
+                    detail={
+                        **error.detail,
+                        "state": current.value,
+                        "pickup_point": row["pickup_point"],
+                        "counter": staff.counter,
+                    },
+                )
+                refusal = _invalid(error)
+                return JSONResponse(
+                    status_code=refusal.status_code, content=refusal.body(request_language(request))
+                )
         holding = target is JobState.ON_HOLD
         row = await conn.fetchrow(
             """
@@ -130,6 +194,9 @@ async def transition(
                 cancel_reason = coalesce($7, cancel_reason),
                 ready_at = CASE WHEN $2 = 'ready_for_pickup' THEN $8 ELSE ready_at END,
                 picked_up_at = CASE WHEN $2 = 'picked_up' THEN $8 ELSE picked_up_at END,
+                collected_by = coalesce($9, collected_by),
+                representative_masked = coalesce($10, representative_masked),
+                authority_letter_ref = coalesce($11, authority_letter_ref),
                 version = version + 1, updated_at = $8
             WHERE id = $1 RETURNING *
             """,
@@ -141,6 +208,9 @@ async def transition(
             body.note if holding else None,
             body.reason if target is JobState.CANCELLED else None,
             now,
+            handover.collected_by.value if handover else None,
+            handover.representative_masked if handover else None,
+            handover.authority_letter_ref if handover else None,
         )
         if target is JobState.PRODUCED:
             # Numbered in the same transaction: a rolled-back step gives its number back.
@@ -180,8 +250,12 @@ async def transition(
             "occurred_at": now,
             "due_at": row["due_at"],
         }
-        if target is JobState.PICKED_UP:
-            fields["handed_over_by"] = staff.subject
+        if handover is not None:
+            fields |= {
+                "handed_over_by": staff.subject,
+                "collected_by": handover.collected_by.value,
+                "representative_masked": handover.representative_masked,
+            }
         if target is JobState.PRODUCED:
             fields |= {
                 "document_number": row["document_number"],
@@ -204,9 +278,16 @@ async def transition(
             action=f"job.{target.value}",
             target_type="job",
             target_id=str(job_id),
-            detail={"from": current.value, "pickup_point": row["pickup_point"], "note": body.note},
+            detail={"from": current.value, "pickup_point": row["pickup_point"], "note": body.note}
+            # Who handed over is the entry's actor; where, its counter (also kept here).
+            | (handover.audit_detail() | {"counter": staff.counter} if handover else {}),
         )
         await enqueue(conn, event, topic=data.topic, key=str(row["application_id"]))
+        if target is JobState.READY_FOR_PICKUP:
+            await pickup_window.start_pickup_window(
+                conn, job_id=job_id, ready_at=now, settings=request.app.state.settings
+            )
         if target in (JobState.PICKED_UP, JobState.CANCELLED):
             await sla.stop_clock(conn, job_id, reason=target.value, at=now)
+            await pickup_window.close_pickup_window(conn, job_id, at=now, reason=target.value)
     return _public(row)

@@ -61,7 +61,7 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
         for m in [*row["missing"], *row["returned_items"]]
     ]
     bring = [m.name for m in missing]
-    if row["progress"] in ("ready_for_pickup", "produced", "queued", "verified"):
+    if row["progress"] in ("ready_for_pickup", "uncollected", "produced", "queued", "verified"):
         bring = [pair[1] if en else pair[0] for pair in _BRING_FOR_PICKUP]
     hold = row["hold_reason"]
     return TrackingPublic(
