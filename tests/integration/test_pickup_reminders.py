@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-import mpp_documents
 from mpp_documents.pickup_window import (
     _CLAIM_JOBS,
     PickupWindowScheduler,
@@ -22,13 +19,11 @@ from mpp_documents.pickup_window import (
     start_pickup_window,
 )
 from mpp_documents.settings import DocumentsSettings
-from mpp_shared import migrate
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.events.schemas import DocumentPickupReminderV1, DocumentUncollectedV1
 from tests.integration.test_sla_clocks import Clock, outbox_counts, wait_for
 
-DOCUMENTS_MIGRATIONS = Path(mpp_documents.__file__).parent / "migrations"
 READY = datetime(2026, 7, 16, 3, 15, tzinfo=UTC)  # 10:15 WIB
 DAY = timedelta(days=1)
 ENDS = READY + 14 * DAY
@@ -37,14 +32,8 @@ SETTINGS = DocumentsSettings(pickup_window_days=14, pickup_reminder_days="3,7")
 
 
 @pytest.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "documents": DOCUMENTS_MIGRATIONS}
-        )
-    yield pool
-    await pool.close()
+def pool(documents_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return documents_pool
 
 
 async def ready_jobs(

@@ -6,15 +6,12 @@ overdue."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-import mpp_documents
 from mpp_documents.reports import (
     ZONE,
     GroupBy,
@@ -25,10 +22,7 @@ from mpp_documents.reports import (
     sla_query,
     sla_report,
 )
-from mpp_shared import migrate
-from mpp_shared.db import create_pool
 
-DOCUMENTS_MIGRATIONS = Path(mpp_documents.__file__).parent / "migrations"
 AS_OF = datetime(2026, 7, 20, 10, tzinfo=ZONE)
 JULY = Period(date(2026, 7, 1), date(2026, 8, 1))
 
@@ -86,14 +80,8 @@ BY_LABEL = {job.label: job for job in JOBS}
 
 
 @pytest.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "documents": DOCUMENTS_MIGRATIONS}
-        )
-    yield pool
-    await pool.close()
+def pool(documents_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return documents_pool
 
 
 async def insert(pool: asyncpg.Pool, jobs: list[Job]) -> None:

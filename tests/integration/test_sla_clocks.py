@@ -7,35 +7,25 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-import mpp_documents
 from mpp_documents.sla import SlaScheduler, start_clock, stop_clock
-from mpp_shared import migrate
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.events.schemas import SlaBreachedV1, SlaWarningV1
 
-DOCUMENTS_MIGRATIONS = Path(mpp_documents.__file__).parent / "migrations"
 T0 = datetime(2026, 7, 13, 1, tzinfo=UTC)
 DUE = T0 + timedelta(hours=8)  # warns at T0 + 6 h with the default share
 WARNING, BREACH = SlaWarningV1.event_type, SlaBreachedV1.event_type
 
 
 @pytest.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "documents": DOCUMENTS_MIGRATIONS}
-        )
-    yield pool
-    await pool.close()
+def pool(documents_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return documents_pool
 
 
 class Clock:
