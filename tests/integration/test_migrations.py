@@ -30,7 +30,7 @@ EXPECTED_TABLES = {
         "issued_documents",
         "register_counters",
     },
-    "complaints": {"complaints", "known_requests"},
+    "complaints": {"complaints", "known_requests", "complaint_categories", "complaint_deadlines"},
     "notify": {"recipients", "delivery_log"},
 }
 PLUMBING = {"outbox", "inbox", "idempotency_keys", "audit_log", "schema_migrations"}

@@ -152,6 +152,35 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "anonymous": False,
         "filed_at": NOW,
     },
+    "mpp.complaint.rejected.v1": {
+        "complaint_id": uuid.uuid4(),
+        "complaint_code": "P23456789A",
+        "category": "pungli",
+        "reason": "duplicate",
+        "duplicate_of": uuid.uuid4(),
+        "duplicate_of_code": "P3456789AB",
+        "rejected_by": "officer-1",
+        "rejected_at": NOW,
+    },
+    "mpp.complaint.responded.v1": {
+        "complaint_id": uuid.uuid4(),
+        "complaint_code": "P23456789A",
+        "category": "pungli",
+        "opd": "INSPEKTORAT",
+        "response": "Petugas telah diberi sanksi.",
+        "responded_by": "opd-inspektorat",
+        "responded_at": NOW,
+        "reopen_until": NOW,
+    },
+    "mpp.complaint.closed.v1": {
+        "complaint_id": uuid.uuid4(),
+        "complaint_code": "P23456789A",
+        "category": "pungli",
+        "opd": "INSPEKTORAT",
+        "closed_by": "reporter",
+        "rating": 4,
+        "closed_at": NOW,
+    },
 }
 
 

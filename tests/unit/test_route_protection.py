@@ -20,7 +20,22 @@ EXPECTED_PUBLIC = {
         "GET /v1/pickup-points",
     },
     "mpp_documents": {"GET /v1/verify/{code}"},
-    "mpp_complaints": {"POST /v1/complaints"},
+    "mpp_complaints": {
+        "POST /v1/complaints",
+        "POST /v1/complaints/{complaint_id}/closure",
+        "POST /v1/complaints/{complaint_id}/reopening",
+        "GET /v1/categories",
+        "GET /open311/v2/services.json",
+        "GET /open311/v2/services/{service_code}.json",
+        "POST /open311/v2/requests.json",
+        "GET /open311/v2/requests.json",
+        "GET /open311/v2/requests/{service_request_id}.json",
+        "GET /open311/v2/services.xml",
+        "GET /open311/v2/services/{service_code}.xml",
+        "POST /open311/v2/requests.xml",
+        "GET /open311/v2/requests.xml",
+        "GET /open311/v2/requests/{service_request_id}.xml",
+    },
     "mpp_notify": set(),
 }
 

@@ -1,6 +1,32 @@
+from pydantic import model_validator
+
 from mpp_shared.settings import ServiceSettings
+
+# Accepted only outside production, so that a fresh clone can try the Open311 facade.
+DEV_OPEN311_KEY = "dev-open311-key"
 
 
 class ComplaintsSettings(ServiceSettings):
     service_name: str = "complaints"
     port: int = 8003
+
+    # The reporter may reopen a responded complaint within this many working
+    # days after the response (SP4N-LAPOR! default 10; a category's auto-close
+    # deadline, 10 by default, closes it when nobody replies).
+    reopen_window_days: int = 10
+    # The deadline scheduler sleeps until the next deadline, never longer than this (seconds).
+    complaint_scheduler_interval: float = 5.0
+
+    # Keys of the systems allowed to file through the Open311 GeoReport v2
+    # facade (POST /open311/v2/requests.json), separated by commas.
+    open311_api_keys: str = DEV_OPEN311_KEY
+
+    @model_validator(mode="after")
+    def _refuse_dev_open311_key(self) -> "ComplaintsSettings":
+        keys = self.open311_keys()
+        if self.mpp_env == "production" and (not keys or DEV_OPEN311_KEY in keys):
+            raise ValueError("OPEN311_API_KEYS must be set to real keys when MPP_ENV=production")
+        return self
+
+    def open311_keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.open311_api_keys.split(",") if k.strip())

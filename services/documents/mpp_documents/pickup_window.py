@@ -44,11 +44,11 @@ from typing import Any
 import asyncpg
 from opentelemetry import trace
 
-from mpp_documents.scheduling import TimerScheduler, linked_root_span, trace_carrier
 from mpp_documents.settings import DocumentsSettings
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import DocumentPickupReminderV1, DocumentUncollectedV1
 from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.scheduling import TimerScheduler, linked_root_span, trace_carrier
 from mpp_shared.service import Runtime
 
 tracer = trace.get_tracer("mpp.documents.pickup_window")

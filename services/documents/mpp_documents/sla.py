@@ -33,12 +33,12 @@ from typing import Any
 import asyncpg
 from opentelemetry import trace
 
-from mpp_documents.scheduling import TimerScheduler, linked_root_span, trace_carrier
 from mpp_documents.settings import DocumentsSettings
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import SlaBreachedV1, SlaWarningV1
 from mpp_shared.events.topics import Topic
 from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.scheduling import TimerScheduler, linked_root_span, trace_carrier
 from mpp_shared.service import Runtime
 from mpp_shared.workcal import WorkCalendar
 

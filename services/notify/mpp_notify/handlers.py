@@ -14,10 +14,7 @@ from mpp_notify.domain import templates
 from mpp_notify.domain.recipients import Recipient, choose
 from mpp_shared.events import CloudEvent, EventData, build_event
 from mpp_shared.events.envelope import registered_types
-from mpp_shared.events.schemas import (
-    ComplaintFiledV1,
-    NotificationRecordedV1,
-)
+from mpp_shared.events.schemas import NotificationRecordedV1
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher, open_sealed
 from mpp_shared.telemetry import current_trace_id
@@ -123,8 +120,9 @@ class Notifier:
 
 
 def _subject(data: EventData) -> tuple[str, uuid.UUID]:
-    if isinstance(data, ComplaintFiledV1):
-        return "complaint", data.complaint_id
+    complaint_id = getattr(data, "complaint_id", None)  # every complaint event names it
+    if isinstance(complaint_id, uuid.UUID):
+        return "complaint", complaint_id
     application_id = getattr(data, "application_id", None)
     if isinstance(application_id, uuid.UUID):
         return "application", application_id

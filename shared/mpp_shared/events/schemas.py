@@ -319,6 +319,119 @@ class ComplaintFiledV1(EventData):
     filed_at: datetime
 
 
+class ComplaintVerifiedV1(EventData):
+    event_type = "mpp.complaint.verified.v1"
+    topic = Topic.COMPLAINTS
+    citizen_facing = False
+
+    complaint_id: uuid.UUID
+    complaint_code: str
+    category: str
+    verified_by: str
+    verified_at: datetime
+
+
+class ComplaintRejectedV1(EventData):
+    """Not a complaint, or a duplicate of another (`duplicate_of`)."""
+
+    event_type = "mpp.complaint.rejected.v1"
+    topic = Topic.COMPLAINTS
+    citizen_facing = True
+
+    complaint_id: uuid.UUID
+    complaint_code: str
+    category: str
+    reason: Literal["not_a_complaint", "duplicate"]
+    note: str | None = None
+    duplicate_of: uuid.UUID | None = None
+    duplicate_of_code: str | None = None
+    rejected_by: str
+    rejected_at: datetime
+
+
+class ComplaintAssignedV1(EventData):
+    """Assigned to an OPD; `previous_opd` set on a reassignment."""
+
+    event_type = "mpp.complaint.assigned.v1"
+    topic = Topic.COMPLAINTS
+    citizen_facing = False
+
+    complaint_id: uuid.UUID
+    complaint_code: str
+    category: str
+    anonymous: bool
+    opd: str
+    previous_opd: str | None = None
+    assigned_by: str
+    assigned_at: datetime
+    due_at: datetime
+
+
+class ComplaintRespondedV1(EventData):
+    event_type = "mpp.complaint.responded.v1"
+    topic = Topic.COMPLAINTS
+    citizen_facing = True
+
+    complaint_id: uuid.UUID
+    complaint_code: str
+    category: str
+    opd: str | None = None
+    response: str
+    responded_by: str
+    responded_at: datetime
+    reopen_until: datetime
+
+
+class ComplaintClosedV1(EventData):
+    """Closed by the reporter (with a rating), an officer, or automatically
+    (`automatic`) when the response had no reply in time."""
+
+    event_type = "mpp.complaint.closed.v1"
+    topic = Topic.COMPLAINTS
+    citizen_facing = True
+
+    complaint_id: uuid.UUID
+    complaint_code: str
+    category: str
+    opd: str | None = None
+    closed_by: str
+    automatic: bool = False
+    rating: int | None = Field(default=None, ge=1, le=5)
+    closed_at: datetime
+
+
+class ComplaintReopenedV1(EventData):
+    event_type = "mpp.complaint.reopened.v1"
+    topic = Topic.COMPLAINTS
+    citizen_facing = False
+
+    complaint_id: uuid.UUID
+    complaint_code: str
+    category: str
+    opd: str | None = None
+    reason: str
+    reopen_count: int
+    reopened_at: datetime
+    due_at: datetime
+
+
+class ComplaintEscalatedV1(EventData):
+    """A step's deadline passed: for the supervisor, once per step."""
+
+    event_type = "mpp.complaint.escalated.v1"
+    topic = Topic.COMPLAINTS
+    citizen_facing = False
+
+    complaint_id: uuid.UUID
+    complaint_code: str
+    category: str
+    status: str
+    step: Literal["verification", "follow_up"]
+    opd: str | None = None
+    due_at: datetime
+    escalated_at: datetime
+
+
 # --- notify: mpp.notifications ------------------------------------------------
 
 

@@ -170,6 +170,24 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "We have received your complaint, code {{ complaint_code }}. "
         "It will be followed up within the SP4N-LAPOR! deadlines.",
     },
+    "mpp.complaint.rejected.v1": {
+        "id": "Pengaduan {{ complaint_code }} tidak kami proses: "
+        "{% if reason == 'duplicate' %}sama dengan pengaduan {{ duplicate_of_code }} yang sedang "
+        "ditindaklanjuti{% else %}bukan merupakan pengaduan pelayanan{% endif %}.",
+        "en": "Complaint {{ complaint_code }} will not be taken further: "
+        "{% if reason == 'duplicate' %}it duplicates complaint {{ duplicate_of_code }}, which is "
+        "being followed up{% else %}it is not a complaint about the service{% endif %}.",
+    },
+    "mpp.complaint.responded.v1": {
+        "id": "Pengaduan {{ complaint_code }} telah ditanggapi: {{ response }} "
+        "Belum puas? Buka kembali sebelum {{ reopen_until | tanggal }} dengan kode pengaduan.",
+        "en": "Complaint {{ complaint_code }} has been answered: {{ response }} "
+        "Not satisfied? Reopen it before {{ reopen_until | date_en }} with the complaint code.",
+    },
+    "mpp.complaint.closed.v1": {
+        "id": "Pengaduan {{ complaint_code }} telah ditutup. Terima kasih atas laporan Anda.",
+        "en": "Complaint {{ complaint_code }} has been closed. Thank you for your report.",
+    },
 }
 
 _compiled = {

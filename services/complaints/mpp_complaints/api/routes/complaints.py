@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from mpp_complaints import filing
 from mpp_complaints.api.schemas import ComplaintCreate, ComplaintPublic
-from mpp_complaints.domain.complaints import CODE_LENGTH, CODE_PREFIX, ComplaintStatus
-from mpp_shared import codes
 from mpp_shared.auth import PUBLIC, Principal, Role, require_roles
-from mpp_shared.events import build_event
-from mpp_shared.events.schemas import ComplaintFiledV1
-from mpp_shared.messaging.outbox import enqueue
-from mpp_shared.pii import seal_for_notify
 from mpp_shared.web import (
     ApiError,
     Idempotency,
@@ -25,7 +18,7 @@ from mpp_shared.web import (
 )
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
-SOURCE = "/mpp/complaints"
+SOURCE = filing.SOURCE
 ComplaintOfficer = Annotated[
     Principal, Depends(require_roles(Role.COMPLAINT_OFFICER, Role.SUPERVISOR))
 ]
@@ -41,78 +34,15 @@ ComplaintOfficer = Annotated[
 async def file_complaint(
     body: ComplaintCreate, request: Request, pool: PoolDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
-    settings = request.app.state.settings
-    cipher = request.app.state.cipher
-    now = datetime.now(UTC)
-    complaint_id = uuid.uuid4()
-    code = codes.new_code(CODE_LENGTH, prefix=CODE_PREFIX)
-    tracking_code = codes.normalise(body.tracking_code) if body.tracking_code else None
-    contact = {
-        k: v
-        for k, v in {"name": body.reporter_name, "phone": body.phone, "email": body.email}.items()
-        if v
-    }
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, "complaints", idempotency_key)
         if (replay := await once.replay(body.model_dump())) is not None:
             return replay
-        linked = None
-        if tracking_code:
-            linked = await conn.fetchrow(
-                "SELECT application_id, progress FROM known_requests WHERE tracking_code = $1",
-                tracking_code,
-            )
-        await conn.execute(
-            "INSERT INTO complaints (id, complaint_code, category, description, channel, anonymous, "
-            "status, tracking_code, application_id, reporter_enc, language, created_at, updated_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-            complaint_id,
-            code,
-            body.category,
-            body.description,
-            body.channel,
-            body.anonymous,
-            ComplaintStatus.RECEIVED.value,
-            tracking_code,
-            linked["application_id"] if linked else None,
-            cipher.encrypt(json.dumps(contact), context="reporter") if contact else None,
-            body.language,
-            now,
-        )
-        data = ComplaintFiledV1(
-            complaint_id=complaint_id,
-            complaint_code=code,
-            category=body.category,
-            channel=body.channel,
-            anonymous=body.anonymous,
-            tracking_code=tracking_code,
-            application_id=linked["application_id"] if linked else None,
-            language=body.language,
-            contact_sealed=(
-                seal_for_notify(
-                    {**contact, "language": body.language}, settings.notify_seal_public_key
-                )
-                if contact
-                else None
-            ),
-            filed_at=now,
-        )
-        await enqueue(
+        answer = await filing.file(
             conn,
-            build_event(data, source=SOURCE, subject=str(complaint_id)),
-            topic=data.topic,
-            key=str(complaint_id),
-        )
-        answer = ComplaintPublic(
-            id=complaint_id,
-            complaint_code=code,
-            category=body.category,
-            channel=body.channel,
-            status=ComplaintStatus.RECEIVED.value,
-            anonymous=body.anonymous,
-            tracking_code=tracking_code,
-            linked_request_progress=linked["progress"] if linked else None,
-            created_at=now,
+            settings=request.app.state.settings,
+            cipher=request.app.state.cipher,
+            body=body,
         )
         await once.remember(answer)
     return answer

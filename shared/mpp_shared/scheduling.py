@@ -1,6 +1,6 @@
-"""What the service's timer schedulers (SLA clocks, pickup windows) share: the
-loop that fires what is due and sleeps until the next moment, and the span a
-fired timer's events are written under.
+"""What the services' timer schedulers (SLA clocks, pickup windows, complaint
+deadlines) share: the loop that fires what is due and sleeps until the next
+moment, and the span a fired timer's events are written under.
 
 A scheduler says how to fire one batch in one transaction (`fire_batch`) and
 how to find when its next timer comes due (`next_due_query`); exactly-once

@@ -1,0 +1,261 @@
+"""Deadlines of the complaint lifecycle's steps and the scheduler that acts on
+them (see domain/lifecycle.py for the steps).
+
+Each step a complaint enters is one row of `complaint_deadlines`; entering
+the next step cancels the running one in the same transaction. When a
+verification or follow-up deadline passes, the scheduler emits
+`mpp.complaint.escalated.v1` for the supervisor; when the auto-close deadline
+passes (a response with no reply), it closes the complaint and emits
+`mpp.complaint.closed.v1` (automatic).
+
+Exactly once, with several instances and across restarts: the scheduler locks
+the due timer and its complaint together (`FOR UPDATE ... SKIP LOCKED`),
+marks the timer `fired_at` and writes the event to the outbox in one
+transaction. A timer held by another instance, or whose complaint is being
+changed by a request right now, is skipped and looked at again on the next
+tick; a marked or cancelled timer no longer matches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from opentelemetry import trace
+
+from mpp_complaints.domain.lifecycle import Deadlines, Status, Step, due_at
+from mpp_complaints.settings import ComplaintsSettings
+from mpp_shared.events import build_event
+from mpp_shared.events.schemas import ComplaintClosedV1, ComplaintEscalatedV1
+from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.scheduling import TimerScheduler, linked_root_span, trace_carrier
+from mpp_shared.service import Runtime
+from mpp_shared.workcal import WorkCalendar
+
+tracer = trace.get_tracer("mpp.complaints.deadlines")
+SOURCE = "/mpp/complaints"
+SYSTEM = "system"
+
+
+@lru_cache(maxsize=8)
+def working_calendar(days_off: str = "", cuti_bersama: bool = True) -> WorkCalendar:
+    return WorkCalendar.from_settings(days_off, cuti_bersama=cuti_bersama)
+
+
+def calendar_of(settings: ComplaintsSettings) -> WorkCalendar:
+    return working_calendar(settings.calendar_days_off, settings.calendar_cuti_bersama)
+
+
+async def category_deadlines(conn: asyncpg.Connection, category: str) -> Deadlines:
+    row = await conn.fetchrow(
+        "SELECT verify_days, followup_days, close_days FROM complaint_categories WHERE code = $1",
+        category,
+    )
+    return Deadlines(**dict(row)) if row else Deadlines()
+
+
+async def end_step(conn: asyncpg.Connection, complaint_id: uuid.UUID, at: datetime) -> None:
+    """Cancel the running step's timer (the caller holds the complaint's lock)."""
+    await conn.execute(
+        "UPDATE complaint_deadlines SET cancelled_at = $2 "
+        "WHERE complaint_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
+        complaint_id,
+        at,
+    )
+    await conn.execute(
+        "UPDATE complaints SET step = NULL, step_due_at = NULL WHERE id = $1", complaint_id
+    )
+
+
+async def start_step(
+    conn: asyncpg.Connection,
+    *,
+    complaint_id: uuid.UUID,
+    step: Step,
+    opd: str | None,
+    started_at: datetime,
+    calendar: WorkCalendar,
+    deadlines: Deadlines,
+) -> datetime:
+    """End the running step and start `step`; returns its deadline."""
+    await end_step(conn, complaint_id, started_at)
+    due = due_at(calendar, step, started_at, deadlines)
+    carrier = trace_carrier()
+    await conn.execute(
+        "INSERT INTO complaint_deadlines (id, complaint_id, step, opd, started_at, due_at, "
+        "traceparent, tracestate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        uuid.uuid4(),
+        complaint_id,
+        step.value,
+        opd,
+        started_at,
+        due,
+        carrier.get("traceparent"),
+        carrier.get("tracestate"),
+    )
+    await conn.execute(
+        "UPDATE complaints SET step = $2, step_due_at = $3 WHERE id = $1",
+        complaint_id,
+        step.value,
+        due,
+    )
+    return due
+
+
+_CLAIM_DUE = """
+SELECT d.id, d.complaint_id, d.step, d.opd, d.due_at, d.traceparent, d.tracestate,
+       c.complaint_code, c.category, c.status, c.opd AS complaint_opd
+FROM complaint_deadlines d JOIN complaints c ON c.id = d.complaint_id
+WHERE d.fired_at IS NULL AND d.cancelled_at IS NULL AND d.due_at <= $1
+ORDER BY d.due_at
+LIMIT $2
+FOR UPDATE OF d, c SKIP LOCKED
+"""
+_NEXT_DUE = """
+SELECT least(
+    (SELECT min(due_at) FROM complaint_deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL),
+    (SELECT min(created_at) FROM complaints
+     WHERE step IS NULL AND status IN ('received', 'verified'))
+)
+"""
+# Complaints filed (by any route: JSON, Open311, before the lifecycle existed)
+# whose verification step has not started yet.
+_CLAIM_UNSCHEDULED = """
+SELECT id, category, created_at FROM complaints
+WHERE step IS NULL AND status IN ('received', 'verified')
+ORDER BY created_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
+
+class DeadlineScheduler(TimerScheduler):
+    """Escalates missed deadlines and auto-closes unanswered responses."""
+
+    name = "complaint deadlines"
+    next_due_query = _NEXT_DUE
+    metric = (
+        "mpp.complaints.deadlines",
+        "mpp.complaints.deadlines.fired",
+        "Complaint escalations and automatic closings",
+    )
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, calendar: WorkCalendar | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(pool, **kwargs)
+        self.calendar = calendar or working_calendar()
+
+    async def start_verification_steps(self) -> int:
+        """Start the verification step of newly filed complaints; returns how many."""
+        started = 0
+        while True:
+            async with self.pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(_CLAIM_UNSCHEDULED, self.batch_size)
+                for row in rows:
+                    await start_step(
+                        conn,
+                        complaint_id=row["id"],
+                        step=Step.VERIFICATION,
+                        opd=None,
+                        started_at=row["created_at"],
+                        calendar=self.calendar,
+                        deadlines=await category_deadlines(conn, row["category"]),
+                    )
+            started += len(rows)
+            if len(rows) < self.batch_size:
+                return started
+
+    async def tick(self) -> int:
+        await self.start_verification_steps()
+        return await super().tick()
+
+    async def fire_batch(self, now: datetime) -> tuple[int, int]:
+        fired = {"escalation": 0, "auto_close": 0}
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM_DUE, now, self.batch_size)
+            for row in rows:
+                await conn.execute(
+                    "UPDATE complaint_deadlines SET fired_at = $2 WHERE id = $1", row["id"], now
+                )
+                with linked_root_span(
+                    tracer,
+                    f"complaint deadline {row['step']}",
+                    row,
+                    {"mpp.complaint_id": str(row["complaint_id"]), "mpp.step": row["step"]},
+                ):
+                    if row["step"] == Step.AUTO_CLOSE.value:
+                        if row["status"] == Status.RESPONDED.value:
+                            await self._auto_close(conn, row, now)
+                            fired["auto_close"] += 1
+                    else:
+                        await self._escalate(conn, row, now)
+                        fired["escalation"] += 1
+        for kind, count in fired.items():
+            if count:
+                self.fired_counter.add(count, {"kind": kind})
+        return sum(fired.values()), len(rows)
+
+    async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -> None:
+        data = ComplaintEscalatedV1(
+            complaint_id=row["complaint_id"],
+            complaint_code=row["complaint_code"],
+            category=row["category"],
+            status=row["status"],
+            step=row["step"],
+            opd=row["opd"] or row["complaint_opd"],
+            due_at=row["due_at"],
+            escalated_at=now,
+        )
+        await _emit(conn, data, row["complaint_id"])
+
+    async def _auto_close(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime
+    ) -> None:
+        await conn.execute(
+            "UPDATE complaints SET status = $2, closed_at = $3, closed_by = $4, step = NULL, "
+            "step_due_at = NULL, version = version + 1, updated_at = $3 WHERE id = $1",
+            row["complaint_id"],
+            Status.CLOSED.value,
+            now,
+            SYSTEM,
+        )
+        data = ComplaintClosedV1(
+            complaint_id=row["complaint_id"],
+            complaint_code=row["complaint_code"],
+            category=row["category"],
+            opd=row["complaint_opd"],
+            closed_by=SYSTEM,
+            automatic=True,
+            closed_at=now,
+        )
+        await _emit(conn, data, row["complaint_id"])
+
+
+async def _emit(
+    conn: asyncpg.Connection,
+    data: ComplaintEscalatedV1 | ComplaintClosedV1,
+    complaint_id: uuid.UUID,
+) -> None:
+    await enqueue(
+        conn,
+        build_event(data, source=SOURCE, subject=str(complaint_id)),
+        topic=data.topic,
+        key=str(complaint_id),
+    )
+
+
+def scheduler_task(settings: ComplaintsSettings) -> Callable[[Runtime], Awaitable[None]]:
+    """The background task `create_service_app(background=...)` runs."""
+    calendar = calendar_of(settings)
+
+    async def complaint_deadlines_scheduler(runtime: Runtime) -> None:
+        await DeadlineScheduler(
+            runtime.pool, calendar=calendar, interval=settings.complaint_scheduler_interval
+        ).run()
+
+    return complaint_deadlines_scheduler
