@@ -16,15 +16,41 @@ from mpp_shared.events import build_event
 from mpp_shared.events.schemas import ComplaintFiledV1
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher, seal_for_notify
+from mpp_shared.web import ApiError
 
 SOURCE = "/mpp/complaints"
+
+
+class UnknownCategory(ApiError):
+    """422 on `category`: not an active row of complaint_categories."""
+
+    @classmethod
+    def of(cls, category: str) -> UnknownCategory:
+        error = ApiError.invalid(
+            "category",
+            "unknown_category",
+            f"kategori tidak dikenal: {category}",
+            f"unknown category: {category}",
+        )
+        return cls(error.status_code, error.code, error.message_id, error.message_en, error.extra)
+
+
+async def active_categories(conn: asyncpg.Connection) -> set[str]:
+    rows = await conn.fetch("SELECT code FROM complaint_categories WHERE active")
+    return {r["code"] for r in rows}
 
 
 async def file(
     conn: asyncpg.Connection, *, settings: Any, cipher: FieldCipher, body: ComplaintCreate
 ) -> ComplaintPublic:
     """Store a new complaint and its complaint.filed event. Call it inside the
-    caller's transaction so that the row and the outbox event commit together."""
+    caller's transaction so that the row and the outbox event commit together.
+    Raises UnknownCategory unless the category is active in the managed list."""
+    known = await conn.fetchval(
+        "SELECT true FROM complaint_categories WHERE code = $1 AND active", body.category
+    )
+    if not known:
+        raise UnknownCategory.of(body.category)
     now = datetime.now(UTC)
     complaint_id = uuid.uuid4()
     code = codes.new_code(CODE_LENGTH, prefix=CODE_PREFIX)
@@ -42,8 +68,8 @@ async def file(
         )
     await conn.execute(
         "INSERT INTO complaints (id, complaint_code, category, description, channel, anonymous, "
-        "status, tracking_code, application_id, reporter_enc, language, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        "status, tracking_code, application_id, reporter_enc, language, created_at, updated_at, "
+        "confidential) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
         complaint_id,
         code,
         body.category,
@@ -56,6 +82,7 @@ async def file(
         cipher.encrypt(json.dumps(contact), context="reporter") if contact else None,
         body.language,
         now,
+        body.confidential,
     )
     data = ComplaintFiledV1(
         complaint_id=complaint_id,
@@ -86,6 +113,7 @@ async def file(
         channel=body.channel,
         status=ComplaintStatus.RECEIVED.value,
         anonymous=body.anonymous,
+        confidential=body.confidential,
         tracking_code=tracking_code,
         linked_request_progress=linked["progress"] if linked else None,
         created_at=now,

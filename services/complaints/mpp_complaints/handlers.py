@@ -22,6 +22,7 @@ from mpp_shared.events.schemas import (
     DocumentProducedV1,
     DocumentQueuedV1,
     DocumentReadyForPickupV1,
+    SlaBreachedV1,
 )
 
 
@@ -61,15 +62,44 @@ async def on_request_progress(conn: asyncpg.Connection, event: CloudEvent) -> No
     else:
         raise TypeError(f"unexpected {event.type}")
     await conn.execute(
-        "UPDATE known_requests SET progress = $2, updated_at = now() WHERE application_id = $1",
+        "UPDATE known_requests SET progress = $2, updated_at = now(), "
+        "due_at = COALESCE($3, due_at) WHERE application_id = $1",
         data.application_id,
         progress,
+        data.due_at if isinstance(data, DocumentJobEvent) else None,
+    )
+    if isinstance(data, DocumentPickedUpV1):
+        # The first pickup is kept; a redelivered event changes nothing.
+        await conn.execute(
+            "UPDATE known_requests SET picked_up_at = COALESCE(picked_up_at, $2) "
+            "WHERE application_id = $1",
+            data.application_id,
+            data.occurred_at,
+        )
+
+
+async def on_sla_breached(conn: asyncpg.Connection, event: CloudEvent) -> None:
+    """A request's promise was broken: recorded once (the first breach kept),
+    so every complaint naming its tracking code shows it. A complaint's own
+    clock (subject_type "complaint") or an unknown request changes nothing."""
+    data = event.typed_data()
+    if not isinstance(data, SlaBreachedV1):
+        raise TypeError(f"unexpected {event.type}")
+    if data.application_id is None:
+        return
+    await conn.execute(
+        "UPDATE known_requests SET sla_breached_at = COALESCE(sla_breached_at, $2), "
+        "due_at = COALESCE(due_at, $3), updated_at = now() WHERE application_id = $1",
+        data.application_id,
+        data.fired_at,
+        data.due_at,
     )
 
 
 HANDLERS = {
     ApplicationSubmittedV1.event_type: on_application_submitted,
     ApplicationIncompleteV1.event_type: on_application_submitted,
+    SlaBreachedV1.event_type: on_sla_breached,
     **{
         t.event_type: on_request_progress
         for t in (

@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mpp_complaints import deadlines
-from mpp_complaints.api.routes import complaints, lifecycle, open311
+from mpp_complaints.api.routes import complaints, lifecycle, open311, reports
 from mpp_complaints.api.schemas import VALIDATION_MESSAGES
 from mpp_complaints.handlers import HANDLERS
 from mpp_complaints.settings import ComplaintsSettings
@@ -23,8 +23,16 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         title="MPP complaints",
         description="Complaints about the service, routed to the responsible OPD.",
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[complaints.router, lifecycle.router, lifecycle.categories_router, open311.router],
-        consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS, Topic.DOCUMENTS], handlers=HANDLERS)],
+        routers=[
+            complaints.router,
+            lifecycle.router,
+            lifecycle.categories_router,
+            open311.router,
+            reports.router,
+        ],
+        consumers=[
+            ConsumerSpec(topics=[Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.SLA], handlers=HANDLERS)
+        ],
         background=[deadlines.scheduler_task(settings)],
     )
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)

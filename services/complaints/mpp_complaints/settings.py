@@ -21,6 +21,11 @@ class ComplaintsSettings(ServiceSettings):
     # facade (POST /open311/v2/requests.json), separated by commas.
     open311_api_keys: str = DEV_OPEN311_KEY
 
+    # Public filing (POST /v1/complaints, Open311 POST requests.json): tokens per
+    # minute per client address (and api_key), burst = rate; 0 turns it off.
+    # Per process: N instances allow N times as much (see mpp_complaints.ratelimit).
+    complaint_rate_per_minute: int = 60
+
     @model_validator(mode="after")
     def _refuse_dev_open311_key(self) -> "ComplaintsSettings":
         keys = self.open311_keys()

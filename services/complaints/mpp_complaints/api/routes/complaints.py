@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from mpp_complaints import filing
+from mpp_complaints import filing, ratelimit
 from mpp_complaints.api.schemas import ComplaintCreate, ComplaintPublic
 from mpp_shared.auth import PUBLIC, Principal, Role, require_roles
 from mpp_shared.web import (
@@ -30,10 +30,13 @@ ComplaintOfficer = Annotated[
     response_model=ComplaintPublic,
     dependencies=[PUBLIC],
     summary="File a complaint (pengaduan), anonymously if wished",
+    responses={429: {"description": "Too many complaints from this client (Retry-After)"}},
 )
 async def file_complaint(
     body: ComplaintCreate, request: Request, pool: PoolDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
+    if (refused := ratelimit.refusal(request)) is not None:
+        return refused
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, "complaints", idempotency_key)
         if (replay := await once.replay(body.model_dump())) is not None:
@@ -51,7 +54,8 @@ async def file_complaint(
 @router.get("/{complaint_id}", response_model=ComplaintPublic, summary="One complaint")
 async def get_complaint(complaint_id: uuid.UUID, pool: PoolDep, _officer: ComplaintOfficer) -> Any:
     row = await pool.fetchrow(
-        "SELECT c.*, k.progress AS linked_request_progress FROM complaints c "
+        "SELECT c.*, k.progress AS linked_request_progress, k.due_at AS linked_request_due_at, "
+        "k.sla_breached_at, k.picked_up_at FROM complaints c "
         "LEFT JOIN known_requests k ON k.tracking_code = c.tracking_code WHERE c.id = $1",
         complaint_id,
     )

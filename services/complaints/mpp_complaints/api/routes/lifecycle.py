@@ -85,6 +85,11 @@ class ComplaintState(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    # The request the complaint names (by tracking code), as complaints knows it.
+    linked_request_progress: str | None = None
+    linked_request_due_at: datetime | None = None
+    sla_breached_at: datetime | None = None
+    picked_up_at: datetime | None = None
 
 
 class _Change(BaseModel):
@@ -168,7 +173,12 @@ def _now() -> datetime:
 async def _state(
     conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uuid.UUID
 ) -> ComplaintState:
-    row = await conn.fetchrow("SELECT * FROM complaints WHERE id = $1", complaint_id)
+    row = await conn.fetchrow(
+        "SELECT c.*, k.progress AS linked_request_progress, k.due_at AS linked_request_due_at, "
+        "k.sla_breached_at, k.picked_up_at FROM complaints c "
+        "LEFT JOIN known_requests k ON k.tracking_code = c.tracking_code WHERE c.id = $1",
+        complaint_id,
+    )
     return ComplaintState(**{k: row[k] for k in ComplaintState.model_fields})
 
 

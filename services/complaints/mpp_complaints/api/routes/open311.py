@@ -12,14 +12,14 @@ Status mapping (internal -> Open311):
 
 Errors are Open311 error lists, `[{"code": 404, "description": "..."}]`,
 with the same HTTP status: 400 missing or malformed field, 403 bad api_key,
-404 unknown service_code or request.
+404 unknown service_code or request, 429 too many filings (with Retry-After).
 """
 
 from __future__ import annotations
 
 import hmac
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Container, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from mpp_complaints import filing
+from mpp_complaints import filing, ratelimit
 from mpp_complaints.api.schemas import ComplaintCreate
 from mpp_complaints.domain.complaints import CATEGORIES
 from mpp_shared.auth import PUBLIC
@@ -243,12 +243,15 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("true", "1", "yes", "y", "ya", "on")
 
 
-def form_to_complaint(form: Mapping[str, str], language: str) -> ComplaintCreate:
-    """The Open311 POST fields as a ComplaintCreate; refusals as Open311Error."""
+def form_to_complaint(
+    form: Mapping[str, str], language: str, known: Container[str] = CATEGORIES
+) -> ComplaintCreate:
+    """The Open311 POST fields as a ComplaintCreate; refusals as Open311Error.
+    `known`: the service codes accepted (the route passes the active categories)."""
     service_code = (form.get("service_code") or "").strip()
     if not service_code:
         raise Open311Error(400, "service_code is required")
-    if service_code not in CATEGORIES:
+    if service_code not in known:
         raise Open311Error(404, f"service_code not found: {service_code}")
     description = (form.get("description") or "").strip()
     if not description:
@@ -260,6 +263,7 @@ def form_to_complaint(form: Mapping[str, str], language: str) -> ComplaintCreate
             description=description,
             channel="web",
             anonymous=_truthy(form.get("attribute[anonymous]")),
+            confidential=_truthy(form.get("attribute[confidential]")),
             reporter_name=name.strip() or None,
             phone=form.get("phone") or None,
             email=form.get("email") or None,
@@ -307,13 +311,29 @@ async def create_request(request: Request) -> Response:
         hmac.compare_digest(api_key.encode(), k.encode()) for k in settings.open311_keys()
     ):
         raise Open311Error(403, "api_key is missing or not valid")
-    language = locale(request)
-    body = form_to_complaint(form, language)
-    pool = await get_pool(request)  # only once the request is acceptable
-    async with pool.acquire() as conn, conn.transaction():
-        filed = await filing.file(
-            conn, settings=settings, cipher=request.app.state.cipher, body=body
+    wait = ratelimit.limiter(request).take(ratelimit.client_key(request, api_key))
+    if wait > 0:
+        language = locale(request)
+        refusal = error_response(
+            429,
+            "Too many requests; try again shortly"
+            if language == "en"
+            else "Terlalu banyak permintaan; coba lagi sebentar lagi",
+            wants_xml(request),
         )
+        refusal.headers["Retry-After"] = ratelimit.retry_after(wait)
+        return refusal
+    language = locale(request)
+    pool = await get_pool(request)  # only once the request is acceptable
+    async with pool.acquire() as conn:
+        body = form_to_complaint(form, language, await filing.active_categories(conn))
+        try:
+            async with conn.transaction():
+                filed = await filing.file(
+                    conn, settings=settings, cipher=request.app.state.cipher, body=body
+                )
+        except filing.UnknownCategory as exc:
+            raise Open311Error(404, f"service_code not found: {body.category}") from exc
     notice = (
         "Complaint received; it will be verified and forwarded to the responsible agency"
         if language == "en"

@@ -1,0 +1,233 @@
+"""The Ombudsman's complaint report and the request links on real PostgreSQL:
+exact figures for each case (on time, late, open overdue, not yet due, no
+deadline, rejected, outside the period), and an SLA breach or a pickup
+recorded once on the request every complaint names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from mpp_complaints.handlers import HANDLERS
+from mpp_complaints.reports import GroupBy, complaint_report
+from mpp_shared import migrate
+from mpp_shared.db import create_pool
+from mpp_shared.events import build_event
+from mpp_shared.events.schemas import DocumentPickedUpV1, SlaBreachedV1
+
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = ROOT / "services" / "complaints" / "mpp_complaints" / "migrations"
+T0 = datetime(2026, 7, 13, 2, tzinfo=UTC)  # Monday 09:00 WIB
+START, END = datetime(2026, 6, 30, 17, tzinfo=UTC), datetime(2026, 7, 31, 17, tzinfo=UTC)
+AS_OF = T0 + timedelta(days=10)
+H = timedelta(hours=1)
+D = timedelta(days=1)
+
+
+@pytest.fixture
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database)
+    async with pool.acquire() as conn:
+        await migrate.apply_migrations(
+            conn, {"shared": migrate.SHARED_MIGRATIONS, "complaints": MIGRATIONS}
+        )
+    yield pool
+    await pool.close()
+
+
+async def _complaint(
+    pool: asyncpg.Pool,
+    *,
+    status: str,
+    category: str = "pungli",
+    opd: str | None = "INSPEKTORAT",
+    created_at: datetime = T0,
+    responded_at: datetime | None = None,
+    rating: int | None = None,
+    reopen_count: int = 0,
+    tracking_code: str | None = None,
+    deadlines: tuple[tuple[str, datetime, datetime], ...] = (),
+) -> uuid.UUID:
+    cid = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO complaints (id, complaint_code, category, description, channel, status, "
+        "opd, created_at, updated_at, responded_at, rating, reopen_count, tracking_code) "
+        "VALUES ($1, $2, $3, 'dimintai uang', 'web', $4, $5, $6, $6, $7, $8, $9, $10)",
+        cid,
+        "P" + cid.hex[:9].upper(),
+        category,
+        status,
+        opd,
+        created_at,
+        responded_at,
+        rating,
+        reopen_count,
+        tracking_code,
+    )
+    for step, started, due in deadlines:
+        # Past steps ended (cancelled or fired); only the last may still run.
+        await pool.execute(
+            "INSERT INTO complaint_deadlines (id, complaint_id, step, opd, started_at, due_at, "
+            "cancelled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            uuid.uuid4(),
+            cid,
+            step,
+            opd,
+            started,
+            due,
+            None if (step, started, due) == deadlines[-1] else started + H,
+        )
+    return cid
+
+
+async def _cases(pool: asyncpg.Pool) -> None:
+    # On time: first response after 24 h, follow-up due after 5 days; closed, rated 5.
+    await _complaint(
+        pool,
+        status="closed",
+        responded_at=T0 + D,
+        rating=5,
+        deadlines=(("follow_up", T0, T0 + 5 * D), ("auto_close", T0 + D, T0 + 6 * D)),
+    )
+    # Late: first response after 48 h, past the first follow-up (1 day); reopened and
+    # answered again in time for the second follow-up (which is not what counts).
+    await _complaint(
+        pool,
+        status="responded",
+        responded_at=T0 + 4 * D,
+        reopen_count=1,
+        deadlines=(
+            ("follow_up", T0, T0 + D),
+            ("auto_close", T0 + 2 * D, T0 + 8 * D),
+            ("follow_up", T0 + 3 * D, T0 + 6 * D),
+            ("auto_close", T0 + 4 * D, T0 + 11 * D),
+        ),
+    )
+    # Open overdue: in progress, follow-up due 2 days in (before as_of) — late.
+    await _complaint(pool, status="in_progress", deadlines=(("follow_up", T0, T0 + 2 * D),))
+    # Open, not yet due: outside the share.
+    await _complaint(pool, status="assigned", deadlines=(("follow_up", T0, AS_OF + D),))
+    # Answered after 3 h with no follow-up deadline recorded: on time; closed, rated 2.
+    await _complaint(pool, status="closed", responded_at=T0 + 3 * H, rating=2)
+    # Rejected: counted, nothing else.
+    await _complaint(pool, status="rejected")
+    # Closed by an officer without a rating: no rating counted.
+    await _complaint(
+        pool,
+        status="closed",
+        responded_at=T0 + 10 * H,
+        deadlines=(("follow_up", T0, T0 + 5 * D), ("auto_close", T0 + 10 * H, T0 + 6 * D)),
+    )
+    # Filed before the period: left out.
+    await _complaint(pool, status="closed", created_at=START - H, responded_at=T0, rating=1)
+    # Another category, not yet assigned.
+    await _complaint(pool, status="received", category="pelayanan", opd=None)
+
+
+def _row(line: Any) -> dict[str, Any]:
+    return {"key": line.key, **vars(line.figures)}
+
+
+PUNGLI = {
+    "complaints": 7,
+    "responded": 4,
+    "responded_on_time": 3,
+    "open_overdue": 1,
+    "reopened": 1,
+    "on_time_share": 0.6,  # 3 / (4 + 1)
+    "median_hours_to_respond": 17.0,  # of 3, 10, 24, 48
+    "reopen_rate": 0.25,
+    "average_rating": 3.5,  # (5 + 2) / 2
+}
+EMPTY = {
+    "complaints": 1,
+    "responded": 0,
+    "responded_on_time": 0,
+    "open_overdue": 0,
+    "reopened": 0,
+    "on_time_share": None,
+    "median_hours_to_respond": None,
+    "reopen_rate": None,
+    "average_rating": None,
+}
+
+
+async def test_figures_per_category(pool: asyncpg.Pool) -> None:
+    await _cases(pool)
+    lines = await complaint_report(
+        pool, start=START, end=END, as_of=AS_OF, group_by=GroupBy.CATEGORY
+    )
+    assert [_row(line) for line in lines] == [
+        {"key": "pelayanan", **EMPTY},
+        {"key": "pungli", **PUNGLI},
+    ]
+
+
+async def test_figures_per_opd_with_unassigned_last(pool: asyncpg.Pool) -> None:
+    await _cases(pool)
+    lines = await complaint_report(pool, start=START, end=END, as_of=AS_OF, group_by=GroupBy.OPD)
+    assert [_row(line) for line in lines] == [
+        {"key": "INSPEKTORAT", **PUNGLI},
+        {"key": None, **EMPTY},
+    ]
+
+
+async def test_an_empty_period_has_no_rows(pool: asyncpg.Pool) -> None:
+    await _cases(pool)
+    assert (
+        await complaint_report(pool, start=END, end=END + D, as_of=AS_OF, group_by=GroupBy.OPD)
+        == []
+    )
+
+
+async def test_a_breach_and_a_pickup_are_recorded_once_on_the_named_request(
+    pool: asyncpg.Pool,
+) -> None:
+    app_id, job_id = uuid.uuid4(), uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO known_requests (tracking_code, application_id, service_code, progress) "
+        "VALUES ('MPP-TEST1', $1, 'ktp_el', 'in_production')",
+        app_id,
+    )
+    breach = SlaBreachedV1(
+        clock_id=uuid.uuid4(),
+        subject_type="job",
+        subject_id=job_id,
+        application_id=app_id,
+        tracking_code="MPP-TEST1",
+        started_at=T0,
+        due_at=T0 + 2 * D,
+        fired_at=T0 + 2 * D + H,
+    )
+    later = breach.model_copy(update={"fired_at": T0 + 5 * D})
+    pickup = DocumentPickedUpV1(
+        job_id=job_id,
+        application_id=app_id,
+        tracking_code="MPP-TEST1",
+        service_code="ktp_el",
+        state="picked_up",
+        version=5,
+        occurred_at=T0 + 4 * D,
+        handed_over_by="petugas",
+    )
+    async with pool.acquire() as conn:
+        for data in (breach, later, pickup, pickup):
+            event = build_event(data, source="/test", subject=str(job_id))
+            await HANDLERS[event.type](conn, event)
+        # A complaint's own clock (no application) changes nothing.
+        own = breach.model_copy(update={"subject_type": "complaint", "application_id": None})
+        event = build_event(own, source="/test", subject=str(job_id))
+        await HANDLERS[event.type](conn, event)
+    row = await pool.fetchrow("SELECT * FROM known_requests WHERE application_id = $1", app_id)
+    assert (row["progress"], row["sla_breached_at"], row["due_at"], row["picked_up_at"]) == (
+        "picked_up",
+        T0 + 2 * D + H,
+        T0 + 2 * D,
+        T0 + 4 * D,
+    )
