@@ -162,3 +162,19 @@ async def test_a_missed_deadline_is_escalated_once(stack: Stack, http: httpx.Asy
         assert len(await escalations() or []) == 1
     finally:
         await conn.close()
+
+    # It reaches notify: one message to the supervisor's desk, none to the reporter.
+    async def supervisor_told() -> list[dict[str, Any]] | None:
+        r = await http.get(
+            f"{stack.services['notify'].url}/v1/notifications",
+            params={"complaint_id": cid},
+            headers=auth("supervisor"),
+        )
+        found = [
+            m for m in r.json()["items"] if m["source_event_type"] == "mpp.complaint.escalated.v1"
+        ]
+        return found or None
+
+    [message] = await eventually(supervisor_told)
+    assert message["channel"] == "email" and message["recipient_masked"].startswith("p***@")
+    assert filed["complaint_code"] in message["body"] and "Eskalasi" in message["body"]

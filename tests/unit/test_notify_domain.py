@@ -206,10 +206,31 @@ def test_every_citizen_facing_type_has_both_languages(event_type: str) -> None:
     assert all(text.strip() for text in templates.TEMPLATES[event_type].values())
 
 
+# Internal events messaged to an officer rather than a citizen.
+OFFICER_FACING = {"mpp.complaint.escalated.v1"}
+
+
 def test_no_template_for_internal_events() -> None:
     internal = {t for t, m in registered_types().items() if not m.citizen_facing}
-    assert not internal & set(templates.TEMPLATES)
+    assert internal & set(templates.TEMPLATES) == OFFICER_FACING
     assert set(templates.TEMPLATES) <= set(registered_types())
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_escalation_message_for_the_supervisor(language: str) -> None:
+    body = templates.render(
+        "mpp.complaint.escalated.v1",
+        language,
+        {
+            "complaint_code": "P23456789A",
+            "category": "pungli",
+            "step": "follow_up",
+            "opd": "INSPEKTORAT",
+            "due_at": "2026-11-24T08:30:00+00:00",
+        },
+    )
+    assert "P23456789A" in body and "INSPEKTORAT" in body and "WIB" in body
+    assert ("Escalation" in body) == (language == "en")
 
 
 @pytest.mark.parametrize("language", ["id", "en"])

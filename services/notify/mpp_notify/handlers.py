@@ -14,7 +14,7 @@ from mpp_notify.domain import templates
 from mpp_notify.domain.recipients import Recipient, choose
 from mpp_shared.events import CloudEvent, EventData, build_event
 from mpp_shared.events.envelope import registered_types
-from mpp_shared.events.schemas import NotificationRecordedV1
+from mpp_shared.events.schemas import ComplaintEscalatedV1, NotificationRecordedV1
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher, open_sealed
 from mpp_shared.telemetry import current_trace_id
@@ -24,13 +24,26 @@ PROVIDER = "log"
 
 
 class Notifier:
-    def __init__(self, cipher: FieldCipher, seal_private_key: str) -> None:
+    def __init__(
+        self, cipher: FieldCipher, seal_private_key: str, supervisor_email: str | None = None
+    ) -> None:
         self.cipher = cipher
         self.seal_private_key = seal_private_key
+        self.supervisor_email = supervisor_email
 
     @property
     def handlers(self) -> dict[str, Any]:
-        return {t: self.handle for t, model in registered_types().items() if model.citizen_facing}
+        found = {t: self.handle for t, model in registered_types().items() if model.citizen_facing}
+        found[ComplaintEscalatedV1.event_type] = self.handle_escalation
+        return found
+
+    async def handle_escalation(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
+        """A missed complaint deadline goes to the supervisor, once, by e-mail."""
+        data = event.typed_data()
+        if not isinstance(data, ComplaintEscalatedV1) or not self.supervisor_email:
+            return
+        supervisor = Recipient("email", self.supervisor_email, "id")
+        await self._record(conn, event, data, supervisor, "complaint", data.complaint_id)
 
     async def handle(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         data = event.typed_data()

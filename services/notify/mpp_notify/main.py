@@ -15,7 +15,7 @@ from mpp_shared.service import ConsumerSpec, create_service_app
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
-    notifier = Notifier(cipher, settings.notify_seal_private_key)
+    notifier = Notifier(cipher, settings.notify_seal_private_key, settings.supervisor_email)
     app = create_service_app(
         settings=settings,
         title="MPP notify",

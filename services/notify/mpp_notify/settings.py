@@ -9,3 +9,6 @@ class NotifySettings(ServiceSettings):
 
     def _secret_fields(self) -> list[str]:
         return [*super()._secret_fields(), "notify_seal_private_key"]
+
+    # Where escalations of missed complaint deadlines go (the supervisor's desk).
+    supervisor_email: str = "pengaduan.supervisor@mpp.kedirikab.go.id"

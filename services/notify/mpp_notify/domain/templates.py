@@ -144,6 +144,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "there with your original KTP-el, or a letter of authority and the representative's "
         "KTP-el if someone collects it for you.",
     },
+    # For the supervisor, not the citizen.
+    "mpp.complaint.escalated.v1": {
+        "id": "Eskalasi: pengaduan {{ complaint_code }} ({{ category }}) melewati tenggat langkah "
+        "{{ step }} pada {{ due_at | tanggal }}; OPD: {{ opd or '-' }}. Mohon segera ditindaklanjuti.",
+        "en": "Escalation: complaint {{ complaint_code }} ({{ category }}) missed its {{ step }} "
+        "deadline on {{ due_at | date_en }}; OPD: {{ opd or '-' }}. Please follow it up now.",
+    },
     "mpp.document.on_hold.v1": {
         "id": "Proses dokumen {{ tracking_code }} tertunda: {{ reason_id }}. "
         "Kami kabari begitu dilanjutkan; Anda tidak perlu datang sebelum itu.",
