@@ -12,16 +12,27 @@ from mpp_shared import migrate
 from mpp_shared.db import create_pool
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS_MIGRATIONS = ROOT / "services" / "documents" / "mpp_documents" / "migrations"
+
+
+async def _service_pool(database: str, service: str) -> asyncpg.Pool:
+    pool = await create_pool(database)
+    folder = ROOT / "services" / service / f"mpp_{service}" / "migrations"
+    async with pool.acquire() as conn:
+        await migrate.apply_migrations(conn, {"shared": migrate.SHARED_MIGRATIONS, service: folder})
+    return pool
 
 
 @pytest.fixture
 async def documents_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh database holding the shared and the documents schema."""
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "documents": DOCUMENTS_MIGRATIONS}
-        )
+    pool = await _service_pool(database, "documents")
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def complaints_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database holding the shared and the complaints schema."""
+    pool = await _service_pool(database, "complaints")
     yield pool
     await pool.close()

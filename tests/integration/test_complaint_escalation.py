@@ -6,22 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from mpp_complaints.deadlines import DeadlineScheduler, start_step
 from mpp_complaints.domain.lifecycle import Deadlines, Status, Step
-from mpp_shared import migrate
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.workcal import WorkCalendar
 
-ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = ROOT / "services" / "complaints" / "mpp_complaints" / "migrations"
 T0 = datetime(2026, 7, 13, 2, tzinfo=UTC)  # Monday 09:00 WIB
 ESCALATED, CLOSED = "mpp.complaint.escalated.v1", "mpp.complaint.closed.v1"
 CAL = WorkCalendar()
@@ -36,14 +31,8 @@ class Clock:
 
 
 @pytest.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "complaints": MIGRATIONS}
-        )
-    yield pool
-    await pool.close()
+def pool(complaints_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return complaints_pool
 
 
 async def file(pool: asyncpg.Pool, count: int, status: Status = Status.RECEIVED) -> list[uuid.UUID]:

@@ -6,9 +6,7 @@ recorded once on the request every complaint names."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,13 +14,9 @@ import pytest
 
 from mpp_complaints.handlers import HANDLERS
 from mpp_complaints.reports import GroupBy, complaint_report
-from mpp_shared import migrate
-from mpp_shared.db import create_pool
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import DocumentPickedUpV1, SlaBreachedV1
 
-ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = ROOT / "services" / "complaints" / "mpp_complaints" / "migrations"
 T0 = datetime(2026, 7, 13, 2, tzinfo=UTC)  # Monday 09:00 WIB
 START, END = datetime(2026, 6, 30, 17, tzinfo=UTC), datetime(2026, 7, 31, 17, tzinfo=UTC)
 AS_OF = T0 + timedelta(days=10)
@@ -31,14 +25,8 @@ D = timedelta(days=1)
 
 
 @pytest.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "complaints": MIGRATIONS}
-        )
-    yield pool
-    await pool.close()
+def pool(complaints_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return complaints_pool
 
 
 async def _complaint(
