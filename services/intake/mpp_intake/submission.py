@@ -72,7 +72,7 @@ _FIRST_ACTIVE = (
 # --- answers ------------------------------------------------------------------
 
 
-def _items(items: list[dict[str, Any]], language: str) -> list[MissingRequirement]:
+def named_items(items: list[dict[str, Any]], language: str) -> list[MissingRequirement]:
     return [
         MissingRequirement(
             code=i["code"],
@@ -141,8 +141,8 @@ def next_step(
 
 def public_answer(row: Mapping[str, Any], language: str) -> ApplicationPublic:
     """The officer's (masked) view of an application row read with `SELECT`."""
-    missing = _items(row["missing"], language)
-    returned = _items(row["returned_items"], language)
+    missing = named_items(row["missing"], language)
+    returned = named_items(row["returned_items"], language)
     return ApplicationPublic(
         id=row["id"],
         tracking_code=row["tracking_code"],

@@ -29,12 +29,9 @@ from mpp_intake.domain.applications import (
 )
 from mpp_intake.domain.catalog import ServiceVersion, missing_as_json
 from mpp_intake.promise import expected_ready_at
-
-# The answer helpers moved to mpp_intake.submission; kept importable from here.
 from mpp_intake.submission import SELECT as _SELECT
 from mpp_intake.submission import SOURCE as SOURCE
 from mpp_intake.submission import fetch as _fetch
-from mpp_intake.submission import next_step as next_step
 from mpp_intake.submission import public_answer as _public
 from mpp_intake.submission import unknown_documents as _unknown_documents
 from mpp_shared import audit

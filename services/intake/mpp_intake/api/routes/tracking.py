@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from mpp_intake.api.routes.applications import next_step
-from mpp_intake.api.schemas import MissingRequirement, TimelineStep, TrackingPublic
+from mpp_intake.api.schemas import TimelineStep, TrackingPublic
 from mpp_intake.domain import tracking_code as codes
+from mpp_intake.submission import named_items, next_step
 from mpp_shared.auth import PUBLIC
 from mpp_shared.web import ApiError, LanguageDep, PoolDep
 
@@ -54,12 +54,9 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
         row["id"],
     )
     en = language == "en"
-    missing = [
-        MissingRequirement(
-            code=m["code"], name=m["name_en"] if en else m["name_id"], note=m.get("note")
-        )
-        for m in [*row["missing"], *row["returned_items"]]
-    ]
+    absent = named_items(row["missing"], language)
+    returned = named_items(row["returned_items"], language)
+    missing = absent + returned
     bring = [m.name for m in missing]
     if row["progress"] in ("ready_for_pickup", "uncollected", "produced", "queued", "verified"):
         bring = [pair[1] if en else pair[0] for pair in _BRING_FOR_PICKUP]
@@ -77,8 +74,8 @@ async def track(tracking_code: str, pool: PoolDep, language: LanguageDep) -> Any
         next_step=next_step(
             row["status"],
             row["progress"],
-            [m.name for m in missing if m.code in {x["code"] for x in row["missing"]}],
-            [m.name for m in missing if m.code in {x["code"] for x in row["returned_items"]}],
+            [m.name for m in absent],
+            [m.name for m in returned],
             language,
         ),
         timeline=[
