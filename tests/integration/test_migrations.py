@@ -31,7 +31,15 @@ EXPECTED_TABLES = {
         "register_counters",
     },
     "complaints": {"complaints", "known_requests", "complaint_categories", "complaint_deadlines"},
-    "notify": {"recipients", "delivery_log"},
+    "notify": {
+        "recipients",
+        "delivery_log",
+        "delivery_attempts",
+        "message_templates",
+        "event_journal",
+        "subscriptions",
+        "webhook_deliveries",
+    },
 }
 PLUMBING = {"outbox", "inbox", "idempotency_keys", "audit_log", "schema_migrations"}
 

@@ -1,3 +1,10 @@
+"""Notify's settings: providers of each channel, delivery policy, quiet hours,
+webhooks. Every one is read from the environment (upper-case name)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
 from mpp_shared.settings import DEV_SEAL_PRIVATE_KEY, ServiceSettings
 
 
@@ -12,3 +19,48 @@ class NotifySettings(ServiceSettings):
 
     # Where escalations of missed complaint deadlines go (the supervisor's desk).
     supervisor_email: str = "pengaduan.supervisor@mpp.kedirikab.go.id"
+
+    # --- channels: a channel whose provider is not configured only records
+    # its messages in the delivery log (provider "log"), as in development.
+    sms_gateway_url: str | None = None  # POST endpoint of the SMS gateway
+    sms_gateway_token: str = ""  # sent as "Authorization: Bearer <token>"
+    sms_sender_id: str = "MPPKEDIRI"
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str | None = None  # set to enable WhatsApp
+    whatsapp_access_token: str = ""
+    smtp_host: str | None = None  # set to enable e-mail
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_use_tls: bool = False
+    smtp_from: str = "MPP Kabupaten Kediri <noreply@mpp.kedirikab.go.id>"
+    provider_timeout: float = 10.0  # seconds for one call to a provider
+
+    # --- delivery policy
+    delivery_max_attempts: int = Field(default=6, ge=1)
+    delivery_backoff_base: float = Field(default=2.0, gt=0)  # seconds before the 2nd attempt
+    delivery_backoff_max: float = Field(default=600.0, gt=0)
+    delivery_poll_interval: float = Field(default=1.0, gt=0)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_batch_size: int = Field(default=50, ge=1)
+    # Per-provider rate limits (messages per second, per notify process).
+    sms_rate_per_second: float = Field(default=10.0, gt=0)
+    whatsapp_rate_per_second: float = Field(default=20.0, gt=0)
+    email_rate_per_second: float = Field(default=5.0, gt=0)
+    # Non-urgent messages wait for the end of quiet hours, in the pickup
+    # point's time zone (POINT_TIME_ZONES, e.g. {"KEC-PARE": "Asia/Jakarta"},
+    # else TIME_ZONE).
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "06:00"
+    time_zone: str = "Asia/Jakarta"
+    point_time_zones: dict[str, str] = Field(default_factory=dict)
+
+    # --- OPD webhooks
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_base: float = Field(default=5.0, gt=0)
+    webhook_backoff_max: float = Field(default=900.0, gt=0)
+    webhook_disable_after: int = Field(default=10, ge=1)  # consecutive failed attempts
+    webhook_poll_interval: float = Field(default=1.0, gt=0)
+    event_retention_days: int = Field(default=30, ge=1)  # how far back redelivery reaches

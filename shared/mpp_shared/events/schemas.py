@@ -447,3 +447,42 @@ class NotificationRecordedV1(EventData):
     status: str
     application_id: uuid.UUID | None = None
     complaint_id: uuid.UUID | None = None
+
+
+class NotificationDeliveredV1(EventData):
+    """The provider accepted the message (SMS gateway, WhatsApp, SMTP)."""
+
+    event_type = "mpp.notification.delivered.v1"
+    topic = Topic.NOTIFICATIONS
+
+    notification_id: uuid.UUID
+    source_event_id: uuid.UUID
+    source_event_type: str
+    channel: str
+    provider: str
+    provider_message_id: str | None = None
+    recipient_masked: str
+    attempts: int
+    delivered_at: datetime
+    application_id: uuid.UUID | None = None
+    complaint_id: uuid.UUID | None = None
+
+
+class NotificationDeadV1(EventData):
+    """A message that could not be delivered: refused by the provider, or still
+    failing after the last retry. It stays in the delivery log for a resend."""
+
+    event_type = "mpp.notification.dead.v1"
+    topic = Topic.NOTIFICATIONS
+
+    notification_id: uuid.UUID
+    source_event_id: uuid.UUID
+    source_event_type: str
+    channel: str
+    provider: str
+    recipient_masked: str
+    attempts: int
+    error: str
+    dead_at: datetime
+    application_id: uuid.UUID | None = None
+    complaint_id: uuid.UUID | None = None
