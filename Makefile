@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help setup run test test-unit test-integration test-e2e lint format bench token lock clean
+.PHONY: help setup run test test-unit test-integration test-e2e lint format bench token contract lock clean
 
 help:
 	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
@@ -59,6 +59,10 @@ bench: setup
 
 token: setup
 	@$(PY) -m mpp_shared.auth --role $(ROLE) $(if $(SUB),--sub $(SUB)) $(if $(COUNTER),--counter $(COUNTER))
+
+# The event contract (AsyncAPI + JSON Schemas) from the models; CHECK=1 only checks.
+contract: setup
+	$(PY) -m mpp_shared.events.contract $(if $(CHECK),--check)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mpp

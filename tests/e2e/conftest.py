@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import json
 import threading
 import time
@@ -18,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiosmtpd.controller import Controller
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -28,6 +31,7 @@ from werkzeug import Request, Response
 from mpp_shared.auth import mint_token
 from mpp_shared.events.topics import Topic
 from mpp_shared.settings import DEV_JWT_SECRET
+from mpp_shared.stack.embedded import free_port
 from mpp_shared.stack.stack import Stack
 from tests.conftest import Servers
 
@@ -97,15 +101,162 @@ def otlp() -> Iterator[OtlpReceiver]:
     server.stop()
 
 
+@dataclass
+class SentMessage:
+    channel: str  # sms | whatsapp | email
+    to: str  # E.164 (with +) or e-mail address
+    body: str
+    subject: str | None
+    reference: str | None  # the notification id the provider was given
+    headers: dict[str, str]
+
+
+@dataclass
+class Providers:
+    """Real servers on loopback standing in for the district's providers: an
+    HTTP SMS gateway and the WhatsApp Cloud API (pytest-httpserver) and an
+    SMTP server (aiosmtpd). `script` makes a recipient's next calls fail with
+    the given HTTP statuses (SMS / WhatsApp) or SMTP codes (e-mail)."""
+
+    http: HTTPServer
+    smtp: Any  # aiosmtpd Controller
+    smtp_port: int
+    sent: list[SentMessage] = field(default_factory=list)
+    refused: list[tuple[str, int]] = field(default_factory=list)
+    scripts: dict[str, list[int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def script(self, recipient: str, *codes: int) -> None:
+        with self.lock:
+            self.scripts[recipient] = list(codes)
+
+    def take_scripted(self, recipient: str) -> int | None:
+        with self.lock:
+            codes = self.scripts.get(recipient)
+            if codes:
+                code = codes.pop(0)
+                self.refused.append((recipient, code))
+                return code
+        return None
+
+    def to(self, recipient: str) -> list[SentMessage]:
+        with self.lock:
+            return [m for m in self.sent if m.to == recipient]
+
+    def env(self) -> dict[str, str]:
+        base = f"http://127.0.0.1:{self.http.port}"
+        return {
+            "SMS_GATEWAY_URL": f"{base}/sms/send",
+            "SMS_GATEWAY_TOKEN": "gateway-test-token",
+            "WHATSAPP_API_URL": f"{base}/whatsapp/v21.0",
+            "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+            "WHATSAPP_ACCESS_TOKEN": "whatsapp-test-token",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.smtp_port),
+            "SMTP_STARTTLS": "false",
+        }
+
+    def handle_sms(self, request: Request) -> Response:
+        doc = json.loads(request.get_data())
+        code = self.take_scripted(doc["to"])
+        if code is not None:
+            return Response(json.dumps({"error": f"scripted {code}"}), status=code)
+        with self.lock:
+            self.sent.append(
+                SentMessage(
+                    "sms", doc["to"], doc["text"], None, doc.get("reference"), dict(request.headers)
+                )
+            )
+            n = len(self.sent)
+        return Response(json.dumps({"message_id": f"gw-{n}"}), content_type="application/json")
+
+    def handle_whatsapp(self, request: Request) -> Response:
+        doc = json.loads(request.get_data())
+        to = "+" + doc["to"]
+        code = self.take_scripted(to)
+        if code is not None:
+            error = {"error": {"message": "scripted", "type": "OAuthException", "code": 100}}
+            return Response(json.dumps(error), status=code, content_type="application/json")
+        with self.lock:
+            self.sent.append(
+                SentMessage("whatsapp", to, doc["text"]["body"], None, None, dict(request.headers))
+            )
+            n = len(self.sent)
+        answer = {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.TEST{n}"}]}
+        return Response(json.dumps(answer), content_type="application/json")
+
+
+class _SmtpHandler:
+    def __init__(self, providers: Providers) -> None:
+        self.providers = providers
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        code = self.providers.take_scripted(address)
+        if code is not None:
+            return f"{code} scripted refusal"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        with self.providers.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.providers.sent.append(
+                    SentMessage(
+                        "email",
+                        rcpt,
+                        text,
+                        str(message["Subject"]),
+                        str(message["Message-ID"]),
+                        {k: str(v) for k, v in message.items()},
+                    )
+                )
+        return "250 Message accepted"
+
+
+@pytest.fixture(scope="session")
+def providers() -> Iterator[Providers]:
+    http = HTTPServer(host="127.0.0.1", port=0)
+    port = free_port()
+    found = Providers(http=http, smtp=None, smtp_port=port)
+    http.expect_request("/sms/send", method="POST").respond_with_handler(found.handle_sms)
+    http.expect_request(
+        "/whatsapp/v21.0/106540352242922/messages", method="POST"
+    ).respond_with_handler(found.handle_whatsapp)
+    http.start()
+    found.smtp = Controller(_SmtpHandler(found), hostname="127.0.0.1", port=port)
+    found.smtp.start()
+    yield found
+    found.smtp.stop()
+    http.clear()
+    http.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(
-    servers: Servers, otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory
+    servers: Servers,
+    otlp: OtlpReceiver,
+    providers: Providers,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     env = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "OTEL_METRIC_EXPORT_INTERVAL": "5000",
         "OUTBOX_POLL_INTERVAL": "0.2",
+        **providers.env(),
+        # Fast retries; quiet hours off (the quiet-hours test turns them on).
+        "DELIVERY_POLL_INTERVAL": "0.2",
+        "DELIVERY_BACKOFF_BASE": "0.4",
+        "WEBHOOK_POLL_INTERVAL": "0.2",
+        "WEBHOOK_BACKOFF_BASE": "0.4",
+        "WEBHOOK_DISABLE_AFTER": "3",
+        "QUIET_HOURS_START": "00:00",
+        "QUIET_HOURS_END": "00:00",
     }
     if servers.broker is not None:
         env["CONSUMER_REBALANCE_TIMEOUT_MS"] = "2000"

@@ -36,3 +36,11 @@ async def complaints_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await _service_pool(database, "complaints")
     yield pool
     await pool.close()
+
+
+@pytest.fixture
+async def notify_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database holding the shared and the notify schema."""
+    pool = await _service_pool(database, "notify")
+    yield pool
+    await pool.close()

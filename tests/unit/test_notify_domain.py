@@ -16,7 +16,7 @@ import mpp_intake
 from mpp_complaints.api.schemas import ComplaintCreate
 from mpp_notify.domain import templates
 from mpp_notify.domain.recipients import Recipient, choose
-from mpp_shared.events import schemas  # noqa: F401  (registers the event types)
+from mpp_shared.events import examples, schemas  # noqa: F401  (registers the event types)
 from mpp_shared.events.envelope import registered_types
 from mpp_shared.pii import mask_name, mask_nik
 
@@ -515,3 +515,262 @@ def test_complaint_phone_is_normalised_and_masked_in_the_notification() -> None:
     assert recipient is not None
     assert complaint.phone not in recipient.masked
     assert recipient.masked.count("*") >= len(recipient.masked) // 2
+
+
+# --- templates per channel and the save-time check ----------------------------
+
+TEMPLATED = sorted({*CITIZEN_FACING, "mpp.complaint.escalated.v1"})
+SUBMITTED = "mpp.application.submitted.v1"
+
+
+def _example_variables(event_type: str, language: str) -> dict[str, Any]:
+    return templates.variables_for(examples.example(event_type), language)
+
+
+def _refusal(event_type: str, channel: str, subject: str | None, body: str) -> templates.Problem:
+    with pytest.raises(templates.TemplateRefused) as refused:
+        templates.check(event_type, channel, "id", subject, body)
+    assert len(refused.value.problems) >= 1
+    return refused.value.problems[0]
+
+
+def test_templated_types_are_the_citizen_facing_ones_and_the_escalation() -> None:
+    assert templates.template_event_types() == TEMPLATED
+    assert set(templates.TEMPLATES) == set(templates.SUBJECTS) == set(TEMPLATED)
+    assert all(set(templates.SUBJECTS[t]) == {"id", "en"} for t in TEMPLATED)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "email"])
+@pytest.mark.parametrize("event_type", TEMPLATED)
+def test_every_default_renders_from_the_example(
+    event_type: str, channel: str, language: str
+) -> None:
+    variables = _example_variables(event_type, language)
+    rendered = templates.render_default(event_type, channel, language, variables)
+    code = variables.get("tracking_code") or variables["complaint_code"]
+    texts = [rendered.body] if rendered.subject is None else [rendered.subject, rendered.body]
+    for text in texts:
+        assert "None" not in text and "{{" not in text and "{%" not in text
+        assert code in text
+        assert "3506**" not in text and "B*** S***" not in text and "c2VhbGVk" not in text
+    if channel == "email":
+        assert rendered.subject and "\n" not in rendered.subject
+        assert len(rendered.subject) <= templates.SUBJECT_LIMIT
+    else:
+        assert rendered.subject is None
+    assert rendered.body == templates.render(event_type, language, variables)
+    assert templates.sms_segments(rendered.body) <= 3
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "email"])
+@pytest.mark.parametrize("event_type", TEMPLATED)
+def test_every_default_passes_the_save_time_check(
+    event_type: str, channel: str, language: str
+) -> None:
+    text = templates.default_text(event_type, channel, language)
+    used = templates.check(event_type, channel, language, text.subject, text.body)
+    assert {"tracking_code", "complaint_code"} & set(used)
+    assert set(used) <= set(templates.allowed_variables(event_type))
+
+
+def test_subject_lines_name_the_code() -> None:
+    variables = _example_variables(SUBMITTED, "id")
+    assert templates.render_default(SUBMITTED, "email", "id", variables).subject == (
+        "Permohonan ABCDEFGH2J diterima"
+    )
+    variables = _example_variables(SUBMITTED, "en")
+    assert templates.render_default(SUBMITTED, "email", "en", variables).subject == (
+        "Application ABCDEFGH2J received"
+    )
+    assert templates.default_text(SUBMITTED, "email", "fr") == templates.default_text(
+        SUBMITTED, "email", "id"
+    )
+
+
+def test_variables_leave_out_personal_data_and_name_the_service() -> None:
+    variables = _example_variables(SUBMITTED, "en")
+    assert variables["service"] == "electronic ID card (KTP-el)"
+    assert variables["tracking_code"] == "ABCDEFGH2J"
+    for personal in ("nik_masked", "applicant_name_masked", "contact_sealed"):
+        assert personal not in variables
+        assert personal not in templates.allowed_variables(SUBMITTED)
+    allowed = templates.allowed_variables("mpp.document.picked_up.v1")
+    assert "representative_masked" not in allowed and "collected_by" in allowed
+    assert "holder_nik_check" not in templates.allowed_variables("mpp.application.verified.v1")
+    assert "service" in allowed and "tracking_code" in allowed
+
+
+def test_an_absent_optional_value_never_reads_none() -> None:
+    variables = _example_variables("mpp.document.ready_for_pickup.v1", "id")
+    variables["pickup_point"] = None
+    body = templates.render("mpp.document.ready_for_pickup.v1", "id", variables)
+    assert "None" not in body and " di -" not in body
+    assert templates._env.from_string("[{{ v }}]").render(v=None) == "[-]"
+
+
+def test_check_refuses_an_unknown_variable_and_lists_the_allowed_ones() -> None:
+    problem = _refusal(SUBMITTED, "sms", None, "Kode {{ tracking_code }} {{ kode_pos }}")
+    assert (problem.field, problem.type) == ("body", "unknown_variable")
+    assert problem.detail["unknown"] == ["kode_pos"]
+    assert "tracking_code" in problem.detail["allowed"] and "service" in problem.detail["allowed"]
+    assert "kode_pos" in problem.message_id and "tracking_code" in problem.message_en
+    # a variable of another event type is unknown here too
+    problem = _refusal(SUBMITTED, "sms", None, "{{ tracking_code }} {{ complaint_code }}")
+    assert problem.detail["unknown"] == ["complaint_code"]
+
+
+def test_check_names_the_line_of_a_syntax_error() -> None:
+    problem = _refusal(SUBMITTED, "whatsapp", None, "Kode {{ tracking_code }}.\nSiap {{ service }")
+    assert (problem.field, problem.type) == ("body", "template_syntax")
+    assert problem.detail["line"] == 2
+    assert "baris 2" in problem.message_id and "line 2" in problem.message_en
+    problem = _refusal(SUBMITTED, "sms", None, "{% if tracking_code %}kode {{ tracking_code }}")
+    assert problem.type == "template_syntax"
+
+
+def test_check_refuses_unknown_filters_even_in_a_branch() -> None:
+    problem = _refusal(
+        SUBMITTED, "sms", None, "{{ tracking_code }}{% if false %}{{ service | teriak }}{% endif %}"
+    )
+    assert (problem.type, problem.detail["unknown"]) == ("unknown_filter", ["teriak"])
+    assert "tanggal" in problem.message_id
+    problem = _refusal(SUBMITTED, "sms", None, "{% if tracking_code is kosong %}x{% endif %}")
+    assert problem.detail["unknown"] == ["kosong"]
+    # the MPP filters and Jinja2's own ones are fine
+    used = templates.check(
+        SUBMITTED,
+        "sms",
+        "id",
+        None,
+        "{{ tracking_code | lower }} {{ expected_ready_at | tanggal }}",
+    )
+    assert used == ["expected_ready_at", "tracking_code"]
+
+
+@pytest.mark.parametrize(
+    "field", ["nik_masked", "applicant_name_masked", "contact_sealed", "holder_nik_check"]
+)
+def test_check_refuses_personal_data_and_says_why(field: str) -> None:
+    event_type = "mpp.application.verified.v1" if field == "holder_nik_check" else SUBMITTED
+    problem = _refusal(event_type, "sms", None, "{{ tracking_code }} {{ " + field + " }}")
+    assert (problem.type, problem.detail["personal"]) == ("personal_data", [field])
+    assert "NIK" in problem.message_id and "data pribadi" in problem.message_id
+    assert "personal data" in problem.message_en
+
+
+def test_check_renders_against_the_example() -> None:
+    # the items of `missing` have name_id, not nama
+    problem = _refusal(
+        "mpp.application.incomplete.v1",
+        "sms",
+        None,
+        "{{ tracking_code }}: {% for m in missing %}{{ m.nama }} {% endfor %}",
+    )
+    assert (problem.type, problem.field) == ("render_failed", "body")
+    assert "nama" in problem.message_en and "example" in problem.message_en
+    # a date is text: it has no attribute year
+    problem = _refusal(SUBMITTED, "sms", None, "{{ tracking_code }} {{ submitted_at.year }}")
+    assert problem.type == "render_failed"
+    # what works for the example but not for an event without optional fields
+    problem = _refusal(SUBMITTED, "sms", None, "{{ tracking_code }} {{ pickup_point.lower() }}")
+    assert problem.type == "render_failed" and "optional" in problem.message_en
+    problem = _refusal(
+        SUBMITTED, "sms", None, "{% if tracking_code == 'x' %}{{ service }}{% endif %}"
+    )
+    assert problem.type == "renders_empty"
+
+
+def test_check_runs_templates_in_a_sandbox() -> None:
+    problem = _refusal(SUBMITTED, "sms", None, "{{ tracking_code.__class__.__mro__ }}")
+    assert problem.type == "render_failed" and "unsafe" in problem.message_en
+    problem = _refusal(SUBMITTED, "sms", None, "{{ tracking_code * 100000000 }}")
+    assert problem.type == "render_failed"
+    problem = _refusal(SUBMITTED, "sms", None, "{% include 'other' %}")
+    assert problem.type == "template_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("channel", "subject", "body", "field", "type_"),
+    [
+        ("sms", None, "   ", "body", "empty"),
+        ("sms", None, "x" * 1601, "body", "too_long"),
+        ("whatsapp", None, "x" * 4097, "body", "too_long"),
+        ("email", "Kode {{ tracking_code }}", "x" * 20001, "body", "too_long"),
+        ("sms", "Subjek", "{{ tracking_code }}", "subject", "subject_not_allowed"),
+        ("email", None, "{{ tracking_code }}", "subject", "missing"),
+        ("email", " ", "{{ tracking_code }}", "subject", "missing"),
+        ("email", "x" * 201, "{{ tracking_code }}", "subject", "too_long"),
+        ("email", "Baris satu\nbaris dua", "{{ tracking_code }}", "subject", "multiline"),
+        ("email", "{{ nama }}", "{{ tracking_code }}", "subject", "unknown_variable"),
+    ],
+)
+def test_check_refuses_the_shape(
+    channel: str, subject: str | None, body: str, field: str, type_: str
+) -> None:
+    problem = _refusal(SUBMITTED, channel, subject, body)
+    assert (problem.field, problem.type) == (field, type_)
+
+
+def test_check_accepts_the_longest_body_of_each_channel() -> None:
+    for channel, limit in templates.BODY_LIMITS.items():
+        body = "{{ tracking_code }}" + "x" * (limit - len("{{ tracking_code }}"))
+        subject = "Kode {{ tracking_code }}" if channel == "email" else None
+        assert templates.check(SUBMITTED, channel, "id", subject, body) == ["tracking_code"]
+
+
+def test_check_refuses_an_unknown_target() -> None:
+    with pytest.raises(templates.TemplateRefused) as refused:
+        templates.check("mpp.document.queued.v1", "fax", "fr", None, "x")
+    problems = {p.field: p for p in refused.value.problems}
+    assert set(problems) == {"event_type", "channel", "language"}
+    assert "mpp.application.submitted.v1" in problems["event_type"].message_en
+    assert "sms, whatsapp, email" in problems["channel"].message_id
+
+
+def test_preview_renders_with_given_data() -> None:
+    data = examples.example("mpp.application.incomplete.v1").model_copy(
+        update={"tracking_code": "ZZZZZZZZ2J"}
+    )
+    shown = templates.preview(
+        "mpp.application.incomplete.v1",
+        "email",
+        "en",
+        templates.TemplateText(
+            "Missing papers for {{ tracking_code }}", "Bring: {{ missing | listing_en }}"
+        ),
+        data,
+    )
+    assert shown.subject == "Missing papers for ZZZZZZZZ2J"
+    assert shown.body == "Bring: Family card; Marriage book or SPTJM"
+    assert shown.characters == len(shown.body)
+    assert shown.sms_segments == 1
+    assert shown.variables_used == ["missing", "tracking_code"]
+
+
+@pytest.mark.parametrize(
+    ("text", "segments"),
+    [
+        ("", 0),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("€" * 80, 1),  # extension characters take two septets
+        ("€" * 81, 2),
+        # 306 septets would fit two parts, but an escape pair is never split
+        ("a" * 152 + "€" * 77, 3),
+        ("é" * 160, 1),  # accented letters of the GSM-7 table stay GSM-7
+        ("é" * 161, 2),
+        ("ā" * 70, 1),  # outside GSM-7: UCS-2
+        ("ā" * 71, 2),
+        ("ā" * 134, 2),
+        ("ā" * 135, 3),
+        ("a" * 159 + "’", 3),  # one curly quote turns 160 characters into UCS-2
+        ("😀" * 35, 1),  # beyond the BMP: two UTF-16 units each
+        ("😀" * 36, 2),
+    ],
+)
+def test_sms_segments(text: str, segments: int) -> None:
+    assert templates.sms_segments(text) == segments

@@ -36,7 +36,11 @@ EXPECTED_PUBLIC = {
         "GET /open311/v2/requests.xml",
         "GET /open311/v2/requests/{service_request_id}.xml",
     },
-    "mpp_notify": set(),
+    "mpp_notify": {
+        "GET /v1/contract/asyncapi.json",
+        "GET /v1/contract/schemas",
+        "GET /v1/contract/schemas/{event_type}.json",
+    },
 }
 
 

@@ -4,32 +4,60 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_notify.api.routes import notifications
-from mpp_notify.handlers import Notifier
+from mpp_notify.api.routes import contract, notifications, subscriptions, templates
+from mpp_notify.channels.registry import build_channels, close_channels
+from mpp_notify.delivery.dispatcher import MessageDispatcher
+from mpp_notify.handlers import CONSUMED_TOPICS, Notifier
 from mpp_notify.settings import NotifySettings
-from mpp_shared.events.topics import Topic
+from mpp_notify.webhooks.dispatcher import WebhookDispatcher
 from mpp_shared.pii import FieldCipher
-from mpp_shared.service import ConsumerSpec, create_service_app
+from mpp_shared.service import ConsumerSpec, Runtime, create_service_app
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
-    notifier = Notifier(cipher, settings.notify_seal_private_key, settings.supervisor_email)
+    channels = build_channels(settings)
+    messages = MessageDispatcher(settings, cipher, channels)
+    webhooks = WebhookDispatcher(settings, cipher)
+    notifier = Notifier(
+        settings,
+        cipher,
+        channels,
+        on_message_queued=messages.wake,
+        on_webhook_queued=webhooks.wake,
+    )
+
+    async def message_dispatcher(runtime: Runtime) -> None:
+        try:
+            await messages.run(runtime)
+        finally:
+            await close_channels(channels)
+
+    async def webhook_dispatcher(runtime: Runtime) -> None:
+        await webhooks.run(runtime)
+
     app = create_service_app(
         settings=settings,
         title="MPP notify",
-        description="Messages to citizens for every step, and events for other OPD systems.",
+        description=(
+            "Messages to citizens for every step (SMS, WhatsApp, e-mail), the delivery log, "
+            "message templates, signed webhooks for other OPD systems and the event contract."
+        ),
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[notifications.router],
-        consumers=[
-            ConsumerSpec(
-                topics=[Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.COMPLAINTS, Topic.SLA],
-                handlers=notifier.handlers,
-            )
+        routers=[
+            notifications.router,
+            templates.router,
+            subscriptions.router,
+            contract.router,
         ],
+        consumers=[ConsumerSpec(topics=list(CONSUMED_TOPICS), handlers=notifier.handlers)],
+        background=[message_dispatcher, webhook_dispatcher],
     )
     app.state.cipher = cipher
+    app.state.notify_settings = settings
+    app.state.message_dispatcher = messages
+    app.state.webhook_dispatcher = webhooks
     return app
 
 

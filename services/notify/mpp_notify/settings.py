@@ -3,7 +3,9 @@ webhooks. Every one is read from the environment (upper-case name)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
 
 from mpp_shared.settings import DEV_SEAL_PRIVATE_KEY, ServiceSettings
 
@@ -64,3 +66,20 @@ class NotifySettings(ServiceSettings):
     webhook_disable_after: int = Field(default=10, ge=1)  # consecutive failed attempts
     webhook_poll_interval: float = Field(default=1.0, gt=0)
     event_retention_days: int = Field(default=30, ge=1)  # how far back redelivery reaches
+
+    @field_validator("quiet_hours_start", "quiet_hours_end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        from mpp_notify.delivery.quiet_hours import parse_clock
+
+        parse_clock(value)
+        return value
+
+    @model_validator(mode="after")
+    def _zones(self) -> NotifySettings:
+        for zone in [self.time_zone, *self.point_time_zones.values()]:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {zone!r} (use e.g. Asia/Jakarta)") from exc
+        return self

@@ -1,0 +1,196 @@
+"""Another OPD's system subscribes to the journey over a signed webhook,
+verifies every delivery, survives its own outage and replays what it missed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from mpp_shared.stack.stack import Stack
+from tests.e2e.conftest import auth, eventually
+
+SECRET = "dpmptsp-webhook-secret-2026-kediri"
+
+
+@dataclass
+class Receiver:
+    """The OPD's endpoint: checks each signature itself, as the docs tell it to."""
+
+    secret: str
+    status: int = 200
+    received: list[dict[str, Any]] = field(default_factory=list)
+    forged: list[str] = field(default_factory=list)
+    failed_calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle(self, request: Request) -> Response:
+        body = request.get_data()
+        timestamp = request.headers["X-MPP-Timestamp"]
+        expected = hmac.new(
+            self.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        with self.lock:
+            if not hmac.compare_digest(request.headers["X-MPP-Signature"], f"v1={expected}"):
+                self.forged.append(request.headers.get("X-MPP-Delivery-Id", "?"))
+                return Response(status=401)
+            if abs(time.time() - int(timestamp)) > 300:
+                self.forged.append("stale")
+                return Response(status=401)
+            if self.status != 200:
+                self.failed_calls += 1
+                return Response(status=self.status)
+            doc = json.loads(body)
+            assert request.headers["X-MPP-Event-Id"] == doc["id"]
+            assert request.headers["X-MPP-Event-Type"] == doc["type"]
+            self.received.append(doc)
+        return Response(status=204)
+
+    def of(self, application_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [d for d in self.received if d["data"].get("application_id") == application_id]
+
+
+def opd(subject: str) -> dict[str, str]:
+    return auth("opd_system", subject=subject, counter=None)
+
+
+async def submit(stack: Stack, http: httpx.AsyncClient) -> dict[str, Any]:
+    body = {
+        "service_code": "ktp_el",
+        "nik": f"350604260266{random.randint(1, 9999):04d}",
+        "full_name": "Agus Prasetyo",
+        "phone": f"0813{random.randint(10**7, 10**8 - 1)}",
+        "channel": "kecamatan_desk",
+        "pickup_point": "KEC-PARE",
+        "documents": ["kartu_keluarga", "bukti_usia_17"],
+    }
+    r = await http.post(
+        f"{stack.services['intake'].url}/v1/applications", json=body, headers=auth("frontdesk")
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def test_an_opd_subscribes_verifies_is_disabled_and_replays(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    notify = stack.services["notify"].url
+    client = f"dpmptsp-{uuid.uuid4().hex[:6]}"
+    receiver = Receiver(SECRET)
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.expect_request("/hooks/mpp", method="POST").respond_with_handler(receiver.handle)
+    server.start()
+    try:
+        created = await http.post(
+            f"{notify}/v1/subscriptions",
+            json={
+                "url": server.url_for("/hooks/mpp"),
+                "event_types": ["mpp.application.*", "mpp.document.queued.v1"],
+                "secret": SECRET,
+                "description": "DPMPTSP perizinan",
+            },
+            headers=opd(client),
+        )
+        assert created.status_code == 201, created.text
+        subscription = created.json()
+        assert SECRET not in created.text
+        sub_url = f"{notify}/v1/subscriptions/{subscription['id']}"
+        other = await http.get(sub_url, headers=opd("another-opd"))
+        assert other.status_code == 404
+
+        # Live: the application's events arrive signed, without contact data.
+        first = await submit(stack, http)
+        verified = await http.post(
+            f"{stack.services['intake'].url}/v1/applications/{first['id']}/verification",
+            json={"decision": "verified"},
+            headers=auth("verifier"),
+        )
+        assert verified.status_code == 200, verified.text
+        got = await eventually(
+            lambda: (
+                {d["type"] for d in receiver.of(first["id"])}
+                >= {
+                    "mpp.application.submitted.v1",
+                    "mpp.application.verified.v1",
+                    "mpp.document.queued.v1",
+                }
+                and receiver.of(first["id"])
+            )
+        )
+        assert not receiver.forged
+        assert all("contact_sealed" not in d["data"] for d in got)
+        assert not {d["type"] for d in got} - {
+            "mpp.application.submitted.v1",
+            "mpp.application.verified.v1",
+            "mpp.document.queued.v1",
+        }
+
+        # The OPD's endpoint fails: retried, then the subscription is disabled.
+        receiver.status = 500
+        outage_started = datetime.now(UTC) - timedelta(seconds=1)
+        second = await submit(stack, http)
+
+        async def disabled() -> dict[str, Any] | None:
+            r = await http.get(sub_url, headers=opd(client))
+            doc = r.json()
+            return doc if doc["status"] == "disabled" else None
+
+        off = await eventually(disabled, timeout=60)
+        assert off["disabled_reason"]
+        calls_when_disabled = receiver.failed_calls
+        assert calls_when_disabled >= 3
+        pending_when_disabled = off["deliveries"]["pending"]
+        third = await submit(stack, http)  # while disabled: kept, not sent
+
+        async def third_waiting() -> bool:
+            r = await http.get(sub_url, headers=opd(client))
+            return bool(r.json()["deliveries"]["pending"] > pending_when_disabled)
+
+        await eventually(third_waiting)
+        await asyncio.sleep(1.0)
+        assert receiver.failed_calls == calls_when_disabled
+        assert not receiver.of(third["id"])
+
+        # Back up and re-enabled by the client: what waited is delivered.
+        receiver.status = 200
+        enabled = await http.post(f"{sub_url}/enable", headers=opd(client))
+        assert enabled.status_code == 200, enabled.text
+        for app in (second, third):
+            await eventually(lambda app=app: receiver.of(app["id"]), timeout=60)
+
+        # Replay a time range: the OPD asks again for everything since the outage.
+        before = len(receiver.of(second["id"]))
+        replay = await http.post(
+            f"{sub_url}/redeliveries",
+            json={
+                "from": outage_started.isoformat(),
+                "to": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
+                "event_types": ["mpp.application.submitted.v1"],
+            },
+            headers=opd(client),
+        )
+        assert replay.status_code == 202, replay.text
+        assert replay.json()["queued"] >= 2
+        await eventually(lambda: len(receiver.of(second["id"])) > before, timeout=60)
+        replayed = [
+            d for d in receiver.of(second["id"]) if d["type"] == "mpp.application.submitted.v1"
+        ]
+        assert len(replayed) == 2 and replayed[0]["id"] == replayed[1]["id"]
+        assert not receiver.of(first["id"])[-1]["type"].endswith("replayed")
+        assert not receiver.forged
+    finally:
+        server.clear()
+        server.stop()
