@@ -17,9 +17,7 @@ from fastapi import FastAPI
 
 from mpp_notify.api.routes import templates as templates_routes
 from mpp_notify.domain import templates
-from mpp_shared import migrate
 from mpp_shared.auth import mint_token
-from mpp_shared.db import create_pool
 from mpp_shared.events import examples
 from mpp_shared.settings import DEV_JWT_SECRET
 from mpp_shared.web import get_pool, install_error_handlers
@@ -31,17 +29,6 @@ SUBMITTED = "mpp.application.submitted.v1"
 READY = "mpp.document.ready_for_pickup.v1"
 ONE = f"/v1/templates/{SUBMITTED}/sms/id"
 CUSTOM = "Permohonan {{ service }} Anda diterima, kode {{ tracking_code }}. Simpan kode ini."
-
-
-@pytest.fixture
-async def notify_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "notify": NOTIFY_MIGRATIONS}
-        )
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

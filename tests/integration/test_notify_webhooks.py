@@ -34,9 +34,8 @@ from mpp_notify.settings import NotifySettings
 from mpp_notify.webhooks import fanout
 from mpp_notify.webhooks.dispatcher import WebhookDispatcher, secret_context
 from mpp_notify.webhooks.fanout import record_and_fan_out
-from mpp_shared import migrate
 from mpp_shared.auth import mint_token
-from mpp_shared.db import DATABASE_UNAVAILABLE, create_pool
+from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.events import CloudEvent, build_event
 from mpp_shared.events.examples import APP_ID, example
 from mpp_shared.pii import FieldCipher
@@ -148,14 +147,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    notify_pool = await create_pool(database)
-    async with notify_pool.acquire() as conn:
-        await migrate.apply_migrations(
-            conn, {"shared": migrate.SHARED_MIGRATIONS, "notify": NOTIFY_MIGRATIONS}
-        )
-    yield notify_pool
-    await notify_pool.close()
+def pool(notify_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return notify_pool
 
 
 @pytest.fixture
