@@ -8,14 +8,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help setup run test test-unit test-integration test-e2e lint format bench token contract lock clean
+.PHONY: help setup run test test-unit test-integration test-e2e test-faults lint format bench soak token contract lock clean replay-dlq
 
 help:
 	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
 	@echo "make test    - run the whole test suite"
+	@echo "make test-faults - fault injection: kills, outages, rebalances under a load of journeys"
 	@echo "make lint    - ruff and mypy"
 	@echo "make bench   - throughput, latency and memory figures on the embedded stack"
+	@echo "make soak    - journeys for minutes with random kills: throughput, p99, invariants, memory"
 	@echo "make token ROLE=verifier [SUB=...] [COUNTER=...] - mint a development bearer token"
+	@echo "make replay-dlq TOPIC=mpp.applications.dlq [SINCE=ISO] [EVENT_ID=...] [DRY_RUN=1] - put parked events back"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,6 +48,9 @@ test-integration: setup
 test-e2e: setup
 	$(PY) -m pytest -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
+test-faults: setup
+	$(PY) -m pytest -p no:cacheprovider tests/faults $(PYTEST_ARGS)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -57,8 +63,17 @@ format: setup
 bench: setup
 	$(PY) -m tests.bench.run $(BENCH_ARGS)
 
+# Journeys at a steady rate with random kills (not in CI), e.g.
+# make soak SOAK_ARGS="--minutes 10 --rate 4 --kill-every 60"
+soak: setup
+	$(PY) -m tests.bench.soak $(SOAK_ARGS)
+
 token: setup
 	@$(PY) -m mpp_shared.auth --role $(ROLE) $(if $(SUB),--sub $(SUB)) $(if $(COUNTER),--counter $(COUNTER))
+
+# Parked events of a dead-letter topic back onto their original topic (KAFKA_BOOTSTRAP_SERVERS).
+replay-dlq: setup
+	$(PY) -m mpp_shared.messaging.replay --topic $(TOPIC) $(if $(SINCE),--since $(SINCE)) $(if $(EVENT_ID),--event-id $(EVENT_ID)) $(if $(DRY_RUN),--dry-run)
 
 # The event contract (AsyncAPI + JSON Schemas) from the models; CHECK=1 only checks.
 contract: setup

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from mpp_shared.auth import Principal, Role, require_roles
-from mpp_shared.web import PoolDep
+from mpp_shared.web import MAX_PAGE, PoolDep
 
 
 async def record(
@@ -75,7 +75,7 @@ async def read_audit_trail(
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     rows = await pool.fetch(

@@ -29,7 +29,7 @@ from mpp_shared.messaging.kafka import ensure_topics, make_admin, make_producer
 from mpp_shared.messaging.outbox import OutboxRelay
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.telemetry import setup_logging, setup_telemetry, shutdown_telemetry
-from mpp_shared.web import health_router, install_error_handlers
+from mpp_shared.web import document_errors, health_router, install_error_handlers
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,7 @@ def create_service_app(
     app.include_router(audit.router)
     for router in routers:
         app.include_router(router)
+    document_errors(app)
 
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

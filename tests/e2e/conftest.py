@@ -349,3 +349,11 @@ async def opd_reader(stack: Stack, servers: Servers) -> AsyncIterator[OutsideRea
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await consumer.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `scan_last` (e.g. the personal-data scan of everything the
+    run produced) run after every other test, in their collected order."""
+    last = [item for item in items if item.get_closest_marker("scan_last") is not None]
+    if last:
+        items[:] = [item for item in items if item.get_closest_marker("scan_last") is None] + last

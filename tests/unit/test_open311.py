@@ -181,3 +181,40 @@ def test_xml_variants() -> None:
     shaped = ET.fromstring(to_xml("service_requests", "request", [shape_request(ROW)]))
     assert shaped.findtext("request/service_request_id") == "PABC12345"
     assert shaped.findtext("request/status") == "open"
+
+
+def test_the_openapi_document_shows_what_each_open311_route_sends() -> None:
+    """XML routes declare XML, JSON routes their shapes, both their Open311
+    error lists; the shared 422 (text that cannot be stored) and 503 too, and
+    no FastAPI validation error (bad input is a 400 error list here)."""
+    paths = create_app().openapi()["paths"]
+    expected = {
+        ("/open311/v2/services.json", "get"): {"200", "422", "503"},
+        ("/open311/v2/services/{service_code}.json", "get"): {"200", "404", "422", "503"},
+        ("/open311/v2/requests.json", "post"): {"201", "400", "403", "404", "422", "429", "503"},
+        ("/open311/v2/requests.json", "get"): {"200", "400", "404", "422", "503"},
+        ("/open311/v2/requests/{service_request_id}.json", "get"): {"200", "404", "422", "503"},
+    }
+    for (path, method), statuses in expected.items():
+        for fmt in ("json", "xml"):
+            operation = paths[path.replace(".json", f".{fmt}")][method]
+            responses = operation["responses"]
+            assert set(responses) == statuses, (path, fmt)
+            for status, response in responses.items():
+                media = (
+                    "application/json" if fmt == "json" or status in ("422", "503") else "text/xml"
+                )
+                assert list(response["content"]) == [media], (path, fmt, status)
+                schema = response["content"][media]["schema"]
+                if (
+                    media == "application/json"
+                    and status not in ("422", "503")
+                    and status[0] == "4"
+                ):
+                    assert schema["items"] == {"$ref": "#/components/schemas/Open311ErrorItem"}
+    filing = paths["/open311/v2/requests.json"]["post"]["requestBody"]["content"]
+    form = filing["application/x-www-form-urlencoded"]["schema"]
+    assert form["required"] == ["api_key", "service_code", "description"]
+    assert paths["/open311/v2/requests.json"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]["items"] == {"$ref": "#/components/schemas/Open311Request"}

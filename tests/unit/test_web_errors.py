@@ -1,12 +1,17 @@
-"""HTTP edge helpers: request fingerprints, error messages in the caller's language."""
+"""HTTP edge helpers: request fingerprints, error messages in the caller's
+language, refusals of the framework in the shared shape, text the database
+cannot store, and the refusals declared in the OpenAPI document."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 
@@ -17,6 +22,8 @@ from mpp_shared.web import (
     _field_name,
     _message,
     _validation_handler,
+    document_errors,
+    install_error_handlers,
     register_messages,
     request_fingerprint,
     request_language,
@@ -307,3 +314,198 @@ def test_api_error_body_leaves_errors_without_messages_alone() -> None:
     error = ApiError(422, "invalid", "tidak sah", "not valid", {"errors": errors})
     assert error.body("en")["errors"] == errors
     assert error.body("id")["errors"] == errors
+
+
+# --- the edge as a running app ------------------------------------------------
+
+
+def _edge_app() -> tuple[FastAPI, list[Any]]:
+    """A small app with the services' edge: what reached a route is recorded."""
+    app = FastAPI()
+    install_error_handlers(app)
+    reached: list[Any] = []
+    things = APIRouter(prefix="/v1/things")
+
+    @things.get("")
+    async def list_things(name: str | None = None) -> dict[str, Any]:
+        reached.append(name)
+        return {"name": name}
+
+    @things.post("/search")
+    async def search(body: dict[str, Any]) -> dict[str, Any]:
+        reached.append(body)
+        return body
+
+    @things.post("/upload")
+    async def upload(request: Request) -> dict[str, Any]:
+        body = await request.body()
+        reached.append(body)
+        return {"size": len(body)}
+
+    @things.get("/{thing_id}", dependencies=[Depends(HTTPBearer(auto_error=False))])
+    async def get_thing(thing_id: str) -> dict[str, Any]:
+        reached.append(thing_id)
+        if thing_id == "secret":
+            raise HTTPException(401, "Token diperlukan", headers={"WWW-Authenticate": "Bearer"})
+        return {"id": thing_id}
+
+    @things.put("/{thing_id}")
+    async def put_thing(thing_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    @things.get("/{thing_id}/legacy", openapi_extra={"x-mpp-errors": ["503"]})
+    async def legacy(thing_id: str, q: int = 0) -> dict[str, Any]:
+        return {}
+
+    app.include_router(things)
+    document_errors(app)
+    return app, reached
+
+
+async def _call(app: FastAPI, method: str, url: str, **kw: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        return await client.request(method, url, **kw)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kw", "field_name"),
+    [
+        ("GET", "/v1/things?name=Budi%00", {}, "name"),
+        ("GET", "/v1/things/ab%00c", {}, "path"),
+        (
+            "POST",
+            "/v1/things/search",
+            {"json": {"items": [1, {"nama": "Si\x00ti"}]}},
+            "items.1.nama",
+        ),
+        (
+            "POST",
+            "/v1/things/search",
+            {"content": b'{"note": "\\ud800"}', "headers": {"Content-Type": "application/json"}},
+            "note",
+        ),
+        ("POST", "/v1/things/upload", {"data": {"api_key": "k\x00ey"}}, "api_key"),
+        (
+            "POST",
+            "/v1/things/upload",
+            {"content": b"nik,nama\n1,Si\x00ti\n", "headers": {"Content-Type": "text/csv"}},
+            "body",
+        ),
+    ],
+)
+async def test_text_the_database_cannot_store_is_refused_before_any_route(
+    method: str, url: str, kw: dict[str, Any], field_name: str
+) -> None:
+    """PostgreSQL refuses NUL in text: found anywhere in a request, it is a
+    422 naming the field, not a 500 from the database."""
+    app, reached = _edge_app()
+    answer = await _call(
+        app, method, url, headers={"Accept-Language": "en", **kw.pop("headers", {})}, **kw
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {
+            "field": field_name,
+            "type": "unstorable_character",
+            "message": "contains a character that cannot be stored (NUL or a lone Unicode "
+            "surrogate)",
+        }
+    ]
+    assert reached == []
+
+
+async def test_storable_text_reaches_the_route_whole() -> None:
+    app, reached = _edge_app()
+    body = {"nama": "Sité 😀 \\u0000 literally", "n": [1, 2]}
+    answer = await _call(app, "POST", "/v1/things/search", json=body)
+    assert answer.status_code == 200 and answer.json() == body
+    upload = await _call(
+        app,
+        "POST",
+        "/v1/things/upload",
+        content=b"a" * 70_000,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert upload.json() == {"size": 70_000}
+    assert reached == [body, b"a" * 70_000]
+
+
+async def test_a_wrong_method_names_the_methods_of_the_resource() -> None:
+    """/v1/things/search is its own resource, although /v1/things/{thing_id}
+    matches it too: Allow names POST alone."""
+    app, _ = _edge_app()
+    search = await _call(app, "OPTIONS", "/v1/things/search", headers={"Accept-Language": "en"})
+    assert search.status_code == 405
+    assert search.headers["allow"] == "POST"
+    assert search.json() == {
+        "code": "method_not_allowed",
+        "detail": "Method not allowed here; this address takes POST",
+    }
+    thing = await _call(app, "DELETE", "/v1/things/abc")
+    assert thing.status_code == 405
+    assert thing.headers["allow"] == "GET, PUT"
+    assert thing.json()["detail"].endswith("yang dapat: GET, PUT")
+
+
+async def test_framework_refusals_have_the_shared_shape() -> None:
+    app, _ = _edge_app()
+    unknown = await _call(app, "GET", "/v1/nothing")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"code": "not_found", "detail": "Alamat tidak ditemukan"}
+    unreadable = await _call(
+        app,
+        "POST",
+        "/v1/things/search",
+        content=b'{"nama": "\xff"}',
+        headers={"Content-Type": "application/json", "Accept-Language": "en"},
+    )
+    assert unreadable.status_code == 400
+    assert unreadable.json() == {
+        "code": "unreadable_body",
+        "detail": "The request body could not be read",
+    }
+    refused = await _call(app, "GET", "/v1/things/secret")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert refused.json() == {"code": "unauthorized", "detail": "Token diperlukan"}
+
+
+def test_the_openapi_document_declares_every_refusal_in_the_shared_shape() -> None:
+    app, _ = _edge_app()
+    document = app.openapi()
+    paths = document["paths"]
+
+    def declared(path: str, method: str) -> dict[str, Any]:
+        responses: dict[str, Any] = paths[path][method]["responses"]
+        return responses
+
+    assert sorted(declared("/v1/things", "get")) == ["200", "422", "429", "503"]
+    assert sorted(declared("/v1/things/{thing_id}", "get")) == [
+        "200",
+        "401",
+        "403",
+        "404",
+        "422",
+        "503",
+    ]
+    assert sorted(declared("/v1/things/{thing_id}", "put")) == [
+        "200",
+        "400",
+        "404",
+        "409",
+        "422",
+        "429",
+        "503",
+    ]
+    # A route with errors of its own keeps them; FastAPI's unused 422 goes.
+    assert sorted(declared("/v1/things/{thing_id}/legacy", "get")) == ["200", "503"]
+    assert "x-mpp-errors" not in paths["/v1/things/{thing_id}/legacy"]["get"]
+    shared = {"$ref": "#/components/schemas/ErrorBody"}
+    for status, response in declared("/v1/things/{thing_id}", "put").items():
+        if status != "200":
+            assert response["content"]["application/json"]["schema"] == shared, status
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert schemas["ErrorBody"]["required"] == ["code", "detail"]
+    assert schemas["FieldError"]["required"] == ["field", "type", "message"]

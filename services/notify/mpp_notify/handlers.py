@@ -90,26 +90,62 @@ class Notifier:
     async def tell_citizen(
         self, conn: asyncpg.Connection, event: CloudEvent, data: EventData
     ) -> None:
+        """One message to the subject's citizen.
+
+        The subject's first event (submitted / incomplete / filed) names the
+        contact, or says there is none; later events find it in `recipients`.
+        Topics are not ordered with each other, so a later event may arrive
+        first (notify lagging on one topic after a restart or a rebalance): it
+        then waits in the journal for the contact, and is told when it comes.
+        """
         subject_type, subject_id = _subject(data)
-        sealed = getattr(data, "contact_sealed", None)
-        if sealed:
-            contact = open_sealed(sealed, self.settings.notify_seal_private_key)
+        subject = f"{subject_type}:{subject_id}"
+        # A contact arriving and an event waiting for it never miss each other,
+        # even in two notify processes at once.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", subject)
+        if "contact_sealed" in type(data).model_fields:
+            sealed = getattr(data, "contact_sealed", None)
+            contact = open_sealed(sealed, self.settings.notify_seal_private_key) if sealed else None
             await conn.execute(
                 "INSERT INTO recipients (subject_type, subject_id, contact_enc) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT (subject_type, subject_id) DO UPDATE SET contact_enc = "
+                "excluded.contact_enc WHERE recipients.contact_enc IS NULL",
                 subject_type,
                 subject_id,
-                self.cipher.encrypt(json.dumps(contact), context="contact"),
+                self.cipher.encrypt(json.dumps(contact), context="contact") if contact else None,
             )
-        else:
-            blob = await conn.fetchval(
-                "SELECT contact_enc FROM recipients WHERE subject_type = $1 AND subject_id = $2",
-                subject_type,
-                subject_id,
+            waiting = await conn.fetch(
+                "UPDATE event_journal SET awaits_contact = NULL WHERE awaits_contact = $1 "
+                "RETURNING envelope",
+                subject,
             )
-            if blob is None:
+            recipient = choose(contact) if contact else None
+            if recipient is None:
                 return  # nobody to tell (anonymous, or no contact given)
-            contact = json.loads(self.cipher.decrypt(blob, context="contact"))
+            await self.queue(conn, event, data, recipient, subject_type, subject_id)
+            # Those that overtook it, in the order they happened.
+            for waited in sorted(
+                (CloudEvent.model_validate(w["envelope"]) for w in waiting), key=lambda e: e.time
+            ):
+                await self.queue(
+                    conn, waited, waited.typed_data(), recipient, subject_type, subject_id
+                )
+            return
+        row = await conn.fetchrow(
+            "SELECT contact_enc FROM recipients WHERE subject_type = $1 AND subject_id = $2",
+            subject_type,
+            subject_id,
+        )
+        if row is None:
+            await conn.execute(
+                "UPDATE event_journal SET awaits_contact = $2 WHERE event_id = $1",
+                event.id,
+                subject,
+            )
+            return
+        if row["contact_enc"] is None:
+            return  # nobody to tell (anonymous, or no contact given)
+        contact = json.loads(self.cipher.decrypt(row["contact_enc"], context="contact"))
         recipient = choose(contact)
         if recipient is not None:
             await self.queue(conn, event, data, recipient, subject_type, subject_id)
@@ -149,7 +185,7 @@ class Notifier:
                 recipient_index, recipient_masked, recipient_enc, language, subject, body, status,
                 urgent, next_attempt_at, application_id, complaint_id, tracking_code, trace_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                    coalesce($14, now()), $15, $16, $17, $18)
+                    $14, $15, $16, $17, $18)
             ON CONFLICT (source_event_id, channel, recipient_index) DO NOTHING
             RETURNING true
             """,
@@ -168,7 +204,7 @@ class Notifier:
             rendered.body,
             status,
             quiet_hours.is_urgent(event.type),
-            held,
+            held or self.clock(),
             application_id,
             complaint_id,
             variables.get("tracking_code"),

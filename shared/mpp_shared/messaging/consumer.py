@@ -50,9 +50,14 @@ _TRANSIENT = (
 _CLAIM = """
 INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset", outcome, error)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (consumer, event_id) DO NOTHING
+ON CONFLICT (consumer, event_id) DO UPDATE
+    SET outcome = excluded.outcome, error = excluded.error, topic = excluded.topic,
+        partition = excluded.partition, "offset" = excluded."offset", handled_at = now()
+    WHERE inbox.outcome = 'dead_lettered' AND excluded.outcome = 'handled'
 RETURNING true
 """
+# An event parked on the dead-letter topic had no effect (its transaction
+# rolled back): when it comes back (a replay of the .dlq), it is handled anew.
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]

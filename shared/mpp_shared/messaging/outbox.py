@@ -14,7 +14,9 @@ Ordering and completeness:
 - Published rows are kept for a retention window. When the broker has
   forgotten everything (the embedded broker is memory-only), the relay's
   marker topic is gone: it recreates the topics and republishes the window;
-  consumers' inboxes absorb the repeats.
+  consumers' inboxes absorb the repeats. The marker is looked at before every
+  batch sent (and every few seconds when idle), so the relay never creates a
+  topic by publishing to a broker that forgot it.
 """
 
 from __future__ import annotations
@@ -202,6 +204,12 @@ class OutboxRelay:
         if not rows:
             self.backlog = 0
             return 0
+        # Look before sending: a broker restarted empty since the last look
+        # would create the topics on first use with its own partition count
+        # (Tansu: 4), and consumer groups holding the old count never read
+        # the extra partition.
+        if await self.check_broker_memory():
+            rows = await self.fetch_unpublished()  # the reopened window goes first
         await self.send(rows)
         await self.mark_published(rows)
         if len(rows) < self.settings.outbox_batch_size:

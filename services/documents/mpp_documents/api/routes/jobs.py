@@ -131,12 +131,11 @@ async def transition(
             f"Your role may not move a job to {target.value}",
         )
     if target is JobState.READY_FOR_PICKUP and not body.pickup_point:
-        raise ApiError(
-            422,
-            "invalid",
-            "pickup_point: wajib diisi untuk status siap diambil",
-            "pickup_point: is required for ready_for_pickup",
-            {"errors": [{"field": "pickup_point", "type": "missing"}]},
+        raise ApiError.invalid(
+            "pickup_point",
+            "missing",
+            "wajib diisi untuk status siap diambil",
+            "is required for ready_for_pickup",
         )
     if target is JobState.PICKED_UP:
         try:

@@ -46,6 +46,7 @@ from mpp_shared.events.schemas import (
 )
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.web import (
+    MAX_PAGE,
     ApiError,
     Idempotency,
     IdempotencyKey,
@@ -348,7 +349,7 @@ async def list_applications(
     service_code: str | None = None,
     submitted_from: date | None = Query(default=None, description="From this day (inclusive)"),
     submitted_to: date | None = Query(default=None, description="Up to this day (inclusive)"),
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Any:
     start = datetime.combine(submitted_from, time.min, UTC) if submitted_from else None
@@ -400,8 +401,10 @@ async def search_applications(
     )
 
 
+# `:uuid` keeps GET /v1/applications/search off this route (a 405 naming
+# POST, not a 422 about an id).
 @router.get(
-    "/{application_id}", response_model=ApplicationPublic, summary="One application (masked)"
+    "/{application_id:uuid}", response_model=ApplicationPublic, summary="One application (masked)"
 )
 async def get_application(
     application_id: uuid.UUID, pool: PoolDep, _officer: Officer, language: LanguageDep

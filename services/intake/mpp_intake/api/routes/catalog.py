@@ -16,7 +16,7 @@ from mpp_intake.api.catalog_schemas import (
 )
 from mpp_shared import audit
 from mpp_shared.auth import PUBLIC, Principal, Role, require_roles
-from mpp_shared.web import ApiError, LanguageDep, PoolDep
+from mpp_shared.web import PG_INT_MAX, ApiError, LanguageDep, PoolDep
 
 services_router = APIRouter(prefix="/v1/services", tags=["catalog"])
 points_router = APIRouter(prefix="/v1/pickup-points", tags=["pickup points"], dependencies=[PUBLIC])
@@ -39,7 +39,7 @@ async def get_service(
     code: str,
     pool: PoolDep,
     language: LanguageDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=PG_INT_MAX)] = None,
 ) -> Any:
     service = (
         await catalog_store.service_version(pool, code, version)

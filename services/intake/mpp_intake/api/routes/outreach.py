@@ -39,6 +39,7 @@ from mpp_shared import audit
 from mpp_shared.auth import Principal, Role, require_roles
 from mpp_shared.pii import FieldCipher, mask_name, mask_nik, mask_phone
 from mpp_shared.web import (
+    MAX_PAGE,
     ApiError,
     Idempotency,
     IdempotencyKey,
@@ -384,7 +385,7 @@ async def list_entries(
         str | None, Query(description="Supervisors: one kecamatan (6 digits)")
     ] = None,
     list_id: uuid.UUID | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     scope = _desa_scope(officer)

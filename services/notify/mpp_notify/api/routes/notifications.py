@@ -18,7 +18,7 @@ from mpp_shared import audit
 from mpp_shared.auth import Principal, Role, require_roles
 from mpp_shared.contacts import InvalidValue, normalise_phone, validate_email
 from mpp_shared.pii import FieldCipher
-from mpp_shared.web import ApiError, PoolDep
+from mpp_shared.web import PG_INT_MAX, ApiError, PoolDep
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 Reader = Annotated[
@@ -48,7 +48,7 @@ async def list_notifications(
     status: Status | None = None,
     channel: Literal["sms", "whatsapp", "email"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=PG_INT_MAX)] = 0,
 ) -> Any:
     rows = await pool.fetch(
         "SELECT * FROM delivery_log WHERE ($1::uuid IS NULL OR application_id = $1) "
@@ -109,7 +109,7 @@ def _recipient_keys(cipher: FieldCipher, recipient: str) -> list[bytes]:
 
 
 @router.get(
-    "/{notification_id}",
+    "/{notification_id:uuid}",
     response_model=NotificationDetail,
     summary="One message with every delivery attempt",
 )
@@ -140,7 +140,7 @@ async def _detail(conn: Any, notification_id: uuid.UUID) -> NotificationDetail:
 
 
 @router.post(
-    "/{notification_id}/resend",
+    "/{notification_id:uuid}/resend",
     response_model=NotificationDetail,
     summary="Send a delivered or dead message again (supervisor)",
 )

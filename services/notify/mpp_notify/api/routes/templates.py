@@ -59,8 +59,14 @@ async def list_templates(
     channel: Channel | None = None,
     language: Language | None = None,
 ) -> Any:
-    if event_type is not None:
-        _known(event_type)
+    if event_type is not None and event_type not in templates.TEMPLATES:
+        known = templates.template_event_types()
+        raise ApiError.invalid(
+            "event_type",
+            "unknown_event_type",
+            f"tidak punya templat pesan; yang ada: {', '.join(known)}",
+            f"has no message templates; these do: {', '.join(known)}",
+        )
     stored = {
         (r["event_type"], r["channel"], r["language"]): r
         for r in await pool.fetch(templates.SELECT_TEMPLATES)

@@ -1,0 +1,306 @@
+"""Every route of every running service refuses a caller it must not serve.
+
+The routes are enumerated from the services' FastAPI apps (the same code the
+running processes serve), cross-checked against each running service's
+/openapi.json, and their allowed roles read from their `require_roles(...)`
+dependency (`required_roles`). Each non-public (service, method, path) is
+then called over real HTTP on the end-to-end stack with:
+
+- no token, a garbage token, a token signed with another secret, an expired
+  one, an unsigned (alg "none") one and one from another issuer: 401, each
+  bad token carrying every role, so the defect alone is refused;
+- a valid token holding every role NOT allowed on the route, and one holding
+  no role at all: 403.
+
+Refusals are exactly 401/403 (never 5xx, never 404/422: path parameters are
+syntactically valid and write routes get a minimal JSON body, so the request
+would reach its handler), and carry nothing but the refusal itself.
+
+Public routes (PUBLIC marker, matching EXPECTED_PUBLIC of
+tests/unit/test_route_protection.py, plus the health probes) are listed and
+left out; FastAPI's own /openapi.json and /docs pages are no APIRoutes and
+public by design.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import typing
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from mpp_shared import codes
+from mpp_shared.auth import PUBLIC_MARKER, Role, mint_token
+from mpp_shared.settings import DEV_JWT_SECRET
+from mpp_shared.stack.stack import SERVICES, Stack
+from tests.e2e.conftest import token
+from tests.unit.test_route_protection import EXPECTED_PUBLIC
+
+WRITE_METHODS = {"POST", "PUT", "PATCH"}
+REFUSAL_CODES = {401: "unauthorized", 403: "forbidden"}
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class RouteCase:
+    service: str
+    method: str
+    path: str  # the route's template as /openapi.json shows it (no `:uuid` convertors)
+    route_path: str  # the template as declared, e.g. /v1/applications/{application_id:uuid}
+    url_path: str  # the template filled with syntactically valid values
+    allowed: frozenset[Role] | None  # None: public
+    in_schema: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Every APIRoute, also inside included routers kept nested."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            found.extend(_api_routes(inner.routes))
+    return found
+
+
+def _calls(dependant: Dependant) -> list[Any]:
+    found: list[Any] = []
+    for sub in dependant.dependencies:
+        found.append(sub.call)
+        found.extend(_calls(sub))
+    return found
+
+
+# Syntactically valid path values, by parameter name (and, for `code`, by the
+# resource it names); uuids and Literal parameters are filled by type.
+_CODE_BY_RESOURCE = {
+    "services": "ktp_el",
+    "categories": "pelayanan",
+    "pickup-points": "MPP",
+    "verify": codes.new_code(10, prefix="V"),
+}
+_STR_VALUES = {
+    "tracking_code": codes.new_code(10),
+    "number_or_id": "MPP-KTP-2025-000001",
+    "event_type": "mpp.application.submitted.v1",
+    "service_code": "ktp_el",
+    "service_request_id": codes.new_code(10, prefix="P"),
+}
+
+
+def _path_value(route: APIRoute, name: str, annotation: Any) -> str:
+    if annotation is uuid.UUID:
+        return str(uuid.uuid4())
+    if typing.get_origin(annotation) is typing.Literal:
+        return str(typing.get_args(annotation)[0])
+    if name == "code":
+        segments = route.path_format.split("/")
+        resource = segments[segments.index("{code}") - 1]
+        return _CODE_BY_RESOURCE.get(resource, "MPP")
+    return _STR_VALUES.get(name, "TEST-1")
+
+
+def _allowed_roles(route: APIRoute) -> frozenset[Role] | None:
+    calls = _calls(route.dependant)
+    if PUBLIC_MARKER in calls:
+        return None
+    required = [c.required_roles for c in calls if hasattr(c, "required_roles")]
+    assert required, f"{route.path}: neither public nor role-protected"
+    # Several require_roles dependencies on one route: each must admit the caller.
+    allowed: frozenset[Role] = frozenset.intersection(*required)
+    return allowed
+
+
+def _service_app(service: str) -> FastAPI:
+    app: FastAPI = importlib.import_module(f"mpp_{service}.main").app
+    return app
+
+
+def _route_cases(service: str) -> list[RouteCase]:
+    cases = []
+    for route in _api_routes(_service_app(service).routes):
+        values = {
+            param.name: _path_value(route, param.name, param.field_info.annotation)
+            for param in route.dependant.path_params
+        }
+        url_path = route.path_format.format(**values)
+        allowed = _allowed_roles(route)
+        for method in sorted(route.methods or ()):
+            cases.append(
+                RouteCase(
+                    service,
+                    method,
+                    route.path_format,
+                    route.path,
+                    url_path,
+                    allowed,
+                    route.include_in_schema,
+                )
+            )
+    return cases
+
+
+ROUTES = {service: _route_cases(service) for service in SERVICES}
+
+
+def _is_public(case: RouteCase) -> bool:
+    return case.allowed is None
+
+
+# --- the bad callers -------------------------------------------------------
+
+
+def _claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "sub": "matrix-probe",
+        "roles": sorted(ALL_ROLES),
+        "iss": "mpp",
+        "iat": now,
+        "exp": now + 600,
+    }
+    claims.update(overrides)
+    return claims
+
+
+def _bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+BAD_TOKENS: dict[str, Callable[[], dict[str, str]]] = {
+    "no_token": dict,
+    "garbage_token": lambda: _bearer("not-a-token"),
+    "wrong_signature": lambda: _bearer(
+        mint_token("another-secret-" + "x" * 32, subject="matrix-probe", roles=sorted(ALL_ROLES))
+    ),
+    "expired_token": lambda: _bearer(
+        mint_token(DEV_JWT_SECRET, subject="matrix-probe", roles=sorted(ALL_ROLES), ttl_seconds=-60)
+    ),
+    "unsigned_token": lambda: _bearer(jwt.encode(_claims(), None, algorithm="none")),  # type: ignore[arg-type]
+    "wrong_issuer": lambda: _bearer(jwt.encode(_claims(iss="not-mpp"), DEV_JWT_SECRET)),
+}
+
+
+@dataclass(frozen=True)
+class Leg:
+    name: str
+    expected: int
+    headers: Callable[[RouteCase], dict[str, str]]
+
+
+def _wrong_roles(case: RouteCase) -> list[str]:
+    assert case.allowed is not None
+    return sorted(ALL_ROLES - case.allowed)
+
+
+def _bad_token(make: Callable[[], dict[str, str]]) -> Callable[[RouteCase], dict[str, str]]:
+    return lambda _case: make()
+
+
+def _legs() -> list[Leg]:
+    legs = [Leg(name, 401, _bad_token(make)) for name, make in BAD_TOKENS.items()]
+    legs.append(
+        Leg(
+            "wrong_role",
+            403,
+            lambda case: _bearer(token(*_wrong_roles(case), subject="matrix-probe")),
+        )
+    )
+    legs.append(
+        Leg(
+            "no_role",
+            403,
+            lambda _case: _bearer(mint_token(DEV_JWT_SECRET, subject="matrix-probe", roles=[])),
+        )
+    )
+    return legs
+
+
+def _params() -> list[Any]:
+    params = []
+    for service, cases in ROUTES.items():
+        for case in cases:
+            if _is_public(case):
+                continue
+            for leg in _legs():
+                test_id = f"{service}-{case.method}-{case.path}-{leg.name}"
+                if leg.name == "wrong_role" and not _wrong_roles(case):
+                    params.append(
+                        pytest.param(
+                            case,
+                            leg,
+                            id=f"{test_id}-skipped_all_roles_allowed",
+                            marks=pytest.mark.skip(reason="every role may call this route"),
+                        )
+                    )
+                else:
+                    params.append(pytest.param(case, leg, id=test_id))
+    return params
+
+
+@pytest.mark.parametrize(("case", "leg"), _params())
+async def test_route_refuses_the_caller(
+    case: RouteCase, leg: Leg, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    url = stack.services[case.service].url + case.url_path
+    body: dict[str, Any] | None = {} if case.method in WRITE_METHODS else None
+    answer = await http.request(case.method, url, headers=leg.headers(case), json=body)
+
+    assert answer.status_code == leg.expected, (
+        f"{case.service} {case.label} with {leg.name}: {answer.status_code} {answer.text[:300]}"
+    )
+    # The refusal and nothing else: no record, no list, no partial answer.
+    refusal = answer.json()
+    assert set(refusal) <= {"code", "detail"} and isinstance(refusal["detail"], str), refusal
+    assert refusal.get("code", REFUSAL_CODES[leg.expected]) == REFUSAL_CODES[leg.expected]
+    if leg.expected == 401:
+        assert answer.headers.get("www-authenticate") == "Bearer"
+    else:
+        # The running service demands exactly the roles introspected from its code.
+        assert case.allowed is not None
+        assert refusal["detail"].endswith("needs " + " or ".join(sorted(case.allowed))), refusal
+
+
+# --- the enumeration itself -------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_matrix_covers_every_route_the_running_service_documents(
+    service: str, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    document = (await http.get(f"{stack.services[service].url}/openapi.json")).json()
+    documented = {
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method.upper() in {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+    }
+    enumerated = {c.label for c in ROUTES[service]}
+    assert documented, f"{service} documents no route"
+    assert documented - enumerated == set(), "documented routes the matrix does not know"
+    in_schema = {c.label for c in ROUTES[service] if c.in_schema}
+    assert in_schema - documented == set(), "the running service lacks routes of its code"
+    tested = {c.label for c in ROUTES[service] if not _is_public(c)}
+    assert len(tested) >= 3
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_public_routes_are_the_expected_ones_and_left_out(service: str) -> None:
+    # Labelled as the unit test labels them: by the declared template.
+    public = {f"{c.method} {c.route_path}" for c in ROUTES[service] if _is_public(c)}
+    health = {"GET /health/live", "GET /health/ready"}
+    assert public == EXPECTED_PUBLIC[f"mpp_{service}"] | health

@@ -1,0 +1,308 @@
+"""At the end of the end-to-end session: nothing the system wrote where others
+read it carries a clear NIK, phone number or e-mail address.
+
+Scanned (by tests.privacy.PersonalDataDetector):
+- every record on the shared topics: what the outside reader (`opd_reader`,
+  its own consumer group on every stream) collected during the session, plus
+  a final read of every stream and its `.dlq` twin from the beginning;
+- every line of every service's log (`<stack.workdir>/logs/*.log`);
+- every span the services exported to the OTLP receiver, in full (attributes
+  of any type, span events such as recorded exceptions, status messages,
+  links, resource), parsed again from the raw export requests the receiver
+  logged.
+
+Marked `scan_last` so it runs after every other test of the session (see
+tests/e2e/conftest.py); it also sends a request of its own carrying a NIK, a
+phone number and an e-mail address, so it never scans an empty system.
+
+Left out on purpose:
+- e-mail addresses of notify's office mailboxes (the supervisor's desk
+  escalations are sent to, and the sender address of its mails), read from
+  notify's settings: they belong to the district office, not to a citizen;
+- the request URL attributes (http.target, http.url, url.*) of the server
+  spans of requests the API fuzzer made (from 127.0.0.2, or with a
+  schemathesis User-Agent): they echo the fuzzer's generated path and query
+  text, not anyone's data. What the services themselves log, publish or put
+  in other attributes about those requests is still scanned, and so are the
+  URLs of every other caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from mpp_shared.events.topics import ALL_TOPICS
+from mpp_shared.stack.stack import SERVICES, Stack
+from tests.conftest import Servers
+from tests.e2e.conftest import OtlpReceiver, OutsideReader, Providers, auth, eventually
+from tests.privacy import (
+    Finding,
+    PersonalDataDetector,
+    SpanRecord,
+    office_mailboxes,
+    spans_from_otlp,
+)
+
+pytestmark = pytest.mark.scan_last
+
+SHOWN = 30  # findings listed in a failure message
+
+
+@dataclass
+class Scanned:
+    events: int = 0
+    log_lines: int = 0
+    spans: int = 0
+    fuzzed_spans: int = 0  # spans whose URL attributes were left out (see above)
+    findings: list[Finding] = field(default_factory=list, repr=False)
+    # Everything read, for the check of the values this test sent.
+    texts: list[str] = field(default_factory=list, repr=False)
+
+
+async def _send_personal_data(
+    stack: Stack, http: httpx.AsyncClient, providers: Providers, opd_reader: OutsideReader
+) -> dict[str, str]:
+    """One application and one complaint carrying clear personal data, followed
+    until notify has contacted the citizen (so the data crossed every service)."""
+    serial = random.randint(1, 9999)
+    known = {
+        "nik": f"350604260266{serial:04d}",
+        "phone": f"0813-2277-{serial:04d}",  # as the front desk typed it
+        "phone_national": f"08132277{serial:04d}",
+        "phone_international": f"628132277{serial:04d}",  # also inside +62...
+        "email": f"siti.aminah{serial}@example.co.id",
+        "complaint_email": f"pelapor{serial}@example.co.id",
+    }
+    intake = stack.services["intake"].url
+    submitted = await http.post(
+        f"{intake}/v1/applications",
+        json={
+            "service_code": "ktp_el",
+            "nik": known["nik"],
+            "full_name": "Siti Aminah",
+            "phone": known["phone"],
+            "email": known["email"],
+            "preferred_channel": "whatsapp",
+            "channel": "mpp_desk",
+            "pickup_point": "MPP",
+            "documents": ["kartu_keluarga", "bukti_usia_17"],
+        },
+        headers=auth("frontdesk"),
+    )
+    assert submitted.status_code == 201, submitted.text
+    application_id = submitted.json()["id"]
+    verified = await http.post(
+        f"{intake}/v1/applications/{application_id}/verification",
+        json={"decision": "verified"},
+        headers=auth("verifier"),
+    )
+    assert verified.status_code == 200, verified.text
+    complaint = await http.post(
+        f"{stack.services['complaints'].url}/v1/complaints",
+        json={
+            "description": "Petugas meminta biaya tambahan",
+            "reporter_name": "Siti Aminah",
+            "email": known["complaint_email"],
+        },
+    )
+    assert complaint.status_code == 201, complaint.text
+
+    await eventually(lambda: providers.to("+" + known["phone_international"]), timeout=60)
+    await eventually(lambda: providers.to(known["complaint_email"]), timeout=60)
+    await eventually(
+        lambda: opd_reader.events(
+            lambda d: (
+                d.get("type") == "mpp.document.queued.v1"
+                and (d.get("data") or {}).get("application_id") == application_id
+            )
+        ),
+        timeout=60,
+    )
+    return known
+
+
+async def _settled(count: Any, quiet: float = 1.5, timeout: float = 30.0) -> None:
+    """Wait until `count()` has not changed for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    last, since = count(), time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
+async def _exported_since(otlp: OtlpReceiver, start: int, rounds: int = 2) -> None:
+    """Wait until each service has sent `rounds` span exports after request
+    number `start` of the receiver: what it ended before is then exported.
+    (The services' pollers make spans all the time; should one stay silent,
+    the scan goes on with what arrived.)"""
+
+    def exports() -> bool:
+        senders = [
+            span.service
+            for request, _ in list(otlp.server.log)[start:]
+            if request.path == "/v1/traces"
+            for span in spans_from_otlp(request.get_data())[:1]
+        ]
+        return all(senders.count(service) >= rounds for service in SERVICES)
+
+    with contextlib.suppress(AssertionError):
+        await eventually(exports, timeout=15, interval=0.25)
+
+
+async def _read_every_stream(bootstrap: str) -> list[Any]:
+    """Every record now on the streams and their .dlq twins, from the start."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # metadata of every topic
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in ALL_TOPICS
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + 60
+        while True:
+            behind = [tp for tp, end in ends.items() if await consumer.position(tp) < end]
+            if not behind:
+                break
+            assert time.monotonic() < deadline, f"streams not read to their end: {behind}"
+            batch = await consumer.getmany(timeout_ms=500)
+            for found in batch.values():
+                records.extend(found)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def _scan_events(detector: PersonalDataDetector, records: list[Any], scanned: Scanned) -> None:
+    seen: set[tuple[str, int, int, bytes]] = set()
+    for record in records:
+        identity = (record.topic, record.partition, record.offset, record.value or b"")
+        if identity in seen:
+            continue
+        seen.add(identity)
+        scanned.events += 1
+        where = f"event {record.topic}[{record.partition}]@{record.offset}"
+        headers = [(name, value) for name, value in record.headers or ()]
+        scanned.findings += detector.scan_event(
+            record.value, where, key=record.key, headers=headers
+        )
+        scanned.texts += [
+            (record.value or b"").decode(errors="replace"),
+            (record.key or b"").decode(errors="replace"),
+        ]
+
+
+def _scan_logs(detector: PersonalDataDetector, logs: Path, scanned: Scanned) -> None:
+    files = sorted(logs.glob("*.log"))
+    assert {f.stem for f in files} >= set(SERVICES), f"service logs missing in {logs}"
+    for path in files:
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            scanned.log_lines += 1
+            scanned.findings += detector.scan_log_line(line, f"log {path.name}:{number}")
+            scanned.texts.append(line)
+
+
+URL_ATTRIBUTES = frozenset({"http.target", "http.url", "url.path", "url.query", "url.full"})
+# tests/e2e/test_api_fuzzing.py sends its generated requests from this address
+# (its requests session replaces schemathesis's User-Agent).
+FUZZER_ADDRESS = "127.0.0.2"
+FUZZER_AGENT = "schemathesis/"
+
+
+def _from_the_fuzzer(span: SpanRecord) -> bool:
+    attributes = span.attributes
+    peer = attributes.get("net.peer.ip") or attributes.get("client.address")
+    agent = str(attributes.get("http.user_agent") or attributes.get("user_agent.original") or "")
+    return peer == FUZZER_ADDRESS or agent.startswith(FUZZER_AGENT)
+
+
+def _without_fuzzed_urls(span: SpanRecord) -> SpanRecord:
+    if not _from_the_fuzzer(span):
+        return span
+    kept = {k: v for k, v in span.attributes.items() if k not in URL_ATTRIBUTES}
+    return dataclasses.replace(span, attributes=kept)
+
+
+def _scan_spans(detector: PersonalDataDetector, otlp: OtlpReceiver, scanned: Scanned) -> None:
+    collected = len(otlp.find(lambda _span: True))
+    spans: list[SpanRecord] = []
+    for request, _response in list(otlp.server.log):
+        if request.path == "/v1/traces":
+            spans += spans_from_otlp(request.get_data())
+    # The raw export requests hold at least every span the receiver collected.
+    assert len(spans) >= collected
+    for span in spans:
+        scanned.spans += 1
+        kept = _without_fuzzed_urls(span)
+        scanned.fuzzed_spans += kept is not span
+        scanned.findings += detector.scan_span(kept)
+        scanned.texts += [span.name, repr(span.attributes), repr(span.events), span.status_message]
+
+
+async def test_no_clear_personal_data_on_topics_in_logs_or_in_spans(
+    stack: Stack,
+    servers: Servers,
+    http: httpx.AsyncClient,
+    providers: Providers,
+    opd_reader: OutsideReader,
+    otlp: OtlpReceiver,
+) -> None:
+    known = await _send_personal_data(stack, http, providers, opd_reader)
+    # Let the last outbox rows of the session reach the topics, then let every
+    # service export the spans it ended until then.
+    await _settled(lambda: len(opd_reader.messages))
+    await _exported_since(otlp, len(otlp.server.log))
+
+    detector = PersonalDataDetector(allowed_emails=office_mailboxes())
+    scanned = Scanned()
+    _scan_events(
+        detector, [*opd_reader.messages, *await _read_every_stream(servers.bootstrap)], scanned
+    )
+    _scan_logs(detector, stack.workdir / "logs", scanned)
+    _scan_spans(detector, otlp, scanned)
+
+    summary = f"{scanned.events} events, {scanned.log_lines} log lines, {scanned.spans} spans"
+    print(
+        f"personal-data scan: {summary} ({scanned.fuzzed_spans} fuzzer requests' URLs left out), "
+        f"{len(scanned.findings)} findings"
+    )
+    assert scanned.events > 0 and scanned.log_lines > 0 and scanned.spans > 0, summary
+    # Positive control: where the clear values belong (the messages handed to
+    # the providers), the same detector does find them.
+    delivered = [
+        (m.to, m.channel)
+        for m in providers.sent
+        if m.to in ("+" + known["phone_international"], known["complaint_email"])
+    ]
+    control = [detector.scan_text(to, f"{channel} recipient") for to, channel in delivered]
+    assert len(delivered) >= 2 and all(control), delivered
+    # The detector's verdict ...
+    listing = "\n".join(str(f) for f in scanned.findings[:SHOWN])
+    assert len(scanned.findings) == 0, (
+        f"{len(scanned.findings)} clear personal data found in {summary}:\n{listing}"
+    )
+    # ... and, independent of its patterns, the values this test itself sent.
+    for name, value in known.items():
+        assert not any(value in text for text in scanned.texts), f"the {name} sent leaked"
