@@ -36,8 +36,9 @@ lock: $(UV)
 run: setup
 	$(PY) -m mpp_shared.stack.launcher
 
+# The fault-injection suite (tests/faults, ~6 min on 2 cores) runs with `make test-faults`.
 test: setup
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider -m "not faults" $(PYTEST_ARGS)
 
 test-unit: setup
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)

@@ -60,14 +60,26 @@ RETURNING true
 # rolled back): when it comes back (a replay of the .dlq), it is handled anew.
 
 
+def _cancelled_from_outside() -> bool:
+    """Whether the running task itself is being cancelled (a stop), as opposed
+    to a library task cancelled under it raising CancelledError in its awaiter."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self.owner.commit_done(set(revoked))
+        self.owner.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # Positions now come from the group's committed offsets; progress noted
+        # under an earlier assignment (or another broker) must never be committed.
+        self.owner.forget(assigned)
+        self.owner._assignments += 1
         log.info("consumer %s assigned %s", self.owner.name, sorted(map(str, assigned)))
 
 
@@ -92,6 +104,7 @@ class EventConsumer:
         self.dead_lettered_total = 0
         self._done: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
+        self._assignments = 0  # how many assignments the group gave so far
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = False
         meter = metrics.get_meter("mpp.consumer")
@@ -128,40 +141,77 @@ class EventConsumer:
     def stop(self) -> None:
         self._stopping = True
 
+    def forget(self, partitions: list[TopicPartition]) -> None:
+        """Drop what was noted as done on `partitions` (they were revoked or
+        assigned anew): an offset from an earlier assignment committed later
+        could point past records the partition's log now holds, e.g. after a
+        broker that forgot everything was refilled from the outboxes."""
+        for tp in partitions:
+            self._done.pop(tp, None)
+            self._committed.pop(tp, None)
+
     async def run(self) -> None:
         """Consume until stopped; restarts its client after broker failures."""
         while not self._stopping:
             consumer = self._make_consumer()
             self._consumer = consumer
+            self._done.clear()  # a new client starts from the committed offsets
+            self._committed.clear()
             try:
                 await consumer.start()
                 consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
                 await self._loop(consumer)
             except asyncio.CancelledError:
-                raise
+                if _cancelled_from_outside():
+                    raise
+                # aiokafka cancels its own tasks when a connection dies under
+                # them, and awaiting one raises here: a client failure, not a stop.
+                log.warning("consumer %s: client cancelled under it; restarting it", self.name)
+                await asyncio.sleep(1.0)
             except KafkaError as exc:
                 log.warning("consumer %s: broker error %s; reconnecting", self.name, exc)
                 await asyncio.sleep(1.0)
+            except Exception:
+                # Anything else (e.g. a transport closed under a request when the
+                # connection was cut) must not end consuming for good: this task
+                # is all the service has to read its topics.
+                log.exception("consumer %s: unexpected error; restarting its client", self.name)
+                await asyncio.sleep(1.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await self.commit_done(None)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(consumer.stop(), 5)
-                self._consumer = None
+                await self._close_client(consumer)
+
+    async def _close_client(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit what is done and stop the client, whatever state it is in."""
+        for step in (lambda: self.commit_done(None), lambda: consumer.stop()):
+            try:
+                await asyncio.wait_for(step(), 5)
+            except asyncio.CancelledError:
+                if _cancelled_from_outside():
+                    raise
+            except Exception:
+                pass
+        self._consumer = None
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping:
             batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            assignment = self._assignments  # the one these records were fetched under
             for tp, records in batches.items():
                 if self._stopping or tp not in consumer.assignment():
                     continue
                 await self.process_batch(records)
+                if self._assignments != assignment:
+                    # The group rebalanced while these were handled: offsets
+                    # noted now could belong to the previous assignment, so
+                    # none is noted; the records were handled all the same,
+                    # and what comes again the inbox absorbs.
+                    continue
                 self._done[tp] = records[-1].offset + 1
                 with contextlib.suppress(Exception):
                     highwater = consumer.highwater(tp)
                     if highwater is not None and tp in self._done:
                         self._lag[tp] = max(0, highwater - self._done[tp])
-            if batches:
+            if batches and self._assignments == assignment:
                 await self.commit_done(set(batches))
 
     async def commit_done(self, partitions: set[TopicPartition] | None) -> None:
