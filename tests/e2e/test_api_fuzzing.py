@@ -41,8 +41,6 @@ import pytest
 import requests
 import schemathesis
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
@@ -52,6 +50,7 @@ from mpp_shared.stack.stack import SERVICES, Stack
 from tests.e2e.conftest import auth, eventually
 from tests.e2e.test_counter_day import nik
 from tests.e2e.test_production import _verified_job
+from tests.routes import api_routes, dependency_calls
 
 CONFIG: dict[str, Any] = {
     "seed": 20240817,
@@ -77,29 +76,13 @@ DESA_COUNTER = "DESA-3506172001"
 # --- what the services say about themselves ---------------------------------
 
 
-def _api_routes(routes: list[Any]) -> list[APIRoute]:
-    found: list[APIRoute] = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif (inner := getattr(route, "original_router", None)) is not None:
-            found.extend(_api_routes(inner.routes))
-    return found
-
-
-def _calls(dependant: Dependant) -> Iterator[Any]:
-    for sub in dependant.dependencies:
-        yield sub.call
-        yield from _calls(sub)
-
-
 def _role_cycles(app: FastAPI) -> dict[tuple[str, str], list[Role | None]]:
     """For each operation, the tokens to send in turn: every role the route
     admits (admin last), or for a public route none and an officer's."""
     found: dict[tuple[str, str], list[Role | None]] = {}
-    for route in _api_routes(app.routes):
+    for route in api_routes(app.routes):
         allowed: set[Role] = set()
-        for call in _calls(route.dependant):
+        for call in dependency_calls(route.dependant):
             allowed |= getattr(call, "required_roles", set())
         cycle: list[Role | None] = (
             [*sorted(allowed - {Role.ADMIN}), Role.ADMIN] if allowed else [None, Role.SUPERVISOR]

@@ -36,7 +36,6 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from mpp_shared import codes
@@ -44,6 +43,7 @@ from mpp_shared.auth import PUBLIC_MARKER, Role, mint_token
 from mpp_shared.settings import DEV_JWT_SECRET
 from mpp_shared.stack.stack import SERVICES, Stack
 from tests.e2e.conftest import token
+from tests.routes import api_routes, dependency_calls
 from tests.unit.test_route_protection import EXPECTED_PUBLIC
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
@@ -64,25 +64,6 @@ class RouteCase:
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
-
-
-def _api_routes(routes: list[Any]) -> list[APIRoute]:
-    """Every APIRoute, also inside included routers kept nested."""
-    found: list[APIRoute] = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif (inner := getattr(route, "original_router", None)) is not None:
-            found.extend(_api_routes(inner.routes))
-    return found
-
-
-def _calls(dependant: Dependant) -> list[Any]:
-    found: list[Any] = []
-    for sub in dependant.dependencies:
-        found.append(sub.call)
-        found.extend(_calls(sub))
-    return found
 
 
 # Syntactically valid path values, by parameter name (and, for `code`, by the
@@ -115,7 +96,7 @@ def _path_value(route: APIRoute, name: str, annotation: Any) -> str:
 
 
 def _allowed_roles(route: APIRoute) -> frozenset[Role] | None:
-    calls = _calls(route.dependant)
+    calls = dependency_calls(route.dependant)
     if PUBLIC_MARKER in calls:
         return None
     required = [c.required_roles for c in calls if hasattr(c, "required_roles")]
@@ -132,7 +113,7 @@ def _service_app(service: str) -> FastAPI:
 
 def _route_cases(service: str) -> list[RouteCase]:
     cases = []
-    for route in _api_routes(_service_app(service).routes):
+    for route in api_routes(_service_app(service).routes):
         values = {
             param.name: _path_value(route, param.name, param.field_info.annotation)
             for param in route.dependant.path_params

@@ -5,10 +5,9 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from mpp_shared.auth import PUBLIC_MARKER, Role
+from tests.routes import api_routes, dependency_calls
 
 SERVICES = ["mpp_intake", "mpp_documents", "mpp_complaints", "mpp_notify"]
 # What the architecture opens to the public without a token.
@@ -44,35 +43,16 @@ EXPECTED_PUBLIC = {
 }
 
 
-def _api_routes(routes: list[object]) -> list[APIRoute]:
-    """Every APIRoute, also inside included routers (kept nested by FastAPI)."""
-    found: list[APIRoute] = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif (inner := getattr(route, "original_router", None)) is not None:
-            found.extend(_api_routes(inner.routes))
-    return found
-
-
-def _calls(dependant: Dependant) -> list[object]:
-    found: list[object] = []
-    for sub in dependant.dependencies:
-        found.append(sub.call)
-        found.extend(_calls(sub))
-    return found
-
-
 @pytest.mark.parametrize("package", SERVICES)
 def test_each_route_is_public_or_role_protected(package: str) -> None:
     app = importlib.import_module(f"{package}.main").create_app()
     public: set[str] = set()
-    routes = _api_routes(app.routes)
+    routes = api_routes(app.routes)
     assert len(routes) >= 2
     for route in routes:
         if route.path.startswith("/health"):
             continue
-        calls = _calls(route.dependant)
+        calls = dependency_calls(route.dependant)
         is_public = PUBLIC_MARKER in calls
         needs_role = any(hasattr(c, "required_roles") for c in calls)
         label = f"{sorted(route.methods)[0]} {route.path}"
@@ -85,22 +65,26 @@ def test_each_route_is_public_or_role_protected(package: str) -> None:
 @pytest.mark.parametrize("package", SERVICES)
 def test_every_service_shows_its_audit_trail_to_supervisors_only(package: str) -> None:
     app = importlib.import_module(f"{package}.main").create_app()
-    routes = [r for r in _api_routes(app.routes) if r.path == "/v1/audit"]
+    routes = [r for r in api_routes(app.routes) if r.path == "/v1/audit"]
     assert [sorted(r.methods) for r in routes] == [["GET"]]
-    roles = [c.required_roles for c in _calls(routes[0].dependant) if hasattr(c, "required_roles")]
+    roles = [
+        c.required_roles
+        for c in dependency_calls(routes[0].dependant)
+        if hasattr(c, "required_roles")
+    ]
     assert roles == [frozenset({Role.SUPERVISOR, Role.ADMIN})]
-    assert PUBLIC_MARKER not in _calls(routes[0].dependant)
+    assert PUBLIC_MARKER not in dependency_calls(routes[0].dependant)
 
 
 def test_catalog_changes_are_for_admins_only() -> None:
     app = importlib.import_module("mpp_intake.main").create_app()
     writes = [
         r
-        for r in _api_routes(app.routes)
+        for r in api_routes(app.routes)
         if r.path.startswith(("/v1/services", "/v1/pickup-points")) and r.methods - {"GET", "HEAD"}
     ]
     assert writes, "the catalog can be changed through the API"
     for route in writes:
-        calls = _calls(route.dependant)
+        calls = dependency_calls(route.dependant)
         roles = [c.required_roles for c in calls if hasattr(c, "required_roles")]
         assert roles == [frozenset({Role.ADMIN})], route.path
