@@ -95,6 +95,19 @@ def scrub(detail: str, address: str) -> str:
     return text[:500]
 
 
+def _about(row: asyncpg.Record) -> dict[str, Any]:
+    """What every notification event says of its message (recipient masked)."""
+    return {
+        "notification_id": row["id"],
+        "source_event_id": row["source_event_id"],
+        "source_event_type": row["source_event_type"],
+        "channel": row["channel"],
+        "recipient_masked": row["recipient_masked"],
+        "application_id": row["application_id"],
+        "complaint_id": row["complaint_id"],
+    }
+
+
 class MessageDispatcher:
     def __init__(
         self,
@@ -232,17 +245,11 @@ class MessageDispatcher:
             result.provider_message_id,
         )
         event = NotificationDeliveredV1(
-            notification_id=row["id"],
-            source_event_id=row["source_event_id"],
-            source_event_type=row["source_event_type"],
-            channel=row["channel"],
+            **_about(row),
             provider=result.provider,
             provider_message_id=result.provider_message_id,
-            recipient_masked=row["recipient_masked"],
             attempts=row["attempts"],
             delivered_at=finished,
-            application_id=row["application_id"],
-            complaint_id=row["complaint_id"],
         )
         await self._publish(conn, row, event)
 
@@ -286,17 +293,11 @@ class MessageDispatcher:
             failure.detail,
         )
         event = NotificationDeadV1(
-            notification_id=row["id"],
-            source_event_id=row["source_event_id"],
-            source_event_type=row["source_event_type"],
-            channel=row["channel"],
+            **_about(row),
             provider=row["provider"],
-            recipient_masked=row["recipient_masked"],
             attempts=row["attempts"],
             error=failure.detail,
             dead_at=finished,
-            application_id=row["application_id"],
-            complaint_id=row["complaint_id"],
         )
         await self._publish(conn, row, event)
 
