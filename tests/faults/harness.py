@@ -112,6 +112,7 @@ from mpp_shared.stack.stack import SERVICES, ServiceProcess, Stack
 
 # Fast polling and short leases, so a case heals within seconds.
 FAULT_ENV = {
+    "KAFKA_TOPIC_PARTITIONS": str(TansuBroker.AUTO_CREATE_PARTITIONS),
     "OUTBOX_POLL_INTERVAL": "0.2",
     "DELIVERY_POLL_INTERVAL": "0.2",
     "DELIVERY_BACKOFF_BASE": "0.4",

@@ -198,6 +198,21 @@ async def _advertised_ports(bootstrap: str) -> set[int]:
         await admin.close()
 
 
+async def _partition_counts(bootstrap: str) -> dict[str, int]:
+    """Partitions of each of the system's topics on the broker now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        return {
+            t: len(consumer.partitions_for_topic(t) or ())
+            for t in await consumer.topics()
+            if t.startswith("mpp.")
+        }
+    finally:
+        await consumer.stop()
+
+
 async def _read_topic(bootstrap: str, topic: str) -> list[Any]:
     """Everything on `topic` now, as an outside reader sees it."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -318,6 +333,11 @@ async def test_broker_amnesia_relays_republish_and_inboxes_absorb(
     }
     written = await _outbox_event_ids(stack, "intake", Topic.APPLICATIONS)
     assert written - on_broker == set()
+    # Whether a relay re-created a topic or a consumer's subscription made the
+    # broker create it, it has the one partition count the services expect.
+    counts = await _partition_counts(proxied.bootstrap)
+    assert Topic.APPLICATIONS in counts, counts
+    assert set(counts.values()) == {TansuBroker.AUTO_CREATE_PARTITIONS}, counts
     record_property("republished", republished)
     record_property("detected_after_seconds", detected_after)
     record_property("journeys", report.applications)

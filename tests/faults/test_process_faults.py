@@ -42,6 +42,13 @@ ANSWER_BOUND = 7.0
 NOTIFY_MIGRATIONS = Path(__file__).resolve().parents[2] / "services/notify/mpp_notify/migrations"
 
 
+def _services(*quick: str, names: tuple[str, ...] = SERVICES) -> list[Any]:
+    """The services a fault is tried on. `make test` tries it on the `quick`
+    ones (documents consumes, produces and numbers documents; notify sends
+    messages and webhooks); `make test-faults` on every one."""
+    return [n if n in quick else pytest.param(n, marks=pytest.mark.faults_extended) for n in names]
+
+
 async def _under_load(stack: FaultStack, seconds: float) -> JourneyLoad:
     load = JourneyLoad(stack, rate=3.0)
     load.start()
@@ -63,7 +70,7 @@ async def _finish(stack: FaultStack, load: JourneyLoad, figures: dict[str, Any])
     return report
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", _services("documents", "notify"))
 async def test_sigkill_mid_load_loses_and_duplicates_nothing(
     healthy_stack: FaultStack, name: str, figures: dict[str, Any]
 ) -> None:
@@ -154,7 +161,7 @@ async def test_postgres_down_means_503_in_time_and_recovery_without_restart(
     assert {n: p.process.pid for n, p in healthy_stack.services.items() if p.process} == pids
 
 
-@pytest.mark.parametrize("name", ["documents", "notify"])
+@pytest.mark.parametrize("name", _services("documents", names=("documents", "notify")))
 async def test_a_consumer_joining_and_dying_mid_stream_loses_nothing(
     healthy_stack: FaultStack, name: str, figures: dict[str, Any]
 ) -> None:
@@ -178,7 +185,7 @@ async def test_a_consumer_joining_and_dying_mid_stream_loses_nothing(
     figures["commits_skipped"] = during.count("commit skipped")
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", _services("documents"))
 async def test_sigterm_drains_commits_and_exits_in_time(
     healthy_stack: FaultStack, name: str, figures: dict[str, Any]
 ) -> None:

@@ -75,6 +75,13 @@ class TansuBroker:
     that clients bootstrapping through the proxy keep going through it.
     """
 
+    # Tansu creates a topic a client names before it exists (a consumer's
+    # subscription after an amnesia restart, say) with this many partitions,
+    # and has no setting to change it. Services talking to it create their
+    # topics with the same count (KAFKA_TOPIC_PARTITIONS), so a topic has
+    # one partition count whoever made it.
+    AUTO_CREATE_PARTITIONS = 4
+
     def __init__(
         self,
         port: int | None = None,

@@ -141,6 +141,7 @@ class Stack:
         }
         if self.broker is not None:
             env.setdefault("CONSUMER_REBALANCE_TIMEOUT_MS", "2000")
+            env.setdefault("KAFKA_TOPIC_PARTITIONS", str(TansuBroker.AUTO_CREATE_PARTITIONS))
         env.update(self.extra_env)
         return env
 

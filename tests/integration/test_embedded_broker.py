@@ -1,0 +1,61 @@
+"""The embedded Tansu broker and the services it serves agree on a topic's
+partition count, whoever creates the topic: a relay (KAFKA_TOPIC_PARTITIONS)
+or the broker itself when a client names a topic it does not have (after a
+restart that forgot everything, a consumer's subscription comes first)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from mpp_shared.stack.embedded import TansuBroker
+from mpp_shared.stack.stack import Stack
+from tests.conftest import Servers
+
+
+async def test_a_topic_the_broker_makes_on_its_own_has_the_stack_partition_count(
+    servers: Servers, tmp_path: Path
+) -> None:
+    if servers.broker is None:
+        pytest.skip("an external broker has its own topic defaults")
+    named_by_producer = f"probe.autocreate.{uuid.uuid4().hex[:8]}"
+    named_by_consumer = f"probe.autocreate.{uuid.uuid4().hex[:8]}"
+
+    producer = AIOKafkaProducer(bootstrap_servers=servers.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(named_by_producer, b"probe")
+        made = {
+            named_by_producer: len(
+                producer.client.cluster.partitions_for_topic(named_by_producer) or ()
+            )
+        }
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        named_by_consumer, bootstrap_servers=servers.bootstrap, group_id=named_by_consumer
+    )
+    await consumer.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 15
+        while not consumer.partitions_for_topic(named_by_consumer):
+            assert asyncio.get_running_loop().time() < deadline, "the subscription made no topic"
+            await asyncio.sleep(0.2)
+        made[named_by_consumer] = len(consumer.partitions_for_topic(named_by_consumer) or ())
+    finally:
+        await consumer.stop()
+    assert made == dict.fromkeys(made, TansuBroker.AUTO_CREATE_PARTITIONS)
+
+    stack = Stack(
+        workdir=tmp_path,
+        fixed_ports=False,
+        database_url="postgresql://127.0.0.1/unused",
+        kafka_bootstrap=servers.bootstrap,
+        broker=servers.broker,
+    )
+    env = stack.service_env("intake", 8001)
+    assert env["KAFKA_TOPIC_PARTITIONS"] == str(TansuBroker.AUTO_CREATE_PARTITIONS)
