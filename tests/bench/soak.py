@@ -49,7 +49,7 @@ def percentile(values: list[float], share: float) -> float:
 
 async def soak(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mpp-soak-"))
-    stack = FaultStack(workdir)
+    stack = FaultStack(workdir, keep_spans=False)  # spans exported, as in production, not kept
     print(f"starting the stack in {workdir} ...", flush=True)
     await asyncio.to_thread(stack.start)
     memory: list[tuple[float, dict[str, float | None]]] = []

@@ -4,10 +4,12 @@ whole journeys, and the end-of-case invariant check.
 Interface (kept stable; tests/faults/test_*.py build on it):
 
 ``FaultStack(workdir, *, extra_env=None, kafka_bootstrap=None, broker_factory=None,
-webhooks=True)``
+webhooks=True, keep_spans=True)``
     Its OWN embedded PostgreSQL (``workdir/pgdata``) and Tansu broker, the four
-    services as processes on free ports, a fake SMS gateway and a fake OPD
-    webhook receiver (``stack.providers``), never the test session's servers.
+    services as processes on free ports, a fake SMS gateway, a fake OPD
+    webhook receiver and an OTLP collector the services export their spans to
+    (``stack.providers``; ``keep_spans=False`` counts exports without keeping
+    them), never the test session's servers.
     ``kafka_bootstrap`` makes the services dial that address instead of the
     broker's own (e.g. a TCP proxy in front of it); ``broker_factory(workdir)``
     builds the ``TansuBroker`` (e.g. one advertising the proxy's address).
@@ -99,6 +101,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -131,7 +134,6 @@ FAULT_ENV = {
     "QUIET_HOURS_END": "00:00",
     "CONSUMER_REBALANCE_TIMEOUT_MS": "2000",
     "CONSUMER_SESSION_TIMEOUT_MS": "6000",
-    "OTEL_TRACES_EXPORTER": "none",
     "OTEL_METRICS_EXPORTER": "none",
     "OTEL_LOGS_EXPORTER": "none",
     "LOG_LEVEL": "INFO",
@@ -158,26 +160,35 @@ def auth(*roles: str, **kw: Any) -> dict[str, str]:
 
 @dataclass
 class Providers:
-    """The district's SMS gateway and an OPD's webhook endpoint on loopback.
+    """The district's SMS gateway, an OPD's webhook endpoint and an OTLP/HTTP
+    collector on loopback.
 
     The gateway dedupes on the notification `reference`, as real gateways do:
     a repeat is answered with the first message id and counted in `sms_requests`
-    but not delivered twice."""
+    but not delivered twice. The collector keeps every trace export request
+    (`span_exports`, protobuf bodies) when `keep_spans`, for the personal-data
+    scan; otherwise it only counts them."""
 
     http: HTTPServer
     sms_requests: Counter[str] = field(default_factory=Counter)  # reference -> calls
     sms_delivered: dict[str, str] = field(default_factory=dict)  # reference -> message id
     hooks_received: Counter[tuple[str, str]] = field(default_factory=Counter)  # (sub?, event id)
     hook_requests: int = 0
+    keep_spans: bool = True
+    span_exports: list[bytes] = field(default_factory=list)
+    span_export_requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def start(cls) -> Providers:
+    def start(cls, *, keep_spans: bool = True) -> Providers:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per call otherwise
         http = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-        found = cls(http)
+        found = cls(http, keep_spans=keep_spans)
         http.expect_request("/sms/send", method="POST").respond_with_handler(found.handle_sms)
         http.expect_request("/hooks/opd", method="POST").respond_with_handler(found.handle_hook)
+        http.expect_request("/v1/traces", method="POST").respond_with_handler(found.handle_spans)
+        for signal_path in ("/v1/metrics", "/v1/logs"):
+            http.expect_request(signal_path, method="POST").respond_with_data(b"")
         http.start()
         return found
 
@@ -193,7 +204,20 @@ class Providers:
         return {
             "SMS_GATEWAY_URL": f"http://127.0.0.1:{self.http.port}/sms/send",
             "SMS_GATEWAY_TOKEN": "gateway-test-token",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.http.port}",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "OTEL_METRIC_EXPORT_INTERVAL": "5000",
         }
+
+    def handle_spans(self, request: Request) -> Response:
+        body = request.get_data()
+        with self.lock:
+            self.span_export_requests += 1
+            if self.keep_spans:
+                self.span_exports.append(body)
+        return Response(
+            ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
+        )
 
     def handle_sms(self, request: Request) -> Response:
         doc = json.loads(request.get_data())
@@ -240,8 +264,10 @@ class FaultStack:
         kafka_bootstrap: str | None = None,
         broker_factory: Callable[[Path], TansuBroker] | None = None,
         webhooks: bool = True,
+        keep_spans: bool = True,
     ) -> None:
         self.workdir = workdir
+        self.keep_spans = keep_spans
         self.extra_env = extra_env or {}
         self.kafka_bootstrap_override = kafka_bootstrap
         self.broker_factory = broker_factory
@@ -267,7 +293,7 @@ class FaultStack:
         else:
             self.broker = TansuBroker(log_path=logs / "broker.log")
         bootstrap = self.broker.start()
-        self.providers = Providers.start()
+        self.providers = Providers.start(keep_spans=self.keep_spans)
         self.stack = Stack(
             workdir=self.workdir,
             fixed_ports=False,

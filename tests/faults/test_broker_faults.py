@@ -60,6 +60,7 @@ from tests.faults.harness import (
     check_invariants,
 )
 from tests.faults.proxy import ThreadedTcpProxy
+from tests.faults.scan import assert_no_clear_personal_data
 
 pytestmark = pytest.mark.faults
 
@@ -96,6 +97,9 @@ async def proxied(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pro
     try:
         await asyncio.to_thread(stack.start)
         yield ProxiedStack(stack, proxy, broker_port)
+        proxy.set_mode("pass")
+        await stack.heal()
+        await asyncio.to_thread(assert_no_clear_personal_data, stack)
     finally:
         await asyncio.to_thread(stack.stop)
         proxy.stop()

@@ -3,10 +3,20 @@ no effect twice, poison parked on the dead-letter topic."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+
+from mpp_shared.events import CloudEvent
 from mpp_shared.messaging.consumer import EventConsumer
-from tests.integration.delivery_kit import Kit, run_until
+from mpp_shared.messaging.kafka import ensure_topics
+from mpp_shared.stack.embedded import TansuBroker
+from tests.integration.delivery_kit import Kit, ProbeHappenedV1, record_effect, run_until
 
 
 async def test_rows_committed_out_of_id_order_are_all_published(database: str, servers) -> None:
@@ -155,3 +165,70 @@ async def test_poison_events_are_parked_on_dlq_and_the_partition_keeps_flowing(
         )
         assert outcome == "dead_lettered"
         assert [e["probe"] for e in await kit.effects()] == ["good"]
+
+
+async def test_a_broker_restarted_empty_is_never_told_an_offset_from_before(
+    database: str, tmp_path: Path
+) -> None:
+    """The broker dies right after an event was handled, before its offset was
+    committed, and comes back empty. The group it forgot rejoins; the commit the
+    consumer still owes belongs to the old log and must not reach the new one,
+    or the consumer would start past the events the new log holds."""
+    broker = TansuBroker(log_path=tmp_path / "broker.log")
+    broker.start()
+    try:
+        async with Kit(database, broker.bootstrap) as kit:
+            producer = await kit.producer()
+
+            async def send(seq: int) -> None:
+                event = kit.probe_event(f"p{seq}", seq)
+                await producer.send_and_wait(kit.topic, event.to_bytes(), key=b"one-key")
+
+            async def forget_everything_after(conn: asyncpg.Connection, event: CloudEvent) -> None:
+                await record_effect(conn, event)
+                if event.data["seq"] == 4:
+                    await asyncio.to_thread(broker.kill)
+                    await asyncio.to_thread(broker.start)  # same port, empty
+                    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+                    await admin.start()
+                    try:
+                        await ensure_topics(
+                            admin, [kit.topic, kit.topic + ".dlq"], partitions=3, replication=1
+                        )
+                    finally:
+                        await admin.close()
+
+            consumer = EventConsumer(
+                name="amnesia",
+                topics=[kit.topic],
+                handlers={ProbeHappenedV1.event_type: forget_everything_after},
+                pool=kit.pool,
+                dlq_producer=producer,
+                settings=kit.settings,
+            )
+            task = asyncio.create_task(consumer.run())
+            try:
+                for seq in range(1, 5):
+                    await send(seq)
+                await _until(lambda: _seqs(kit), {1, 2, 3, 4}, 30)
+                # The new log starts at offset 0, below the offset owed for seq 4.
+                for seq in (5, 6):
+                    await send(seq)
+                await _until(lambda: _seqs(kit), {1, 2, 3, 4, 5, 6}, 30)
+            finally:
+                consumer.stop()
+                await asyncio.wait_for(task, 20)
+            assert sorted(r["seq"] for r in await kit.effects()) == [1, 2, 3, 4, 5, 6]
+    finally:
+        broker.stop()
+
+
+async def _seqs(kit: Kit) -> set[int]:
+    return {r["seq"] for r in await kit.effects()}
+
+
+async def _until(read: Callable[[], Awaitable[set[int]]], wanted: set[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (found := await read()) != wanted:
+        assert time.monotonic() < deadline, f"handled {sorted(found)}, expected {sorted(wanted)}"
+        await asyncio.sleep(0.1)

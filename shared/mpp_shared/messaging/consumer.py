@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.protocol.commit import OffsetCommitRequest
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import metrics, trace
 from opentelemetry.propagate import extract
@@ -65,6 +66,15 @@ def _cancelled_from_outside() -> bool:
     to a library task cancelled under it raising CancelledError in its awaiter."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def _membership_lost(consumer: AIOKafkaConsumer) -> bool:
+    """aiokafka resets its generation to the 'no generation' marker when the
+    coordinator does not recognise the member any more, then rejoins; the
+    revoke callback of that rejoin runs in that state."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    generation = getattr(coordinator, "generation", None)
+    return generation == OffsetCommitRequest.DEFAULT_GENERATION_ID
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -217,6 +227,18 @@ class EventConsumer:
     async def commit_done(self, partitions: set[TopicPartition] | None) -> None:
         consumer = self._consumer
         if consumer is None:
+            return
+        if _membership_lost(consumer):
+            # The group no longer knows this member (its session expired, its
+            # coordinator was lost, or the broker restarted and forgot the
+            # group). A commit now would go out without a generation, which a
+            # broker takes as a commit from outside any group and keeps: the
+            # partition's next owner would start there, past records the log
+            # holds now (after an amnesia restart, the republished ones). So
+            # nothing is committed; the next owner re-reads and its inbox
+            # absorbs the repeat.
+            log.info("consumer %s: commit skipped (membership lost)", self.name)
+            self.forget(list(self._done))
             return
         offsets = {
             tp: offset
