@@ -31,6 +31,7 @@ from aiokafka.structs import ConsumerRecord
 from opentelemetry import metrics, trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from pydantic import ValidationError
 
 from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.events.envelope import CloudEvent, parse_event
@@ -66,6 +67,20 @@ def _cancelled_from_outside() -> bool:
     to a library task cancelled under it raising CancelledError in its awaiter."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def describe_error(exc: BaseException) -> str:
+    """What went wrong with an event, for the `mpp-error` header, the inbox,
+    the log and the span. A validation error is told by field and reason
+    only: its own text repeats the offending values, which may be a citizen's
+    NIK or phone number, and the parked record already carries them once."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(event)'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        return f"{exc.error_count()} validation error(s) for {exc.title}: {problems}"
+    return "".join(traceback.format_exception_only(exc)).strip()
 
 
 def _membership_lost(consumer: AIOKafkaConsumer) -> bool:
@@ -282,7 +297,7 @@ class EventConsumer:
         except ValueError as exc:
             with self._span(record) as span:
                 span.set_status(Status(StatusCode.ERROR, "malformed event"))
-                await self._dead_letter(record, None, f"malformed event: {exc}")
+                await self._dead_letter(record, None, f"malformed event: {describe_error(exc)}")
             return None
         handler = self.handlers.get(event.type)
         return None if handler is None else (event, handler)
@@ -396,9 +411,14 @@ class EventConsumer:
             except Exception as exc:
                 attempt += 1
                 if attempt >= self.settings.consumer_max_attempts:
-                    span.record_exception(exc)
+                    error = describe_error(exc)
+                    # Not span.record_exception: its message and stack trace
+                    # would repeat a validation error's input values.
+                    span.add_event(
+                        "exception",
+                        {"exception.type": type(exc).__qualname__, "exception.message": error},
+                    )
                     span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
-                    error = "".join(traceback.format_exception_only(exc)).strip()
                     await self._dead_letter(record, event, error)
                     return
                 await asyncio.sleep(self.settings.consumer_retry_backoff * 2 ** (attempt - 1))
