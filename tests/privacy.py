@@ -37,6 +37,7 @@ from typing import Any, Literal
 import phonenumbers
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from pytest_httpserver import HTTPServer
 from stdnum.id import nik as stdnum_nik
 
 from mpp_shared.pii import mask_email, mask_nik, mask_phone
@@ -140,6 +141,17 @@ def spans_from_otlp(body: bytes) -> list[SpanRecord]:
                     )
                 )
     return found
+
+
+def exported_spans(collector: HTTPServer) -> list[SpanRecord]:
+    """Every span the services exported to an OTLP/HTTP `collector` (a
+    pytest-httpserver), read from its request log."""
+    return [
+        span
+        for request, _response in list(collector.log)
+        if request.path == "/v1/traces"
+        for span in spans_from_otlp(request.get_data())
+    ]
 
 
 class PersonalDataDetector:

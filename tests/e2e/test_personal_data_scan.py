@@ -50,6 +50,7 @@ from tests.privacy import (
     Finding,
     PersonalDataDetector,
     SpanRecord,
+    exported_spans,
     office_mailboxes,
     spans_from_otlp,
 )
@@ -247,10 +248,7 @@ def _without_fuzzed_urls(span: SpanRecord) -> SpanRecord:
 
 def _scan_spans(detector: PersonalDataDetector, otlp: OtlpReceiver, scanned: Scanned) -> None:
     collected = len(otlp.find(lambda _span: True))
-    spans: list[SpanRecord] = []
-    for request, _response in list(otlp.server.log):
-        if request.path == "/v1/traces":
-            spans += spans_from_otlp(request.get_data())
+    spans = exported_spans(otlp.server)
     # The raw export requests hold at least every span the receiver collected.
     assert len(spans) >= collected
     for span in spans:

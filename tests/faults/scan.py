@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiokafka import AIOKafkaConsumer
 
 from tests.faults.harness import FaultStack
-from tests.privacy import Finding, PersonalDataDetector, office_mailboxes, spans_from_otlp
+from tests.privacy import Finding, PersonalDataDetector, exported_spans, office_mailboxes
 
 
 def assert_no_clear_personal_data(stack: FaultStack) -> None:
@@ -35,12 +35,9 @@ async def _scan(stack: FaultStack) -> tuple[dict[str, int], list[Finding]]:
             scanned["log lines"] += 1
             findings.extend(detector.scan_log_line(line, f"{log.name}:{n}"))
     assert stack.providers is not None
-    with stack.providers.lock:
-        exports = list(stack.providers.span_exports)
-    for body in exports:
-        for span in spans_from_otlp(body):
-            scanned["spans"] += 1
-            findings.extend(detector.scan_span(span))
+    for span in exported_spans(stack.providers.http):
+        scanned["spans"] += 1
+        findings.extend(detector.scan_span(span))
     assert stack.stack is not None and stack.stack.kafka_bootstrap
     consumer = AIOKafkaConsumer(
         bootstrap_servers=stack.stack.kafka_bootstrap,
