@@ -28,8 +28,11 @@ AKTA_PAPERS = [
 
 
 def niks(count: int) -> list[str]:
-    """Valid NIKs of Kecamatan Pare with random serials (born 12-03-1995)."""
-    return [f"350617120395{n:04d}" for n in random.sample(range(1, 10000), count)]
+    """Valid NIKs of Kecamatan Pare with random serials (born 12-03-1995).
+    Their last two digits differ: a masked NIK shows only those, and the
+    tests tell the officer's entries apart by it."""
+    endings = random.sample(range(100), count)
+    return [f"350617120395{random.randrange(1, 100) * 100 + end:04d}" for end in endings]
 
 
 async def upload(
