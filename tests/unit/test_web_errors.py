@@ -16,17 +16,19 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 
 from mpp_intake.api.schemas import VALIDATION_MESSAGES, ApplicationCreate, VerificationDecision
+from mpp_shared.idempotency import request_fingerprint
 from mpp_shared.web import (
     ApiError,
+    document_errors,
+    install_error_handlers,
+    register_messages,
+    request_language,
+)
+from mpp_shared.web.errors import (
     _api_error_handler,
     _field_name,
     _message,
     _validation_handler,
-    document_errors,
-    install_error_handlers,
-    register_messages,
-    request_fingerprint,
-    request_language,
 )
 
 VALID_NIK = "3506042602660001"

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Request
 from mpp_complaints import filing, ratelimit
 from mpp_complaints.api.schemas import ComplaintCreate, ComplaintPublic
 from mpp_shared.auth import PUBLIC, Principal, Role, require_roles
+from mpp_shared.idempotency import Idempotency
 from mpp_shared.web import (
     ApiError,
-    Idempotency,
     IdempotencyKey,
     PoolDep,
+    replayed,
 )
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
@@ -39,8 +40,8 @@ async def file_complaint(
         return refused
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, "complaints", idempotency_key)
-        if (replay := await once.replay(body.model_dump())) is not None:
-            return replay
+        if (stored := await once.replay(body.model_dump())) is not None:
+            return replayed(stored)
         answer = await filing.file(
             conn,
             settings=request.app.state.settings,

@@ -41,7 +41,8 @@ from mpp_shared.events.schemas import (
     ComplaintVerifiedV1,
 )
 from mpp_shared.messaging.outbox import enqueue
-from mpp_shared.web import ApiError, PoolDep, refuse_stale_or_illegal
+from mpp_shared.transitions import refuse_stale_or_illegal
+from mpp_shared.web import ApiError, PoolDep
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaint lifecycle"])
 categories_router = APIRouter(prefix="/v1/categories", tags=["complaint categories"])

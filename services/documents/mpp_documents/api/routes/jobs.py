@@ -30,7 +30,8 @@ from mpp_shared.events.schemas import (
 )
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher
-from mpp_shared.web import ApiError, PoolDep, refuse_stale_or_illegal, request_language
+from mpp_shared.transitions import refuse_stale_or_illegal
+from mpp_shared.web import ApiError, PoolDep, request_language
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 SOURCE = "/mpp/documents"

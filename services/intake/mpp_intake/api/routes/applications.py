@@ -44,15 +44,16 @@ from mpp_shared.events.schemas import (
     ApplicationVerifiedV1,
     MissingItem,
 )
+from mpp_shared.idempotency import Idempotency
 from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.transitions import refuse_stale_or_illegal
 from mpp_shared.web import (
     MAX_PAGE,
     ApiError,
-    Idempotency,
     IdempotencyKey,
     LanguageDep,
     PoolDep,
-    refuse_stale_or_illegal,
+    replayed,
 )
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
@@ -85,8 +86,8 @@ async def submit_application(
     scope = f"applications:{officer.subject}"
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, scope, idempotency_key)
-        if (replay := await once.replay(body.model_dump())) is not None:
-            return replay
+        if (stored := await once.replay(body.model_dump())) is not None:
+            return replayed(stored)
         answer = await submission.submit(
             conn,
             settings=request.app.state.settings,

@@ -37,16 +37,17 @@ from mpp_intake.domain import outreach as rules
 from mpp_intake.domain.outreach import EntryStatus, OutreachRow, RowProblem
 from mpp_shared import audit
 from mpp_shared.auth import Principal, Role, require_roles
+from mpp_shared.idempotency import Idempotency
 from mpp_shared.pii import FieldCipher, mask_name, mask_nik, mask_phone
+from mpp_shared.transitions import refuse_stale_or_illegal
 from mpp_shared.web import (
     MAX_PAGE,
     ApiError,
-    Idempotency,
     IdempotencyKey,
     Language,
     LanguageDep,
     PoolDep,
-    refuse_stale_or_illegal,
+    replayed,
 )
 
 router = APIRouter(prefix="/v1/outreach", tags=["outreach"])
@@ -297,11 +298,11 @@ async def upload_list(
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, scope, idempotency_key)
         if (
-            replay := await once.replay(
+            stored := await once.replay(
                 {"name": name, "csv_sha256": hashlib.sha256(data).hexdigest()}
             )
         ) is not None:
-            return replay
+            return replayed(stored)
         await conn.execute(
             "INSERT INTO outreach_lists (id, name, uploaded_by, counter, uploaded_at, "
             "rows_total, rows_accepted, rows_rejected) VALUES ($1, $2, $3, $4, $5, $6, 0, 0)",
@@ -522,8 +523,8 @@ async def apply_from_entry(
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, scope, idempotency_key)
-        if (replay := await once.replay({"entry": str(entry_id), **body.model_dump()})) is not None:
-            return replay
+        if (stored := await once.replay({"entry": str(entry_id), **body.model_dump()})) is not None:
+            return replayed(stored)
         row = await _fetch_entry(conn, entry_id, lock=True)
         _check_desa(officer, row)
         refuse_stale_or_illegal(

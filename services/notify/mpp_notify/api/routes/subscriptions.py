@@ -35,8 +35,9 @@ from mpp_notify.webhooks import fanout
 from mpp_notify.webhooks.dispatcher import secret_context
 from mpp_shared import audit
 from mpp_shared.auth import Principal, Role, require_roles
+from mpp_shared.idempotency import Idempotency
 from mpp_shared.pii import FieldCipher
-from mpp_shared.web import ApiError, Idempotency, IdempotencyKey, PoolDep
+from mpp_shared.web import ApiError, IdempotencyKey, PoolDep, replayed
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 Reader = Annotated[Principal, Depends(require_roles(Role.OPD_SYSTEM, Role.SUPERVISOR))]
@@ -169,8 +170,8 @@ async def create_subscription(
     }
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, f"subscriptions:{owner}", idempotency_key)
-        if (replay := await once.replay(fingerprint)) is not None:
-            return replay
+        if (stored := await once.replay(fingerprint)) is not None:
+            return replayed(stored)
         subscription_id = uuid.uuid4()
         await conn.execute(
             "INSERT INTO subscriptions (id, owner, url, event_types, secret_enc, description) "
@@ -393,8 +394,8 @@ async def redeliver(
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, f"subscriptions:{owner}:redeliveries", idempotency_key)
         payload = {"subscription_id": str(subscription_id), **body.model_dump(mode="json")}
-        if (replay := await once.replay(payload)) is not None:
-            return replay
+        if (stored := await once.replay(payload)) is not None:
+            return replayed(stored)
         subscribed: list[str] | None = await conn.fetchval(
             "SELECT event_types FROM subscriptions WHERE id = $1 AND owner = $2 FOR UPDATE",
             subscription_id,

@@ -29,7 +29,8 @@ from mpp_notify.domain.templates import TemplateRefused, TemplateText
 from mpp_shared import audit
 from mpp_shared.auth import Principal, Role, require_roles
 from mpp_shared.events.envelope import registered_types
-from mpp_shared.web import ApiError, PoolDep, refuse_stale_or_illegal
+from mpp_shared.transitions import refuse_stale_or_illegal
+from mpp_shared.web import ApiError, PoolDep
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 Editor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
