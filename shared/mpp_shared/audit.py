@@ -1,17 +1,33 @@
 """Append-only audit trail of officer actions: written in the action's own
-transaction, readable by a supervisor (every service mounts `router`)."""
+transaction (`record`), readable by a supervisor (`read_trail`, served by
+`mpp_shared.web.audit`, which every service mounts). Nothing here updates or
+deletes an entry."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from mpp_shared.auth import Principal, Role, require_roles
-from mpp_shared.web import MAX_PAGE, PoolDep
+from mpp_shared.auth import Principal
+
+_INSERT = (
+    "INSERT INTO audit_log (actor, roles, counter, action, target_type, target_id, detail) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+
+# Every filter is optional ($n IS NULL matches all); newest first.
+_READ_PAGE = """
+SELECT count(*) OVER () AS total, * FROM audit_log
+WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR counter = $2)
+  AND ($3::text IS NULL OR action = $3) AND ($4::text IS NULL OR target_type = $4)
+  AND ($5::text IS NULL OR target_id = $5)
+  AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
+ORDER BY id DESC LIMIT $8 OFFSET $9
+"""
 
 
 async def record(
@@ -23,9 +39,10 @@ async def record(
     target_id: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    """Append one entry on `conn`, inside the caller's transaction: the entry
+    exists exactly when the action it tells of was committed."""
     await conn.execute(
-        "INSERT INTO audit_log (actor, roles, counter, action, target_type, target_id, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        _INSERT,
         principal.subject,
         sorted(principal.roles),
         principal.counter,
@@ -58,42 +75,34 @@ class AuditPage(BaseModel):
     page_size: int
 
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
-Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
+@dataclass(frozen=True)
+class AuditFilters:
+    """Which entries a supervisor asks for; a filter left None matches all.
+    `since` is inclusive, `until` exclusive."""
+
+    actor: str | None = None
+    counter: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
-@router.get(
-    "", response_model=AuditPage, summary="Who did what, when, at which counter (read-only)"
-)
-async def read_audit_trail(
-    pool: PoolDep,
-    _supervisor: Supervisor,
-    actor: str | None = None,
-    counter: str | None = None,
-    action: str | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> Any:
+async def read_trail(
+    pool: asyncpg.Pool, filters: AuditFilters, *, page: int, page_size: int
+) -> AuditPage:
+    """One page (1-based) of the entries matching `filters`, newest first,
+    with the number of all matching entries."""
     rows = await pool.fetch(
-        """
-        SELECT count(*) OVER () AS total, * FROM audit_log
-        WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR counter = $2)
-          AND ($3::text IS NULL OR action = $3) AND ($4::text IS NULL OR target_type = $4)
-          AND ($5::text IS NULL OR target_id = $5)
-          AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
-        ORDER BY id DESC LIMIT $8 OFFSET $9
-        """,
-        actor,
-        counter,
-        action,
-        target_type,
-        target_id,
-        since,
-        until,
+        _READ_PAGE,
+        filters.actor,
+        filters.counter,
+        filters.action,
+        filters.target_type,
+        filters.target_id,
+        filters.since,
+        filters.until,
         page_size,
         (page - 1) * page_size,
     )

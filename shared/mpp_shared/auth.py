@@ -1,8 +1,6 @@
-"""Bearer JWT authentication with the roles of the architecture.
-
-Routes state who may call them: `require_roles(...)` for officers and machine
-clients, `PUBLIC` for the few endpoints open without a token. A test walks
-every route and checks each has one of the two.
+"""Bearer JWTs with the roles of the architecture: who a token names
+(`Principal`), minting and checking tokens. The route dependencies built on
+them (`require_roles`, `PUBLIC`) are the HTTP edge's: `mpp_shared.web.auth`.
 
 `python -m mpp_shared.auth --role verifier` mints a development token.
 """
@@ -11,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 
 class Role(StrEnum):
@@ -74,55 +69,6 @@ def decode_token(token: str, secret: str, issuer: str = "mpp") -> Principal:
     )
     roles = frozenset(Role(r) for r in claims.get("roles", []) if r in Role._value2member_map_)
     return Principal(subject=str(claims["sub"]), roles=roles, counter=claims.get("counter"))
-
-
-_bearer = HTTPBearer(auto_error=False)
-
-
-def _unauthorized(message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
-    )
-
-
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None:
-        raise _unauthorized("Token diperlukan / a bearer token is required")
-    settings = request.app.state.settings
-    try:
-        return decode_token(credentials.credentials, settings.jwt_secret, settings.jwt_issuer)
-    except jwt.PyJWTError as exc:
-        raise _unauthorized(f"Token tidak sah / invalid token: {exc}") from exc
-
-
-def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """Dependency that admits a principal holding any of `roles` (admin always)."""
-    allowed = frozenset(roles) | {Role.ADMIN}
-
-    async def dependency(
-        principal: Annotated[Principal, Depends(current_principal)],
-    ) -> Principal:
-        if not principal.has_any(allowed):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail="Peran Anda tidak diizinkan / your role may not do this: needs "
-                + " or ".join(sorted(allowed)),
-            )
-        return principal
-
-    dependency.required_roles = allowed  # type: ignore[attr-defined]
-    return dependency
-
-
-def _public() -> None:
-    """Marks a route as deliberately open without a token."""
-
-
-PUBLIC = Depends(_public)
-PUBLIC_MARKER = _public
 
 
 def main(argv: list[str] | None = None) -> None:

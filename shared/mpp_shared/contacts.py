@@ -5,8 +5,10 @@ a message in Bahasa Indonesia and English."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
+from pydantic_core import PydanticCustomError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -45,11 +47,9 @@ def validate_email(value: str) -> str:
     return value.lower()
 
 
-def checked(fn, value):  # type: ignore[no-untyped-def]
+def checked(rule: Callable[[str], str], value: str) -> str:
     """Run a rule inside a pydantic validator: the refusal keeps its code."""
-    from pydantic_core import PydanticCustomError
-
     try:
-        return fn(value)
+        return rule(value)
     except InvalidValue as exc:
         raise PydanticCustomError(exc.code, str(exc)) from exc

@@ -17,7 +17,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 # Errors meaning "the database cannot be reached right now", not "this
 # request or event is wrong": APIs answer 503, consumers retry without limit.
-DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,

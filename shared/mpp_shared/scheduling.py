@@ -24,7 +24,7 @@ from opentelemetry.propagate import extract, inject
 from opentelemetry.util.types import Attributes
 
 from mpp_shared.db import DATABASE_UNAVAILABLE
-from mpp_shared.service import Runtime
+from mpp_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

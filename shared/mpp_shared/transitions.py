@@ -2,8 +2,9 @@
 service's use cases:
 
     row = await begin_transition(conn, JOBS, job_id, target=..., expected_version=..., allowed=...)
-    ... update the row, write its history (the service's own SQL) ...
-    await finish_transition(conn, actor, action=..., target=..., detail=..., event=..., source=..., key=...)
+    ... update the row (the service's own SQL) ...
+    event = await finish_transition(conn, actor, action=..., target_id=..., event=..., source=..., key=...)
+    ... write its history, which may keep `event.id` ...
 
 `begin_transition` locks the row (`FOR UPDATE`) and refuses a missing row
 (`NotFound`), a stale `expected_version` or an illegal move (`Conflict` with
@@ -24,7 +25,7 @@ import asyncpg
 from mpp_shared import audit
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Conflict, NotFound
-from mpp_shared.events import EventData, build_event
+from mpp_shared.events import CloudEvent, EventData, build_event
 from mpp_shared.messaging.outbox import enqueue
 
 
@@ -80,12 +81,19 @@ async def begin_transition(
     target: str,
     expected_version: int | None,
     allowed: Callable[[asyncpg.Record], bool],
+    authorize: Callable[[asyncpg.Record], None] | None = None,
 ) -> asyncpg.Record:
-    """Lock the row and refuse a missing, stale or illegal move; the locked row."""
+    """Lock the row and refuse a missing, stale or illegal move; the locked row.
+
+    `authorize` refuses a caller who may not touch this row at all (it
+    raises); it runs before the version and state are compared, so such a
+    caller never learns them."""
     query = aggregate.lock_query or f"SELECT * FROM {aggregate.table} WHERE id = $1 FOR UPDATE"
     row = await conn.fetchrow(query, row_id)
     if row is None:
         raise aggregate.not_found()
+    if authorize is not None:
+        authorize(row)
     refuse_stale_or_illegal(
         noun=aggregate.noun,
         current=row[aggregate.state_column],
@@ -109,9 +117,10 @@ async def finish_transition(
     source: str,
     key: str,
     subject: str | None = None,
-) -> None:
+) -> CloudEvent | None:
     """The officer's audit entry (none for a citizen acting alone) and the
-    event, keyed by `key` so one request's events stay in order."""
+    event, keyed by `key` so one request's events stay in order; the event
+    enqueued (a history row may keep its id)."""
     if actor is not None:
         await audit.record(
             conn,
@@ -121,10 +130,8 @@ async def finish_transition(
             target_id=target_id,
             detail=detail,
         )
-    if event is not None:
-        await enqueue(
-            conn,
-            build_event(event, source=source, subject=subject or target_id),
-            topic=event.topic,
-            key=key,
-        )
+    if event is None:
+        return None
+    envelope = build_event(event, source=source, subject=subject or target_id)
+    await enqueue(conn, envelope, topic=event.topic, key=key)
+    return envelope

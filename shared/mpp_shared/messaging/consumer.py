@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -36,30 +36,21 @@ from pydantic import ValidationError
 from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.events.envelope import CloudEvent, parse_event
 from mpp_shared.events.topics import dlq_of
+from mpp_shared.messaging import inbox
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mpp.consumer")
 
-Handler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
+# What a service runs for one event type: its effect, on the connection of the
+# transaction that also writes the inbox row.
+EventHandler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
 
 _TRANSIENT = (
     *DATABASE_UNAVAILABLE,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
 )
-
-_CLAIM = """
-INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset", outcome, error)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (consumer, event_id) DO UPDATE
-    SET outcome = excluded.outcome, error = excluded.error, topic = excluded.topic,
-        partition = excluded.partition, "offset" = excluded."offset", handled_at = now()
-    WHERE inbox.outcome = 'dead_lettered' AND excluded.outcome = 'handled'
-RETURNING true
-"""
-# An event parked on the dead-letter topic had no effect (its transaction
-# rolled back): when it comes back (a replay of the .dlq), it is handled anew.
 
 
 def _cancelled_from_outside() -> bool:
@@ -92,7 +83,7 @@ def _membership_lost(consumer: AIOKafkaConsumer) -> bool:
     return generation == OffsetCommitRequest.DEFAULT_GENERATION_ID
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class _CommitOnRevoke(ConsumerRebalanceListener):
     def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
 
@@ -114,7 +105,7 @@ class EventConsumer:
         *,
         name: str,
         topics: list[str],
-        handlers: dict[str, Handler],
+        handlers: Mapping[str, EventHandler],
         pool: asyncpg.Pool,
         dlq_producer: AIOKafkaProducer,
         settings: ServiceSettings,
@@ -289,7 +280,9 @@ class EventConsumer:
             },
         )
 
-    async def _prepare(self, record: ConsumerRecord[Any, Any]) -> tuple[CloudEvent, Handler] | None:
+    async def _prepare(
+        self, record: ConsumerRecord[Any, Any]
+    ) -> tuple[CloudEvent, EventHandler] | None:
         """The event and its handler; None for types this consumer ignores.
         A malformed event is parked on the dead-letter topic at once."""
         try:
@@ -353,44 +346,22 @@ class EventConsumer:
         conn: asyncpg.Connection,
         record: ConsumerRecord[Any, Any],
         event: CloudEvent,
-        handler: Handler,
+        handler: EventHandler,
         span: Any,
     ) -> int:
         """Inbox claim and effect in the caller's transaction; 1 if handled now."""
-        if not await self._claim(conn, record, event, "handled", None):
+        if not await inbox.claim(conn, self.name, record, event, "handled", None):
             span.set_attribute("mpp.duplicate", True)
             return 0
         await handler(conn, event)
         return 1
-
-    async def _claim(
-        self,
-        conn: asyncpg.Connection,
-        record: ConsumerRecord[Any, Any],
-        event: CloudEvent,
-        outcome: str,
-        error: str | None,
-    ) -> bool:
-        """Record the event in the inbox; False if it was there already."""
-        claimed = await conn.fetchval(
-            _CLAIM,
-            self.name,
-            event.id,
-            event.type,
-            record.topic,
-            record.partition,
-            record.offset,
-            outcome,
-            error,
-        )
-        return bool(claimed)
 
     def _count_handled(self, handled: int) -> None:
         self.handled_total += handled
         self._handled_counter.add(handled, {"consumer": self.name})
 
     async def _handle_with_retries(
-        self, record: ConsumerRecord[Any, Any], event: CloudEvent, handler: Handler, span: Any
+        self, record: ConsumerRecord[Any, Any], event: CloudEvent, handler: EventHandler, span: Any
     ) -> None:
         attempt = 0
         transient_wait = self.settings.consumer_retry_backoff
@@ -452,7 +423,9 @@ class EventConsumer:
             while True:
                 try:
                     async with self.pool.acquire() as conn:
-                        await self._claim(conn, record, event, "dead_lettered", error[:2000])
+                        await inbox.claim(
+                            conn, self.name, record, event, "dead_lettered", error[:2000]
+                        )
                     return
                 except _TRANSIENT:
                     await asyncio.sleep(1.0)

@@ -157,6 +157,49 @@ async def _read_parked(
     return sorted(records, key=lambda r: (r.partition, r.offset)), ends
 
 
+def _choose(
+    records: Sequence[Any],
+    report: ReplayReport,
+    since: datetime | None,
+    event_ids: set[uuid.UUID] | None,
+) -> list[ParkedRecord]:
+    """The parked records to replay; counts the filtered ones and notes the
+    unreplayable ones in `report`."""
+    chosen: list[ParkedRecord] = []
+    for record in records:
+        parked = parked_record(record)
+        if since is not None and parked.parked_at < since:
+            report.filtered += 1
+        elif event_ids and parked.event_id not in event_ids:
+            report.filtered += 1
+        elif parked.event_id is None:
+            report.unreplayable.append((parked, "malformed event, sending it again cannot help"))
+        elif not parked.original_topic:
+            report.unreplayable.append((parked, "no mpp-original-topic header"))
+        else:
+            chosen.append(parked)
+    return chosen
+
+
+async def _republish(producer: AIOKafkaProducer, chosen: list[ParkedRecord]) -> None:
+    """Send every chosen record back to its original topic; returns once the
+    broker acknowledged them all."""
+    await producer.start()
+    try:
+        pending = [
+            await producer.send(
+                p.original_topic or "",
+                value=p.value,
+                key=p.key,
+                headers=replay_headers(p),
+            )
+            for p in chosen
+        ]
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
 async def replay_dlq(
     bootstrap: str,
     topic: str,
@@ -187,36 +230,9 @@ async def replay_dlq(
     try:
         records, ends = await _read_parked(consumer, topic, from_position=not filtered_run)
         report.read = len(records)
-        chosen: list[ParkedRecord] = []
-        for record in records:
-            parked = parked_record(record)
-            if since is not None and parked.parked_at < since:
-                report.filtered += 1
-            elif event_ids and parked.event_id not in event_ids:
-                report.filtered += 1
-            elif parked.event_id is None:
-                report.unreplayable.append(
-                    (parked, "malformed event, sending it again cannot help")
-                )
-            elif not parked.original_topic:
-                report.unreplayable.append((parked, "no mpp-original-topic header"))
-            else:
-                chosen.append(parked)
+        chosen = _choose(records, report, since, event_ids)
         if chosen and not dry_run:
-            await producer.start()
-            try:
-                pending = [
-                    await producer.send(
-                        p.original_topic or "",
-                        value=p.value,
-                        key=p.key,
-                        headers=replay_headers(p),
-                    )
-                    for p in chosen
-                ]
-                await asyncio.gather(*pending)
-            finally:
-                await producer.stop()
+            await _republish(producer, chosen)
         report.replayed = chosen
         if not dry_run and not filtered_run:
             # Only after the broker acknowledged every replayed record: a crash

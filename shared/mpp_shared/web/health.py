@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from mpp_shared.auth import PUBLIC
+from mpp_shared.web.auth import PUBLIC
 
 health_router = APIRouter(prefix="/health", tags=["health"], dependencies=[PUBLIC])
 

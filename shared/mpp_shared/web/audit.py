@@ -1,0 +1,36 @@
+"""The supervisor's read-only view of the audit trail, mounted by every service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from mpp_shared.audit import AuditFilters, AuditPage, read_trail
+from mpp_shared.auth import Principal, Role
+from mpp_shared.web.auth import require_roles
+from mpp_shared.web.deps import MAX_PAGE, PoolDep
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
+
+
+@router.get(
+    "", response_model=AuditPage, summary="Who did what, when, at which counter (read-only)"
+)
+async def read_audit_trail(
+    pool: PoolDep,
+    _supervisor: Supervisor,
+    actor: str | None = None,
+    counter: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AuditPage:
+    filters = AuditFilters(actor, counter, action, target_type, target_id, since, until)
+    return await read_trail(pool, filters, page=page, page_size=page_size)
