@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from mpp_intake import catalog_store
+from mpp_intake.store import catalog as catalog_store
 from mpp_shared import migrate
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,12 +1,18 @@
-"""Intake's reactions to document events: the progress that tracking shows."""
+"""Intake's reactions to document events: the progress that tracking shows.
+
+Each runs in the consumer's transaction, with the inbox record of the event:
+a redelivered event changes nothing (progress never moves backwards, and the
+timeline keeps one step per source event)."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from mpp_intake.domain.applications import PROGRESS_FROM_DOCUMENT_EVENT, later_progress
+from mpp_intake.store import applications
 from mpp_shared.events import CloudEvent
 from mpp_shared.events.schemas import DocumentJobEvent, DocumentOnHoldV1
+from mpp_shared.messaging.consumer import EventHandler
 
 
 async def on_document_progress(conn: asyncpg.Connection, event: CloudEvent) -> None:
@@ -14,35 +20,26 @@ async def on_document_progress(conn: asyncpg.Connection, event: CloudEvent) -> N
     if not isinstance(data, DocumentJobEvent):
         raise TypeError(f"{event.type} is not a document job event")
     step = PROGRESS_FROM_DOCUMENT_EVENT[event.type]
-    row = await conn.fetchrow(
-        "SELECT progress FROM applications WHERE id = $1 FOR UPDATE", data.application_id
-    )
-    if row is None:
+    current = await applications.lock_progress(conn, data.application_id)
+    if current is None:
         raise LookupError(f"document event for unknown application {data.application_id}")
-    progress = later_progress(row["progress"], step)
+    progress = later_progress(current, step)
     hold = None
-    if isinstance(data, DocumentOnHoldV1):
+    if isinstance(data, DocumentOnHoldV1) and progress == "on_hold":
         hold = {"code": data.reason_code, "name_id": data.reason_id, "name_en": data.reason_en}
-    # A handed-over or cancelled document ends the application: the NIK may apply again.
-    await conn.execute(
-        "UPDATE applications SET progress = $2, pickup_point = coalesce($3, pickup_point), "
-        "hold_reason = $4, active = active AND $2 NOT IN ('picked_up', 'cancelled'), "
-        "expected_ready_at = coalesce(expected_ready_at, $5), updated_at = now() WHERE id = $1",
+    await applications.record_progress(
+        conn,
         data.application_id,
-        progress,
-        data.pickup_point,
-        hold if progress == "on_hold" else None,
-        data.due_at,
+        progress=progress,
+        pickup_point=data.pickup_point,
+        hold_reason=hold,
+        due_at=data.due_at,
     )
-    await conn.execute(
-        "INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source_event_id) DO NOTHING",
-        data.application_id,
-        step,
-        data.occurred_at,
-        data.pickup_point,
-        event.id,
+    await applications.add_step(
+        conn, data.application_id, step, data.occurred_at, data.pickup_point, event.id
     )
 
 
-HANDLERS = {event_type: on_document_progress for event_type in PROGRESS_FROM_DOCUMENT_EVENT}
+HANDLERS: dict[str, EventHandler] = {
+    event_type: on_document_progress for event_type in PROGRESS_FROM_DOCUMENT_EVENT
+}

@@ -5,13 +5,21 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mpp_intake.api.catalog_schemas import CATALOG_MESSAGES
-from mpp_intake.api.routes import applications, catalog, outreach, tracking
+from mpp_intake.api.errors import install_intake_errors
+from mpp_intake.api.routes import (
+    applications,
+    catalog,
+    outreach_entries,
+    outreach_lists,
+    tracking,
+)
 from mpp_intake.api.schemas import VALIDATION_MESSAGES
 from mpp_intake.handlers import HANDLERS
 from mpp_intake.settings import IntakeSettings
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import FieldCipher
-from mpp_shared.service import ConsumerSpec, create_service_app
+from mpp_shared.runtime import ConsumerSpec
+from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
 
 
@@ -32,10 +40,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             catalog.points_router,
             applications.router,
             tracking.router,
-            outreach.router,
+            outreach_lists.router,
+            outreach_entries.router,
         ],
         consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
     )
+    install_intake_errors(app)
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
     return app
 

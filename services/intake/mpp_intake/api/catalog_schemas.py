@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from mpp_intake.domain.catalog import ServiceVersion
+from mpp_intake.domain.catalog import Channel, ServiceVersion, SlaUnit
 from mpp_shared.web import PG_INT_MAX
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,48}$")
-Channel = Literal["mpp_desk", "kecamatan_desk", "desa", "online"]
 
 
 def _code(value: str) -> str:
@@ -49,7 +48,7 @@ class ServiceDefinition(BaseModel):
         default=0, ge=0, le=PG_INT_MAX, description="Always shown; Rp 0 for population documents"
     )
     sla_amount: int = Field(ge=0, le=365)
-    sla_unit: Literal["working_days", "working_hours"] = "working_days"
+    sla_unit: SlaUnit = "working_days"
     pickup_points: list[str] = Field(min_length=1)
     channels: list[Channel] = Field(min_length=1)
     requirements: list[RequirementIn] = Field(default_factory=list)

@@ -1,9 +1,14 @@
+"""What intake's routes depend on: the field cipher, the settings, and who
+may call them (as `Annotated` aliases)."""
+
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mpp_shared.auth import Principal, Role, require_roles
+from mpp_shared.auth import Principal, Role
 from mpp_shared.pii import FieldCipher
+from mpp_shared.settings import ServiceSettings
+from mpp_shared.web.auth import require_roles
 
 
 async def get_cipher(request: Request) -> FieldCipher:
@@ -11,10 +16,19 @@ async def get_cipher(request: Request) -> FieldCipher:
     return cipher
 
 
+async def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
 CipherDep = Annotated[FieldCipher, Depends(get_cipher)]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 FrontDesk = Annotated[Principal, Depends(require_roles(Role.FRONTDESK))]
 Verifier = Annotated[Principal, Depends(require_roles(Role.VERIFIER))]
 Officer = Annotated[
     Principal,
     Depends(require_roles(Role.FRONTDESK, Role.VERIFIER, Role.SUPERVISOR, Role.PICKUP)),
 ]
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
+DesaOrSupervisor = Annotated[Principal, Depends(require_roles(Role.FRONTDESK, Role.SUPERVISOR))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

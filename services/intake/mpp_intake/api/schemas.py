@@ -1,19 +1,51 @@
-"""Request and answer models of the intake API."""
+"""Request models of the intake API, and the answers it gives (the models
+the use cases answer with, listed here with the requests)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from mpp_intake.domain import identity
-from mpp_intake.domain.applications import RejectReason
-from mpp_shared.contacts import checked as _checked
+from mpp_intake.domain.applications import (
+    PREFERRED_CHANNEL_WITHOUT_CONTACT,
+    PreferredChannel,
+    RejectReason,
+    unreachable_on,
+)
+from mpp_intake.domain.catalog import Channel
+from mpp_intake.usecases.application_views import (
+    ApplicationList,
+    ApplicationPublic,
+    MissingRequirement,
+)
+from mpp_intake.usecases.outreach_entries import FollowUp, OutreachEntryList, OutreachEntryPublic
+from mpp_intake.usecases.outreach_lists import OutreachListPublic, RejectedRow
+from mpp_intake.usecases.tracking import TimelineStep, TrackingPublic
+from mpp_shared.contacts import checked
 
-Channel = Literal["mpp_desk", "kecamatan_desk", "desa", "online"]
+__all__ = [
+    "VALIDATION_MESSAGES",
+    "ApplicationCreate",
+    "ApplicationList",
+    "ApplicationPublic",
+    "ApplicationSearch",
+    "DocumentsHandedIn",
+    "FollowUp",
+    "FollowUpCreate",
+    "MissingRequirement",
+    "OutreachApplicationCreate",
+    "OutreachEntryList",
+    "OutreachEntryPublic",
+    "OutreachListPublic",
+    "RejectedRow",
+    "RequirementCheck",
+    "TimelineStep",
+    "TrackingPublic",
+    "VerificationDecision",
+]
 
 
 class ApplicationCreate(BaseModel):
@@ -34,30 +66,29 @@ class ApplicationCreate(BaseModel):
         description="Where the document is collected; default: nearest to the domicile",
     )
     language: Literal["id", "en"] = "id"
-    preferred_channel: Literal["sms", "whatsapp", "email"] | None = None
+    preferred_channel: PreferredChannel | None = None
 
     @field_validator("nik")
     @classmethod
     def _nik(cls, value: str) -> str:
-        return str(_checked(identity.validate_nik, value))
+        return str(checked(identity.validate_nik, value))
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else str(_checked(identity.normalise_phone, value))
+        return None if value in (None, "") else str(checked(identity.normalise_phone, value))
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else str(_checked(identity.validate_email, value))
+        return None if value in (None, "") else str(checked(identity.validate_email, value))
 
     @model_validator(mode="after")
     def _reachable_on_preferred_channel(self) -> ApplicationCreate:
-        needs = {"sms": self.phone, "whatsapp": self.phone, "email": self.email}
-        if self.preferred_channel and not needs[self.preferred_channel]:
+        if unreachable_on(self.preferred_channel, self.phone, self.email):
             raise PydanticCustomError(
                 "preferred_channel_without_contact",
-                "saluran pilihan {channel} memerlukan kontaknya",
+                PREFERRED_CHANNEL_WITHOUT_CONTACT[0],
                 {"channel": self.preferred_channel},
             )
         return self
@@ -111,43 +142,6 @@ class DocumentsHandedIn(BaseModel):
     expected_version: int | None = None
 
 
-class MissingRequirement(BaseModel):
-    code: str
-    name: str
-    note: str | None = None
-
-
-class ApplicationPublic(BaseModel):
-    id: uuid.UUID
-    tracking_code: str
-    service_code: str
-    service_name: str
-    catalog_version: int
-    fee_idr: int
-    channel: str
-    status: str
-    progress: str
-    nik_masked: str
-    applicant_name_masked: str
-    pickup_point: str | None
-    documents: list[str]
-    missing_requirements: list[MissingRequirement]
-    returned_items: list[MissingRequirement]
-    reason_codes: list[str]
-    decision_reason: str | None
-    expected_ready_at: datetime | None
-    next_step: str
-    version: int
-    submitted_at: datetime
-
-
-class ApplicationList(BaseModel):
-    items: list[ApplicationPublic]
-    total: int
-    page: int
-    page_size: int
-
-
 class ApplicationSearch(BaseModel):
     """Search by NIK in a body, so the NIK never appears in a URL, a log or a trace."""
 
@@ -157,27 +151,7 @@ class ApplicationSearch(BaseModel):
     @field_validator("nik")
     @classmethod
     def _nik(cls, value: str) -> str:
-        return str(_checked(identity.validate_nik, value))
-
-
-class TimelineStep(BaseModel):
-    step: str
-    at: datetime
-    pickup_point: str | None = None
-
-
-class TrackingPublic(BaseModel):
-    tracking_code: str
-    service_code: str
-    service_name: str
-    status: str
-    pickup_point: str | None
-    expected_ready_at: datetime | None
-    hold_reason: str | None = None
-    missing_requirements: list[MissingRequirement]
-    what_to_bring: list[str]
-    next_step: str
-    timeline: list[TimelineStep]
+        return str(checked(identity.validate_nik, value))
 
 
 VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
@@ -190,34 +164,12 @@ VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
         "sebutkan persyaratan yang harus diperbaiki",
         "name the requirements to correct",
     ),
-    "preferred_channel_without_contact": (
-        "saluran pilihan {channel} memerlukan kontaknya",
-        "the preferred channel {channel} needs its contact",
-    ),
+    "preferred_channel_without_contact": PREFERRED_CHANNEL_WITHOUT_CONTACT,
     "reason_required": ("alasan penolakan wajib dipilih", "a rejection needs a reason code"),
 }
 
 
 # --- outreach lists ("jemput bola") ---------------------------------------------
-
-
-class RejectedRow(BaseModel):
-    line: int = Field(description="Line in the uploaded file (the header is line 1)")
-    field: str
-    code: str
-    reason: str
-    nik_masked: str | None = None
-
-
-class OutreachListPublic(BaseModel):
-    id: uuid.UUID
-    name: str
-    uploaded_by: str
-    uploaded_at: datetime
-    rows: int = Field(description="Data rows in the file")
-    accepted: int = Field(description="Rows stored as entries")
-    rejected: int = Field(description="Rows refused (a row may have several reasons)")
-    rejected_rows: list[RejectedRow] = Field(description="One item per reason, by line")
 
 
 class FollowUpCreate(BaseModel):
@@ -229,14 +181,6 @@ class FollowUpCreate(BaseModel):
     )
 
 
-class FollowUp(BaseModel):
-    outcome: str
-    note: str | None = None
-    by: str
-    counter: str | None = None
-    at: datetime
-
-
 class OutreachApplicationCreate(BaseModel):
     """What the desa officer adds to an outreach entry to make it an application;
     NIK, name and service come from the entry."""
@@ -245,7 +189,7 @@ class OutreachApplicationCreate(BaseModel):
     documents: list[str] = Field(default_factory=list, description="Codes of the papers handed in")
     phone: str | None = Field(default=None, description="Default: the phone on the list")
     email: str | None = None
-    preferred_channel: Literal["sms", "whatsapp", "email"] | None = None
+    preferred_channel: PreferredChannel | None = None
     language: Literal["id", "en"] = "id"
     pickup_point: str | None = None
     expected_version: int | None = Field(
@@ -255,38 +199,9 @@ class OutreachApplicationCreate(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else str(_checked(identity.normalise_phone, value))
+        return None if value in (None, "") else str(checked(identity.normalise_phone, value))
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else str(_checked(identity.validate_email, value))
-
-
-class OutreachEntryPublic(BaseModel):
-    id: uuid.UUID
-    list_id: uuid.UUID
-    list_name: str
-    line: int
-    desa_code: str
-    kecamatan_code: str
-    nik_masked: str
-    name_masked: str
-    phone_masked: str | None
-    address: str | None
-    service_code: str
-    service_name: str | None
-    status: str
-    follow_ups: list[FollowUp]
-    application_id: uuid.UUID | None
-    tracking_code: str | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class OutreachEntryList(BaseModel):
-    items: list[OutreachEntryPublic]
-    total: int
-    page: int
-    page_size: int
+        return None if value in (None, "") else str(checked(identity.validate_email, value))

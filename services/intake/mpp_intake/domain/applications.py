@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Literal
+
+PreferredChannel = Literal["sms", "whatsapp", "email"]
 
 
 class Status(StrEnum):
@@ -42,6 +46,31 @@ REJECT_REASON_NAMES: dict[RejectReason, tuple[str, str]] = {
     RejectReason.DUPLICATE: ("permohonan ganda", "a duplicate application"),
     RejectReason.OTHER: ("alasan lain (lihat catatan)", "another reason (see the note)"),
 }
+
+
+def rejection_text(reason_codes: Iterable[RejectReason], note: str | None) -> str:
+    """The reason a citizen is given: the named reasons, then the verifier's note."""
+    names = "; ".join(REJECT_REASON_NAMES[RejectReason(r)][0] for r in reason_codes)
+    return f"{names}. {note}" if note else names
+
+
+# A preferred channel is only a choice when the citizen can be reached on it.
+PREFERRED_CHANNEL_WITHOUT_CONTACT = (
+    "saluran pilihan {channel} memerlukan kontaknya",
+    "the preferred channel {channel} needs its contact",
+)
+
+
+def unreachable_on(
+    preferred_channel: PreferredChannel | None, phone: str | None, email: str | None
+) -> bool:
+    """True when the preferred channel lacks its contact (a phone for sms and
+    whatsapp, an e-mail address for email)."""
+    if preferred_channel is None:
+        return False
+    needs = {"sms": phone, "whatsapp": phone, "email": email}
+    return not needs[preferred_channel]
+
 
 # What moves an application, and from where.
 _DECISIONS: dict[Status, set[Decision]] = {

@@ -7,10 +7,14 @@ without I/O, so the front desk can tell the citizen exactly what is missing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-CHANNELS = ("mpp_desk", "kecamatan_desk", "desa", "online")
+Channel = Literal["mpp_desk", "kecamatan_desk", "desa", "online"]
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+SlaUnit = Literal["working_days", "working_hours"]
+PointKind = Literal["mpp", "dukcapil", "kecamatan"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,18 @@ class Requirement:
         names += [a.name_en if language == "en" else a.name_id for a in self.any_of]
         return (" or " if language == "en" else " atau ").join(names)
 
+    def as_json(self) -> dict[str, Any]:
+        """The shape stored in a catalog version's `requirements`."""
+        return {
+            "code": self.code,
+            "name_id": self.name_id,
+            "name_en": self.name_en,
+            "mandatory": self.mandatory,
+            "any_of": [
+                {"code": a.code, "name_id": a.name_id, "name_en": a.name_en} for a in self.any_of
+            ],
+        }
+
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Requirement:
         return cls(
@@ -59,7 +75,7 @@ class ServiceVersion:
     opd: str
     fee_idr: int
     sla_amount: int
-    sla_unit: str
+    sla_unit: SlaUnit
     pickup_points: tuple[str, ...]
     channels: tuple[str, ...]
     requirements: tuple[Requirement, ...]
@@ -80,6 +96,34 @@ class ServiceVersion:
 
     def requirement(self, code: str) -> Requirement | None:
         return next((r for r in self.requirements if code in r.accepted_codes), None)
+
+    def unknown_documents(self, documents: Iterable[str]) -> list[str]:
+        """Codes of papers no requirement of this service accepts, sorted."""
+        return sorted(set(documents) - self.known_document_codes())
+
+    def unknown_requirements(self, codes: Iterable[str]) -> list[str]:
+        """Codes naming no requirement of this service, sorted."""
+        return sorted({code for code in codes if self.requirement(code) is None})
+
+    def accepted_for(self, code: str) -> set[str]:
+        """Every code that satisfies the requirement `code` belongs to (`code`
+        alone when it belongs to none)."""
+        requirement = self.requirement(code)
+        return requirement.accepted_codes if requirement else {code}
+
+
+@dataclass(frozen=True)
+class PickupPoint:
+    """Where a finished document is collected, and when it is open."""
+
+    code: str
+    name: str
+    kind: PointKind
+    region_code: str
+    address: str
+    opening_hours: dict[str, Any]
+    daily_capacity: int
+    serves_regions: tuple[str, ...]
 
 
 def missing_as_json(missing: list[Requirement]) -> list[dict[str, str]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from mpp_intake import catalog_store
 from mpp_intake.api.catalog_schemas import (
     PickupPointList,
     PickupPointPublic,
@@ -14,18 +14,19 @@ from mpp_intake.api.catalog_schemas import (
     ServiceList,
     ServicePublic,
 )
-from mpp_shared import audit
-from mpp_shared.auth import PUBLIC, Principal, Role, require_roles
-from mpp_shared.web import PG_INT_MAX, ApiError, LanguageDep, PoolDep
+from mpp_intake.api.deps import Admin
+from mpp_intake.domain.catalog import Alternative, Requirement
+from mpp_intake.usecases import catalog
+from mpp_shared.web import PG_INT_MAX, LanguageDep, PoolDep
+from mpp_shared.web.auth import PUBLIC
 
 services_router = APIRouter(prefix="/v1/services", tags=["catalog"])
 points_router = APIRouter(prefix="/v1/pickup-points", tags=["pickup points"], dependencies=[PUBLIC])
-Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
 @services_router.get("", response_model=ServiceList, dependencies=[PUBLIC], summary="The catalog")
 async def list_services(pool: PoolDep, language: LanguageDep) -> Any:
-    items = [ServicePublic.of(s, language) for s in await catalog_store.current_services(pool)]
+    items = [ServicePublic.of(s, language) for s in await catalog.current_services(pool)]
     return ServiceList(items=items, count=len(items))
 
 
@@ -41,14 +42,7 @@ async def get_service(
     language: LanguageDep,
     version: Annotated[int | None, Query(ge=1, le=PG_INT_MAX)] = None,
 ) -> Any:
-    service = (
-        await catalog_store.service_version(pool, code, version)
-        if version
-        else await catalog_store.current_service(pool, code)
-    )
-    if service is None:
-        raise ApiError(404, "not_found", "Layanan tidak ditemukan", "Service not found")
-    return ServicePublic.of(service, language)
+    return ServicePublic.of(await catalog.find_service(pool, code, version), language)
 
 
 @services_router.put(
@@ -57,27 +51,7 @@ async def get_service(
 async def publish_service(
     code: str, body: ServiceDefinition, pool: PoolDep, admin: Admin, language: LanguageDep
 ) -> Any:
-    async with pool.acquire() as conn, conn.transaction():
-        unknown = sorted(set(body.pickup_points) - await catalog_store.pickup_point_codes(conn))
-        if unknown:
-            raise ApiError.invalid(
-                "pickup_points",
-                "unknown_pickup_point",
-                f"tempat pengambilan tidak dikenal: {', '.join(unknown)}",
-                f"unknown pickup points: {', '.join(unknown)}",
-            )
-        doc = {"code": code, **body.model_dump()}
-        version = await catalog_store.publish_version(conn, doc, admin.subject)
-        await audit.record(
-            conn,
-            admin,
-            action="catalog.publish",
-            target_type="service",
-            target_id=code,
-            detail={"version": version},
-        )
-        service = await catalog_store.service_version(conn, code, version)
-    assert service is not None
+    service = await catalog.publish_service(pool, admin, _publish(code, body))
     return ServicePublic.of(service, language)
 
 
@@ -89,10 +63,33 @@ async def list_points(
         Query(pattern=r"^\d{6}$", description="Kecamatan code (first six digits of the NIK)"),
     ] = None,
 ) -> Any:
-    nearest = await catalog_store.nearest_point(pool, region) if region else None
     items = [
-        PickupPointPublic(**dict(r), suggested=r["code"] == nearest)
-        for r in await catalog_store.pickup_points(pool)
+        PickupPointPublic(**asdict(choice.point), suggested=choice.suggested)
+        for choice in await catalog.pickup_points_nearest_first(pool, region)
     ]
-    items.sort(key=lambda p: not p.suggested)
     return PickupPointList(items=items, count=len(items))
+
+
+def _publish(code: str, body: ServiceDefinition) -> catalog.PublishService:
+    return catalog.PublishService(
+        code=code,
+        name_id=body.name_id,
+        name_en=body.name_en,
+        opd=body.opd,
+        fee_idr=body.fee_idr,
+        sla_amount=body.sla_amount,
+        sla_unit=body.sla_unit,
+        pickup_points=tuple(body.pickup_points),
+        channels=tuple(body.channels),
+        requirements=tuple(
+            Requirement(
+                code=r.code,
+                name_id=r.name_id,
+                name_en=r.name_en,
+                mandatory=r.mandatory,
+                any_of=tuple(Alternative(a.code, a.name_id, a.name_en) for a in r.any_of),
+            )
+            for r in body.requirements
+        ),
+        active=body.active,
+    )

@@ -1,7 +1,7 @@
 """The promise made at the counter: when the document will be ready.
 
-The service's SLA counted on the working calendar of the pickup point
-(its opening hours, national holidays, cuti bersama and local days off).
+The service's SLA counted on the working calendar of the pickup point (its
+opening hours, national holidays, cuti bersama and local days off).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from mpp_intake import catalog_store
 from mpp_intake.domain.catalog import ServiceVersion
+from mpp_intake.store import pickup_points
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.workcal import OfficeHours, WorkCalendar
 
@@ -35,7 +35,7 @@ async def expected_ready_at(
     pickup_point: str,
     received_at: datetime,
 ) -> datetime:
-    hours = await catalog_store.opening_hours_cached(conn, pickup_point)
+    hours = await pickup_points.opening_hours_cached(conn, pickup_point)
     calendar = _calendar(
         json.dumps(hours, sort_keys=True),
         settings.calendar_days_off,
