@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from mpp_documents.pickup_window import (
-    _CLAIM_JOBS,
+from mpp_documents.settings import DocumentsSettings
+from mpp_documents.store.pickup_timers import CLAIM_JOBS
+from mpp_documents.usecases.pickup_window import (
     PickupWindowScheduler,
     close_pickup_window,
     start_pickup_window,
 )
-from mpp_documents.settings import DocumentsSettings
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.events.schemas import DocumentPickupReminderV1, DocumentUncollectedV1
@@ -304,7 +304,7 @@ async def test_due_jobs_are_found_through_the_partial_index(pool: asyncpg.Pool) 
         await conn.execute("ANALYZE pickup_timers")
         await conn.execute("ANALYZE jobs")
         await conn.execute("SET LOCAL enable_seqscan = off")
-        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + _CLAIM_JOBS, ENDS, 100))
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + CLAIM_JOBS, ENDS, 100))
     assert "pickup_timers_pending" in plan and "jobs_pkey" in plan, plan
     assert plan.index("Limit") < plan.index("LockRows"), plan  # locked rows count, skipped don't
 

@@ -18,9 +18,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from mpp_documents import register
 from mpp_documents.api.routes import verify
 from mpp_documents.domain import register as reg
+from mpp_documents.store import register as register_store
+from mpp_documents.usecases import register
 from mpp_shared import migrate
 from mpp_shared.auth import mint_token
 from mpp_shared.db import create_pool
@@ -238,12 +239,12 @@ async def test_revocation_through_the_module(register_db: str) -> None:
     conn = await asyncpg.connect(register_db)
     try:
         document = await _issue(conn)
-        found = await register.find_by_code(conn, document.verification_code.lower())
+        found = await register_store.find_by_code(conn, document.verification_code.lower())
         assert found == document and not document.revoked
-        assert await register.find(conn, document.number.lower()) == document
-        assert await register.find(conn, str(document.id)) == document
-        assert await register.find(conn, "3506-AKL-2026-999999") is None
-        assert await register.find(conn, str(uuid.uuid4())) is None
+        assert await register_store.find(conn, document.number.lower()) == document
+        assert await register_store.find(conn, str(document.id)) == document
+        assert await register_store.find(conn, "3506-AKL-2026-999999") is None
+        assert await register_store.find(conn, str(uuid.uuid4())) is None
 
         at = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
         async with conn.transaction():
@@ -256,14 +257,14 @@ async def test_revocation_through_the_module(register_db: str) -> None:
             "salah cetak",
         )
         assert revoked.status == "revoked"
-        assert await register.find_by_code(conn, document.verification_code) == revoked
-        with pytest.raises(register.AlreadyRevoked) as info:
+        assert await register_store.find_by_code(conn, document.verification_code) == revoked
+        with pytest.raises(reg.AlreadyRevoked) as info:
             async with conn.transaction():
                 await register.revoke(
                     conn, number_or_id=str(document.id), by="sup-2", reason="lagi", at=at
                 )
         assert info.value.document == revoked
-        with pytest.raises(register.NotRegistered):
+        with pytest.raises(reg.NotRegistered):
             await register.revoke(conn, number_or_id="nope", by="sup-1", reason="x", at=at)
     finally:
         await conn.close()

@@ -12,16 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
-from mpp_documents.reports import (
-    ZONE,
-    GroupBy,
-    Lateness,
-    Period,
-    SlaCounts,
-    backlog,
-    sla_query,
-    sla_report,
-)
+from mpp_documents.domain.reports import ZONE, GroupBy, Lateness, Period, SlaCounts
+from mpp_documents.store.reports import sla_query
+from mpp_documents.usecases.reports import backlog, sla_report
 
 AS_OF = datetime(2026, 7, 20, 10, tzinfo=ZONE)
 JULY = Period(date(2026, 7, 1), date(2026, 8, 1))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from mpp_documents.sla import SlaScheduler, start_clock, stop_clock
+from mpp_documents.usecases.sla_clock import SlaScheduler, start_clock, stop_clock
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.events.schemas import SlaBreachedV1, SlaWarningV1

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from mpp_documents.pickup_window import UNCOLLECTED, latest_due, pickup_schedule, schedule_for
+from mpp_documents.domain.pickup_window import UNCOLLECTED, latest_due, pickup_schedule
 from mpp_documents.settings import DocumentsSettings, reminder_days
+from mpp_documents.usecases.pickup_window import schedule_for
 
 WIB = ZoneInfo("Asia/Jakarta")
 # Thursday 16 July 2026, 10:15 WIB

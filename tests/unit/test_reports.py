@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from mpp_documents.reports import (
+from mpp_documents.domain.reports import (
     ZONE,
     BacklogGroup,
     GroupBy,
@@ -18,10 +18,10 @@ from mpp_documents.reports import (
     SlaGroup,
     on_time_share,
     resolve_period,
-    sla_query,
     summarize_backlog,
     summarize_sla,
 )
+from mpp_documents.store.reports import sla_query
 
 
 def test_no_denominator_gives_no_share_not_an_error() -> None:

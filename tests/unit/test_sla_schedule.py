@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mpp_documents.sla import DEFAULT_WARNING_SHARE, warn_at, working_time_between
+from mpp_documents.domain.sla_clock import DEFAULT_WARNING_SHARE, warn_at, working_time_between
 from mpp_shared.workcal import WorkCalendar
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -4,13 +4,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_documents import pickup_window, sla
 from mpp_documents.api.routes import board, jobs, reports, verify
 from mpp_documents.api.schemas import VALIDATION_MESSAGES
 from mpp_documents.handlers import make_handlers
 from mpp_documents.settings import DocumentsSettings
+from mpp_documents.usecases import pickup_window, sla_clock
 from mpp_shared.events.topics import Topic
-from mpp_shared.service import ConsumerSpec, create_service_app
+from mpp_shared.runtime import ConsumerSpec
+from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
 
 
@@ -24,7 +25,7 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
         migrations_dir=Path(__file__).parent / "migrations",
         routers=[jobs.router, *verify.routers, reports.router, board.router],
         consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS], handlers=make_handlers(settings))],
-        background=[sla.scheduler_task(settings), pickup_window.scheduler_task(settings)],
+        background=[sla_clock.scheduler_task(settings), pickup_window.scheduler_task(settings)],
     )
 
 

@@ -1,3 +1,6 @@
+"""The documents service's settings, read from the environment: SLA clocks,
+the register's office, the pickup window and its reminders."""
+
 from __future__ import annotations
 
 from pydantic import model_validator
@@ -54,7 +57,7 @@ class DocumentsSettings(ServiceSettings):
 
     # Pickup window: a document ready for longer than this many days is overdue
     # to collect (the pickup board counts it) and `document.uncollected` is
-    # emitted (mpp_documents/pickup_window.py).
+    # emitted (mpp_documents/usecases/pickup_window.py).
     pickup_window_days: int = 14
     # Reminders to collect: calendar days after the document became ready,
     # comma-separated, each before the window's end; empty for none. The

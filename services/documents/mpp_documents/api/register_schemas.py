@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Status = Literal["valid", "revoked"]
+from mpp_documents.domain.register import DocumentStatus
 
 
 class DocumentVerification(BaseModel):
@@ -16,7 +15,7 @@ class DocumentVerification(BaseModel):
     the masked holder."""
 
     verification_code: str = Field(description="The code asked about, normalised")
-    status: Status = Field(description="valid, or revoked by the issuing office")
+    status: DocumentStatus = Field(description="valid, or revoked by the issuing office")
     valid: bool = Field(description="true while the document is not revoked")
     document_type: str = Field(description="Catalog service code, e.g. akta_kelahiran")
     document_type_name: str = Field(
@@ -52,7 +51,7 @@ class IssuedDocumentRecord(BaseModel):
     verification_code: str
     holder_masked: str
     issued_at: datetime
-    status: Status
+    status: DocumentStatus
     revoked_at: datetime | None
     revoked_by: str | None
     revoke_reason: str | None

@@ -1,3 +1,5 @@
+"""Requests and answers of the jobs, and the service's own validation messages."""
+
 from __future__ import annotations
 
 import uuid
@@ -78,6 +80,14 @@ class JobTransition(BaseModel):
         return self
 
 
+_DATE = ("harus berupa tanggal TTTT-BB-HH", "must be a date YYYY-MM-DD")
+_MOMENT = (
+    "harus berupa waktu ISO 8601, mis. 2026-07-01T09:00:00+07:00",
+    "must be an ISO 8601 moment, e.g. 2026-07-01T09:00:00+07:00",
+)
+
+# The service's own error types, and pydantic's for the reports' dates and
+# moments in query parameters, in an officer's words.
 VALIDATION_MESSAGES = {
     "hold_reason_required": ("alasan penundaan wajib dipilih", "a hold needs a reason code"),
     "cancel_reason_required": ("alasan pembatalan wajib diisi", "a cancellation needs a reason"),
@@ -85,6 +95,16 @@ VALIDATION_MESSAGES = {
         "NIK pengambil dan data wakil hanya diisi saat penyerahan (picked_up)",
         "collector_nik and representative belong to a handover (picked_up) only",
     ),
+    "date_parsing": _DATE,
+    "date_type": _DATE,
+    "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": (
+        "harus berupa tanggal tanpa jam (TTTT-BB-HH)",
+        "must be a date without a time (YYYY-MM-DD)",
+    ),
+    "datetime_parsing": _MOMENT,
+    "datetime_type": _MOMENT,
+    "datetime_from_date_parsing": _MOMENT,
 }
 
 

@@ -13,7 +13,7 @@ representative as above, or to a collector NIK without comparison when the
 officer holds the supervisor role (or admin), as a recorded override.
 
 A wrong NIK, or a NIK offered for a job without the check by an officer who is
-not a supervisor, is a refusal: the route records it in the audit trail. A
+not a supervisor, is a refusal: the use case records it in the audit trail. A
 missing or doubled choice of path is an ordinary invalid request.
 
 The clear NIK never leaves this module's callers' memory: nothing here logs

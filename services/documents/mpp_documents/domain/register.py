@@ -1,5 +1,5 @@
 """The register of issued documents, its pure parts: numbers, verification
-codes, document type names.
+codes, document type names, and the refusals of a revocation.
 
 Document number
 ---------------
@@ -38,14 +38,18 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from mpp_shared import codes
+from mpp_shared.errors import Conflict, NotFound
 
 ZONE = ZoneInfo("Asia/Jakarta")
 SEQUENCE_DIGITS = 6
 CODE_PREFIX = "V"
 CODE_LENGTH = 10  # characters after the prefix, the check character included
+
+DocumentStatus = Literal["valid", "revoked"]
 
 # Catalog service code -> (abbreviation, name in Bahasa Indonesia, name in English).
 # Abbreviations are part of every number issued; never reuse or swap one.
@@ -181,5 +185,31 @@ class IssuedDocument:
         return self.revoked_at is not None
 
     @property
-    def status(self) -> str:
+    def status(self) -> DocumentStatus:
         return "revoked" if self.revoked else "valid"
+
+
+class NotRegistered(NotFound):
+    """No issued document has that number or id."""
+
+    def __init__(self, number_or_id: str) -> None:
+        super().__init__("not_found", "Dokumen tidak ditemukan", "Document not found")
+        self.number_or_id = number_or_id
+
+
+class AlreadyRevoked(Conflict):
+    """The document is revoked already; the refusal carries the revocation in force."""
+
+    def __init__(self, document: IssuedDocument) -> None:
+        assert document.revoked_at is not None
+        super().__init__(
+            "already_revoked",
+            f"Dokumen {document.number} sudah dicabut",
+            f"Document {document.number} is already revoked",
+            current_state="revoked",
+            number=document.number,
+            revoked_at=document.revoked_at.isoformat(),
+            revoked_by=document.revoked_by,
+            revoke_reason=document.revoke_reason,
+        )
+        self.document = document

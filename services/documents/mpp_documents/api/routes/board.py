@@ -6,27 +6,19 @@ right format with no jobs answers an empty board, not 404.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from mpp_documents.domain.handover import (
-    POINT_CODE_PATTERN,
-    days_waiting,
-    is_overdue,
-    overdue_since,
-)
-from mpp_documents.domain.register import ZONE, type_name
-from mpp_shared.auth import Principal, Role, require_roles
+from mpp_documents.api.deps import SettingsDep, Staff
+from mpp_documents.domain.handover import POINT_CODE_PATTERN
+from mpp_documents.domain.register import type_name
+from mpp_documents.usecases import pickup_board
 from mpp_shared.web import MAX_PAGE, LanguageDep, PoolDep
 
 router = APIRouter(prefix="/v1/pickup-points", tags=["pickup"])
-
-BoardReader = Annotated[
-    Principal, Depends(require_roles(Role.PICKUP, Role.PRODUCTION, Role.SUPERVISOR))
-]
 
 
 class BoardCounts(BaseModel):
@@ -65,68 +57,42 @@ class PickupBoard(BaseModel):
     summary="What is ready at a pickup point, masked, with the point's counts",
 )
 async def board(
-    request: Request,
+    settings: SettingsDep,
     pool: PoolDep,
     language: LanguageDep,
-    _reader: BoardReader,
+    _reader: Staff,
     code: Annotated[str, Path(pattern=POINT_CODE_PATTERN, description="e.g. MPP, KEC-PARE")],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
-    window_days: int = request.app.state.settings.pickup_window_days
-    now = datetime.now(ZONE)
-    midnight = datetime.combine(now.date(), time(), tzinfo=ZONE)
-    # Jobs made ready before the ready_at column existed: their last change was
-    # becoming ready, so updated_at stands in.
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        counts = await conn.fetchrow(
-            """
-            SELECT
-                count(*) FILTER (WHERE state = 'ready_for_pickup') AS ready,
-                count(*) FILTER (WHERE state = 'in_transit') AS in_transit,
-                count(*) FILTER (WHERE state = 'picked_up' AND picked_up_at >= $2)
-                    AS collected_today,
-                count(*) FILTER (WHERE state = 'ready_for_pickup'
-                                   AND coalesce(ready_at, updated_at) < $3) AS overdue
-            FROM jobs
-            WHERE pickup_point = $1 AND state IN ('ready_for_pickup', 'in_transit', 'picked_up')
-            """,
-            code,
-            midnight,
-            overdue_since(now, window_days),
-        )
-        rows = await conn.fetch(
-            """
-            SELECT id, tracking_code, service_code, holder_masked, version,
-                   coalesce(ready_at, updated_at) AS ready_at
-            FROM jobs WHERE pickup_point = $1 AND state = 'ready_for_pickup'
-            ORDER BY coalesce(ready_at, updated_at) DESC, id DESC
-            LIMIT $2 OFFSET $3
-            """,
-            code,
-            page_size,
-            (page - 1) * page_size,
-        )
+    found = await pickup_board.read_board(
+        pool, code, window_days=settings.pickup_window_days, page=page, page_size=page_size
+    )
     return PickupBoard(
-        pickup_point=code,
-        as_of=now,
-        pickup_window_days=window_days,
-        counts=BoardCounts(**dict(counts)),
+        pickup_point=found.pickup_point,
+        as_of=found.as_of,
+        pickup_window_days=found.window_days,
+        counts=BoardCounts(
+            ready=found.counts.ready,
+            in_transit=found.counts.in_transit,
+            collected_today=found.counts.collected_today,
+            overdue=found.counts.overdue,
+        ),
         items=[
             BoardItem(
-                job_id=str(r["id"]),
-                tracking_code=r["tracking_code"],
-                service_code=r["service_code"],
-                service_name=type_name(r["service_code"], language),
-                holder_masked=r["holder_masked"],
-                ready_at=r["ready_at"],
-                days_waiting=days_waiting(r["ready_at"], now),
-                overdue=is_overdue(r["ready_at"], now, window_days),
-                version=r["version"],
+                job_id=str(item.job_id),
+                tracking_code=item.tracking_code,
+                service_code=item.service_code,
+                service_name=type_name(item.service_code, language),
+                holder_masked=item.holder_masked,
+                ready_at=item.ready_at,
+                days_waiting=item.days_waiting,
+                overdue=item.overdue,
+                version=item.version,
             )
-            for r in rows
+            for item in found.items
         ],
         page=page,
         page_size=page_size,
-        total=counts["ready"],
+        total=found.counts.ready,
     )

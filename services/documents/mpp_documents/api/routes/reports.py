@@ -1,125 +1,32 @@
 """SLA compliance and backlog reports for supervisors and the production and
-pickup desks. The rules are in `mpp_documents.reports`."""
+pickup desks. The rules are in `mpp_documents.domain.reports`."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query
 
-from mpp_documents import reports
-from mpp_documents.reports import GroupBy
-from mpp_shared.auth import Principal, Role, require_roles
-from mpp_shared.web import ApiError, PoolDep, register_messages
+from mpp_documents.api.deps import Staff, Supervisor
+from mpp_documents.api.report_schemas import (
+    BacklogOut,
+    BacklogRow,
+    BacklogTotals,
+    ReportPeriod,
+    SlaFigures,
+    SlaReportOut,
+    SlaRow,
+)
+from mpp_documents.domain.reports import GroupBy, SlaLine
+from mpp_documents.usecases import reports
+from mpp_shared.errors import Invalid
+from mpp_shared.web import PoolDep
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
-BacklogReader = Annotated[
-    Principal, Depends(require_roles(Role.SUPERVISOR, Role.PRODUCTION, Role.PICKUP))
-]
 
-# Pydantic's error types for dates in query parameters, in an officer's words.
-register_messages(
-    {
-        "date_parsing": ("harus berupa tanggal TTTT-BB-HH", "must be a date YYYY-MM-DD"),
-        "date_type": ("harus berupa tanggal TTTT-BB-HH", "must be a date YYYY-MM-DD"),
-        "date_from_datetime_parsing": (
-            "harus berupa tanggal TTTT-BB-HH",
-            "must be a date YYYY-MM-DD",
-        ),
-        "date_from_datetime_inexact": (
-            "harus berupa tanggal tanpa jam (TTTT-BB-HH)",
-            "must be a date without a time (YYYY-MM-DD)",
-        ),
-        "datetime_parsing": (
-            "harus berupa waktu ISO 8601, mis. 2026-07-01T09:00:00+07:00",
-            "must be an ISO 8601 moment, e.g. 2026-07-01T09:00:00+07:00",
-        ),
-        "datetime_type": (
-            "harus berupa waktu ISO 8601, mis. 2026-07-01T09:00:00+07:00",
-            "must be an ISO 8601 moment, e.g. 2026-07-01T09:00:00+07:00",
-        ),
-        "datetime_from_date_parsing": (
-            "harus berupa waktu ISO 8601, mis. 2026-07-01T09:00:00+07:00",
-            "must be an ISO 8601 moment, e.g. 2026-07-01T09:00:00+07:00",
-        ),
-    }
-)
-
-
-# --- answers ------------------------------------------------------------------
-
-
-class ReportPeriod(BaseModel):
-    from_: date = Field(serialization_alias="from", description="First day, WIB (inclusive)")
-    to: date = Field(description="Day after the last, WIB (exclusive)")
-    timezone: str = Field(default="Asia/Jakarta")
-    start: datetime = Field(description="The instant the period starts")
-    end: datetime = Field(description="The instant the period ends (exclusive)")
-
-
-class SlaFigures(BaseModel):
-    closed_on_time: int = Field(description="Ready for pickup at or before due_at")
-    closed_late: int = Field(description="Ready for pickup after due_at")
-    open_overdue: int = Field(description="Not ready, not cancelled, due_at before as_of")
-    open_not_yet_due: int = Field(
-        description="Not ready, not cancelled, not yet due (not in the share)"
-    )
-    cancelled: int = Field(description="Cancelled jobs (not in the share)")
-    no_promise: int = Field(
-        description="Jobs without due_at created in the period (not in the share)"
-    )
-    on_time_share: float | None = Field(
-        description="closed_on_time / (closed_on_time + closed_late + open_overdue), "
-        "4 decimals; null when that denominator is 0"
-    )
-    lateness_median_hours: float | None = Field(
-        description="Median hours past due_at of the late closures"
-    )
-    lateness_p90_hours: float | None = Field(
-        description="90th percentile of hours past due_at of the late closures"
-    )
-
-
-class SlaRow(SlaFigures):
-    service_code: str | None = Field(description="Null unless grouped by service")
-    pickup_point: str | None = Field(
-        description="Null unless grouped by point (or the jobs have no pickup point)"
-    )
-
-
-class SlaReportOut(BaseModel):
-    period: ReportPeriod
-    as_of: datetime = Field(description="Open work due before this moment is overdue")
-    group_by: GroupBy
-    rows: list[SlaRow]
-    totals: SlaFigures
-
-
-class BacklogRow(BaseModel):
-    state: str
-    pickup_point: str | None
-    open: int = Field(description="Open jobs in this state at this point")
-    overdue: int = Field(description="Of those, not yet ready and past due_at")
-    oldest_created_at: datetime | None
-
-
-class BacklogTotals(BaseModel):
-    open: int
-    overdue: int
-    oldest_created_at: datetime | None
-
-
-class BacklogOut(BaseModel):
-    as_of: datetime
-    rows: list[BacklogRow]
-    totals: BacklogTotals
-
-
-def _figures(line: reports.SlaLine) -> dict[str, Any]:
+def _figures(line: SlaLine) -> dict[str, Any]:
     return {
         "closed_on_time": line.counts.closed_on_time,
         "closed_late": line.counts.closed_late,
@@ -135,7 +42,7 @@ def _figures(line: reports.SlaLine) -> dict[str, Any]:
 
 # --- routes -------------------------------------------------------------------
 
-_GROUP_BY_CHOICES = [g.value for g in GroupBy]
+GROUP_BY_CHOICES = [g.value for g in GroupBy]
 
 
 @router.get(
@@ -167,7 +74,7 @@ async def sla_compliance(
         str,
         Query(
             description="Rows per service, per pickup point, or per both",
-            json_schema_extra={"enum": _GROUP_BY_CHOICES},
+            json_schema_extra={"enum": GROUP_BY_CHOICES},
         ),
     ] = GroupBy.SERVICE.value,
     as_of: Annotated[
@@ -175,21 +82,15 @@ async def sla_compliance(
         Query(description="Judge overdue against this moment instead of now (naive = WIB)"),
     ] = None,
 ) -> Any:
-    if group_by not in _GROUP_BY_CHOICES:
-        choices = ", ".join(_GROUP_BY_CHOICES)
-        raise ApiError.invalid(
+    if group_by not in GROUP_BY_CHOICES:
+        choices = ", ".join(GROUP_BY_CHOICES)
+        raise Invalid.field(
             "group_by", "enum", f"harus salah satu dari: {choices}", f"must be one of: {choices}"
         )
-    moment = reports.local_as_of(as_of) if as_of is not None else datetime.now(UTC)
-    period = reports.resolve_period(from_, to, moment)
-    if period.is_empty:
-        raise ApiError.invalid(
-            "to",
-            "period_order",
-            f"harus sesudah tanggal awal ({period.first_day.isoformat()})",
-            f"must come after the first day ({period.first_day.isoformat()})",
-        )
-    report = await reports.sla_report(pool, period=period, as_of=moment, group_by=GroupBy(group_by))
+    report = await reports.sla_compliance(
+        pool, first_day=from_, end_day=to, as_of=as_of, group_by=GroupBy(group_by)
+    )
+    period = report.period
     return SlaReportOut(
         period=ReportPeriod(
             from_=period.first_day, to=period.end_day, start=period.start, end=period.end
@@ -217,7 +118,7 @@ async def sla_compliance(
 )
 async def backlog(
     pool: PoolDep,
-    _reader: BacklogReader,
+    _reader: Staff,
     pickup_point: Annotated[str | None, Query(max_length=100)] = None,
     service_code: Annotated[str | None, Query(max_length=100)] = None,
     as_of: Annotated[
@@ -225,9 +126,8 @@ async def backlog(
         Query(description="Judge overdue against this moment instead of now (naive = WIB)"),
     ] = None,
 ) -> Any:
-    moment = reports.local_as_of(as_of) if as_of is not None else datetime.now(UTC)
     found = await reports.backlog(
-        pool, as_of=moment, pickup_point=pickup_point, service_code=service_code
+        pool, as_of=as_of, pickup_point=pickup_point, service_code=service_code
     )
     return BacklogOut(
         as_of=found.as_of,

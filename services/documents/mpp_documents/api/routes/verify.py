@@ -3,12 +3,11 @@ its revocation by a supervisor."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
-from mpp_documents import register
+from mpp_documents.api.deps import Supervisor
 from mpp_documents.api.register_schemas import (
     DocumentVerification,
     IssuedDocumentRecord,
@@ -21,22 +20,20 @@ from mpp_documents.domain.register import (
     normalise_code,
     type_name,
 )
-from mpp_shared import audit
-from mpp_shared.auth import PUBLIC, Principal, Role, require_roles
+from mpp_documents.usecases import register
 from mpp_shared.web import ApiError, Language, LanguageDep, PoolDep
+from mpp_shared.web.auth import PUBLIC
 
 router = APIRouter(prefix="/v1/verify", tags=["register"], dependencies=[PUBLIC])
 documents_router = APIRouter(prefix="/v1/documents", tags=["register"])
 routers = [router, documents_router]
-
-Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 
 
 def verification_answer(document: IssuedDocument, language: Language) -> DocumentVerification:
     """The public answer: status, type, number, dates, office and masked holder only."""
     return DocumentVerification(
         verification_code=document.verification_code,
-        status="revoked" if document.revoked else "valid",
+        status=document.status,
         valid=not document.revoked,
         document_type=document.doc_type,
         document_type_name=type_name(document.doc_type, language),
@@ -62,7 +59,7 @@ def staff_record(document: IssuedDocument, language: Language = "id") -> IssuedD
         verification_code=document.verification_code,
         holder_masked=document.holder_masked,
         issued_at=document.issued_at,
-        status="revoked" if document.revoked else "valid",
+        status=document.status,
         revoked_at=document.revoked_at,
         revoked_by=document.revoked_by,
         revoke_reason=document.revoke_reason,
@@ -94,16 +91,7 @@ async def verify_document(
     language: LanguageDep,
     response: Response,
 ) -> Any:
-    normalised = check_code(code)
-    async with pool.acquire() as conn:
-        document = await register.find_by_code(conn, normalised)
-    if document is None:
-        raise ApiError(
-            404,
-            "not_found",
-            "Tidak ada dokumen terdaftar dengan kode ini",
-            "No document is registered under this code",
-        )
+    document = await register.look_up_code(pool, check_code(code))
     response.headers["Cache-Control"] = "no-store"  # a revocation must show at once
     return verification_answer(document, language)
 
@@ -124,42 +112,7 @@ async def revoke_document(
     supervisor: Supervisor,
     language: LanguageDep,
 ) -> Any:
-    now = datetime.now(UTC)
-    async with pool.acquire() as conn, conn.transaction():
-        try:
-            document = await register.revoke(
-                conn, number_or_id=number_or_id, by=supervisor.subject, reason=body.reason, at=now
-            )
-        except register.NotRegistered as exc:
-            raise ApiError(
-                404, "not_found", "Dokumen tidak ditemukan", "Document not found"
-            ) from exc
-        except register.AlreadyRevoked as exc:
-            current = exc.document
-            assert current.revoked_at is not None
-            raise ApiError(
-                409,
-                "already_revoked",
-                f"Dokumen {current.number} sudah dicabut",
-                f"Document {current.number} is already revoked",
-                {
-                    "current_state": "revoked",
-                    "number": current.number,
-                    "revoked_at": current.revoked_at.isoformat(),
-                    "revoked_by": current.revoked_by,
-                    "revoke_reason": current.revoke_reason,
-                },
-            ) from exc
-        await audit.record(
-            conn,
-            supervisor,
-            action="document.revoked",
-            target_type="issued_document",
-            target_id=str(document.id),
-            detail={
-                "number": document.number,
-                "job_id": str(document.job_id),
-                "reason": body.reason,
-            },
-        )
+    document = await register.revoke_document(
+        pool, supervisor, number_or_id=number_or_id, reason=body.reason
+    )
     return staff_record(document, language)

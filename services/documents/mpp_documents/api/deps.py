@@ -1,0 +1,26 @@
+"""What the documents routes depend on: the service's settings and the
+officers each resource admits (admin always)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mpp_documents.settings import DocumentsSettings
+from mpp_shared.auth import Principal, Role
+from mpp_shared.web.auth import require_roles
+
+
+def get_settings(request: Request) -> DocumentsSettings:
+    settings: DocumentsSettings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[DocumentsSettings, Depends(get_settings)]
+
+# The production and pickup desks and their supervisors: the jobs, the
+# pickup board, the backlog.
+Staff = Annotated[Principal, Depends(require_roles(Role.PRODUCTION, Role.PICKUP, Role.SUPERVISOR))]
+# Supervisors: revocations and the SLA report.
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]

@@ -1,0 +1,119 @@
+"""The register of issued documents on PostgreSQL: its counters and its
+entries. Runs in the caller's transaction; what the numbers and codes look
+like is in `mpp_documents.domain.register`, how they are issued without a gap
+in `mpp_documents.usecases.register`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from mpp_documents.domain.register import IssuedDocument, normalise_code, normalise_number
+
+# The counter row of (type, office, year) is created or incremented, and
+# stays locked until the caller's transaction ends.
+NEXT_NUMBER = """
+INSERT INTO register_counters AS c (doc_type, office, year, last) VALUES ($1, $2, $3, 1)
+ON CONFLICT (doc_type, office, year) DO UPDATE SET last = c.last + 1
+RETURNING last
+"""
+INSERT = """
+INSERT INTO issued_documents (id, job_id, application_id, doc_type, office, year, seq, number,
+    verification_code, holder_masked, issued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING *
+"""
+BY_JOB = "SELECT * FROM issued_documents WHERE job_id = $1"
+BY_CODE = "SELECT * FROM issued_documents WHERE verification_code = $1"
+BY_ID = "SELECT * FROM issued_documents WHERE id = $1"
+BY_NUMBER = "SELECT * FROM issued_documents WHERE number = $1"
+REVOKE = """
+UPDATE issued_documents SET revoked_at = $2, revoked_by = $3, revoke_reason = $4
+WHERE id = $1 RETURNING *
+"""
+
+# Constraint names a refused insert reports (migration 004).
+UNIQUE_CODE = "issued_documents_verification_code_key"
+UNIQUE_JOB = "issued_documents_job_id_key"
+
+
+def document_of(row: Any) -> IssuedDocument:
+    return IssuedDocument(**{k: row[k] for k in IssuedDocument.__dataclass_fields__})
+
+
+def _found(row: asyncpg.Record | None) -> IssuedDocument | None:
+    return None if row is None else document_of(row)
+
+
+async def next_number(conn: asyncpg.Connection, *, doc_type: str, office: str, year: int) -> int:
+    """The next sequence number of (doc_type, office, year), given back if the
+    caller's transaction rolls back."""
+    seq: int = await conn.fetchval(NEXT_NUMBER, doc_type, office, year)
+    return seq
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    *,
+    job_id: uuid.UUID,
+    application_id: uuid.UUID,
+    doc_type: str,
+    office: str,
+    year: int,
+    seq: int,
+    number: str,
+    verification_code: str,
+    holder_masked: str,
+    issued_at: datetime,
+) -> IssuedDocument:
+    row = await conn.fetchrow(
+        INSERT,
+        uuid.uuid4(),
+        job_id,
+        application_id,
+        doc_type,
+        office,
+        year,
+        seq,
+        number,
+        verification_code,
+        holder_masked,
+        issued_at,
+    )
+    return document_of(row)
+
+
+async def find_by_job(conn: asyncpg.Connection, job_id: uuid.UUID) -> IssuedDocument | None:
+    return _found(await conn.fetchrow(BY_JOB, job_id))
+
+
+async def find_by_code(conn: asyncpg.Connection, code: str) -> IssuedDocument | None:
+    """By verification code (normalised: case, hyphens and spaces do not matter)."""
+    return _found(await conn.fetchrow(BY_CODE, normalise_code(code)))
+
+
+def _as_id(number_or_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(number_or_id.strip())
+    except ValueError:
+        return None
+
+
+async def find(
+    conn: asyncpg.Connection, number_or_id: str, *, for_update: bool = False
+) -> IssuedDocument | None:
+    """By the register's id (a UUID) or by document number (case-insensitive)."""
+    lock = " FOR UPDATE" if for_update else ""
+    doc_id = _as_id(number_or_id)
+    if doc_id is not None:
+        return _found(await conn.fetchrow(BY_ID + lock, doc_id))
+    return _found(await conn.fetchrow(BY_NUMBER + lock, normalise_number(number_or_id)))
+
+
+async def mark_revoked(
+    conn: asyncpg.Connection, document_id: uuid.UUID, *, at: datetime, by: str, reason: str
+) -> IssuedDocument:
+    return document_of(await conn.fetchrow(REVOKE, document_id, at, by, reason))

@@ -1,0 +1,152 @@
+"""The register of issued documents: issuing (a gapless number and a
+verification code, in the caller's transaction), the public look-up by code,
+and revocation by a supervisor.
+
+Gapless rests on the caller's transaction: `issue` increments the counter of
+(type, office, year) in it, so the number is given back if that transaction
+rolls back, and a concurrent issue of the same series waits on the counter row
+until this one ends. Run it at READ COMMITTED (asyncpg's and PostgreSQL's
+default): at a stricter isolation level the waiting issue fails with a
+serialization error instead of taking the next number. Numbers and codes are
+described in `mpp_documents.domain.register`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from mpp_documents.domain.register import (
+    AlreadyRevoked,
+    IssuedDocument,
+    NotRegistered,
+    check_doc_type,
+    format_number,
+    issue_year,
+    new_verification_code,
+    normalise_office,
+)
+from mpp_documents.store import register as register_store
+from mpp_shared import audit
+from mpp_shared.auth import Principal
+from mpp_shared.errors import NotFound
+
+# A verification code drawn twice (45 random bits) is drawn again; this many
+# clashes in a row means something else is wrong.
+CODE_ATTEMPTS = 8
+
+
+async def issue(
+    conn: asyncpg.Connection,
+    *,
+    job_id: uuid.UUID,
+    application_id: uuid.UUID,
+    doc_type: str,
+    office: str,
+    holder_masked: str,
+    issued_at: datetime,
+) -> IssuedDocument:
+    """Register the document produced by `job_id`: next number of (doc_type,
+    office, year of `issued_at` in WIB) and a new verification code.
+
+    Call it inside the transaction that marks the job produced. Idempotent per
+    job: when the job already has a document, that record is returned and no
+    number is consumed (also when two calls for one job race: the loser's
+    number is given back with its savepoint). `holder_masked` must already be
+    masked (`mpp_shared.pii.mask_name` / `mask_nik`); a value without a `*`
+    is refused.
+    """
+    check_doc_type(doc_type)
+    office = normalise_office(office)
+    year = issue_year(issued_at)
+    holder_masked = holder_masked.strip()
+    if "*" not in holder_masked:
+        raise ValueError("holder_masked must be a masked name or NIK (mpp_shared.pii)")
+    existing = await register_store.find_by_job(conn, job_id)
+    if existing is not None:
+        return existing
+    for _ in range(CODE_ATTEMPTS):
+        try:
+            # A savepoint (or the transaction, if the caller has none): a refused
+            # insert rolls the counter back with it.
+            async with conn.transaction():
+                seq = await register_store.next_number(
+                    conn, doc_type=doc_type, office=office, year=year
+                )
+                return await register_store.insert(
+                    conn,
+                    job_id=job_id,
+                    application_id=application_id,
+                    doc_type=doc_type,
+                    office=office,
+                    year=year,
+                    seq=seq,
+                    number=format_number(doc_type=doc_type, office=office, year=year, seq=seq),
+                    verification_code=new_verification_code(),
+                    holder_masked=holder_masked,
+                    issued_at=issued_at,
+                )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == register_store.UNIQUE_CODE:
+                continue
+            if exc.constraint_name == register_store.UNIQUE_JOB:
+                existing = await register_store.find_by_job(conn, job_id)
+                if existing is not None:
+                    return existing
+            raise
+    raise RuntimeError(f"no free verification code after {CODE_ATTEMPTS} draws")
+
+
+async def revoke(
+    conn: asyncpg.Connection, *, number_or_id: str, by: str, reason: str, at: datetime
+) -> IssuedDocument:
+    """Mark a document revoked in the caller's transaction (with its audit record).
+
+    Raises `NotRegistered`, or `AlreadyRevoked` carrying the current record.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a revocation needs a reason")
+    current = await register_store.find(conn, number_or_id, for_update=True)
+    if current is None:
+        raise NotRegistered(number_or_id)
+    if current.revoked:
+        raise AlreadyRevoked(current)
+    return await register_store.mark_revoked(conn, current.id, at=at, by=by, reason=reason)
+
+
+async def revoke_document(
+    pool: asyncpg.Pool, supervisor: Principal, *, number_or_id: str, reason: str
+) -> IssuedDocument:
+    """A supervisor revokes a document (by number or register id): the
+    revocation and its audit entry commit together."""
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        document = await revoke(
+            conn, number_or_id=number_or_id, by=supervisor.subject, reason=reason, at=now
+        )
+        await audit.record(
+            conn,
+            supervisor,
+            action="document.revoked",
+            target_type="issued_document",
+            target_id=str(document.id),
+            detail={"number": document.number, "job_id": str(document.job_id), "reason": reason},
+        )
+    return document
+
+
+async def look_up_code(pool: asyncpg.Pool, code: str) -> IssuedDocument:
+    """The document registered under a verification code (already checked
+    and normalised by the caller), valid or revoked."""
+    async with pool.acquire() as conn:
+        document = await register_store.find_by_code(conn, code)
+    if document is None:
+        raise NotFound(
+            "not_found",
+            "Tidak ada dokumen terdaftar dengan kode ini",
+            "No document is registered under this code",
+        )
+    return document
