@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from mpp_complaints.deadlines import DeadlineScheduler, start_step
 from mpp_complaints.domain.lifecycle import Deadlines, Status, Step
+from mpp_complaints.usecases.deadlines import DeadlineScheduler, start_step
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.workcal import WorkCalendar

@@ -12,8 +12,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from mpp_complaints.domain.reports import GroupBy
 from mpp_complaints.handlers import HANDLERS
-from mpp_complaints.reports import GroupBy, complaint_report
+from mpp_complaints.usecases.reports import complaint_report
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import DocumentPickedUpV1, SlaBreachedV1
 

@@ -3,7 +3,7 @@ for a zero denominator."""
 
 from __future__ import annotations
 
-from mpp_complaints.reports import Counts, figures
+from mpp_complaints.domain.reports import Counts, figures
 
 
 def _counts(**change: int) -> Counts:

@@ -8,18 +8,16 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from mpp_complaints.api.routes.open311 import (
+from mpp_complaints.api.errors import error_list
+from mpp_complaints.api.routes.open311.format import shape_request, status_notes, to_xml
+from mpp_complaints.domain.complaints import CATEGORIES
+from mpp_complaints.domain.open311 import (
     Open311Error,
-    error_list,
     form_to_complaint,
     open311_status,
     parse_statuses,
     parse_when,
-    shape_request,
-    status_notes,
-    to_xml,
 )
-from mpp_complaints.domain.complaints import CATEGORIES
 from mpp_complaints.main import create_app
 from mpp_complaints.settings import DEV_OPEN311_KEY, ComplaintsSettings
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mpp_complaints import ratelimit
-from mpp_complaints.ratelimit import TokenBuckets
+from mpp_complaints.api import ratelimit
+from mpp_complaints.api.ratelimit import TokenBuckets
 
 
 class Clock:

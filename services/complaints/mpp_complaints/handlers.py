@@ -1,9 +1,12 @@
-"""Complaints' knowledge of requests, from application and document events."""
+"""Complaints' knowledge of requests, from application and document events.
+Each handler runs in the consumer's transaction, which also records the
+event in the inbox: a redelivered event changes nothing."""
 
 from __future__ import annotations
 
 import asyncpg
 
+from mpp_complaints.store import known_requests
 from mpp_shared.events import CloudEvent
 from mpp_shared.events.schemas import (
     ApplicationCompletedV1,
@@ -24,6 +27,7 @@ from mpp_shared.events.schemas import (
     DocumentReadyForPickupV1,
     SlaBreachedV1,
 )
+from mpp_shared.messaging.consumer import EventHandler
 
 
 async def on_application_submitted(conn: asyncpg.Connection, event: CloudEvent) -> None:
@@ -31,19 +35,12 @@ async def on_application_submitted(conn: asyncpg.Connection, event: CloudEvent) 
     if not isinstance(data, ApplicationSubmittedV1 | ApplicationIncompleteV1):
         raise TypeError(f"unexpected {event.type}")
     progress = "submitted" if isinstance(data, ApplicationSubmittedV1) else "incomplete"
-    await conn.execute(
-        "INSERT INTO known_requests (tracking_code, application_id, service_code, progress) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (tracking_code) DO NOTHING",
-        data.tracking_code,
-        data.application_id,
-        data.service_code,
-        progress,
-    )
-    # A complaint may have named the code before the request's event arrived.
-    await conn.execute(
-        "UPDATE complaints SET application_id = $2 WHERE tracking_code = $1 AND application_id IS NULL",
-        data.tracking_code,
-        data.application_id,
+    await known_requests.learn(
+        conn,
+        tracking_code=data.tracking_code,
+        application_id=data.application_id,
+        service_code=data.service_code,
+        progress=progress,
     )
 
 
@@ -61,21 +58,10 @@ async def on_request_progress(conn: asyncpg.Connection, event: CloudEvent) -> No
         progress = "submitted"
     else:
         raise TypeError(f"unexpected {event.type}")
-    await conn.execute(
-        "UPDATE known_requests SET progress = $2, updated_at = now(), "
-        "due_at = COALESCE($3, due_at) WHERE application_id = $1",
-        data.application_id,
-        progress,
-        data.due_at if isinstance(data, DocumentJobEvent) else None,
-    )
+    due_at = data.due_at if isinstance(data, DocumentJobEvent) else None
+    await known_requests.set_progress(conn, data.application_id, progress, due_at)
     if isinstance(data, DocumentPickedUpV1):
-        # The first pickup is kept; a redelivered event changes nothing.
-        await conn.execute(
-            "UPDATE known_requests SET picked_up_at = COALESCE(picked_up_at, $2) "
-            "WHERE application_id = $1",
-            data.application_id,
-            data.occurred_at,
-        )
+        await known_requests.set_picked_up(conn, data.application_id, data.occurred_at)
 
 
 async def on_sla_breached(conn: asyncpg.Connection, event: CloudEvent) -> None:
@@ -87,16 +73,10 @@ async def on_sla_breached(conn: asyncpg.Connection, event: CloudEvent) -> None:
         raise TypeError(f"unexpected {event.type}")
     if data.application_id is None:
         return
-    await conn.execute(
-        "UPDATE known_requests SET sla_breached_at = COALESCE(sla_breached_at, $2), "
-        "due_at = COALESCE(due_at, $3), updated_at = now() WHERE application_id = $1",
-        data.application_id,
-        data.fired_at,
-        data.due_at,
-    )
+    await known_requests.set_sla_breached(conn, data.application_id, data.fired_at, data.due_at)
 
 
-HANDLERS = {
+HANDLERS: dict[str, EventHandler] = {
     ApplicationSubmittedV1.event_type: on_application_submitted,
     ApplicationIncompleteV1.event_type: on_application_submitted,
     SlaBreachedV1.event_type: on_sla_breached,

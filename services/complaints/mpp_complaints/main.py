@@ -4,14 +4,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_complaints import deadlines
-from mpp_complaints.api.routes import complaints, lifecycle, open311, reports
+from mpp_complaints.api.routes import categories, complaints, lifecycle, reports
+from mpp_complaints.api.routes.open311 import requests, services
 from mpp_complaints.api.schemas import VALIDATION_MESSAGES
 from mpp_complaints.handlers import HANDLERS
 from mpp_complaints.settings import ComplaintsSettings
+from mpp_complaints.usecases import deadlines
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import FieldCipher
-from mpp_shared.service import ConsumerSpec, create_service_app
+from mpp_shared.runtime import ConsumerSpec
+from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
 
 
@@ -26,8 +28,9 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         routers=[
             complaints.router,
             lifecycle.router,
-            lifecycle.categories_router,
-            open311.router,
+            categories.router,
+            services.router,
+            requests.router,
             reports.router,
         ],
         consumers=[

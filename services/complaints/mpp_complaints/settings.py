@@ -23,7 +23,7 @@ class ComplaintsSettings(ServiceSettings):
 
     # Public filing (POST /v1/complaints, Open311 POST requests.json): tokens per
     # minute per client address (and api_key), burst = rate; 0 turns it off.
-    # Per process: N instances allow N times as much (see mpp_complaints.ratelimit).
+    # Per process: N instances allow N times as much (see mpp_complaints.api.ratelimit).
     complaint_rate_per_minute: int = 60
 
     @model_validator(mode="after")

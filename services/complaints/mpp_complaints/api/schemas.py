@@ -1,58 +1,34 @@
+"""The public shapes of complaints and their categories. A filed complaint
+(`ComplaintCreate`, checked in the domain), the answers (owned by the use
+cases) and the messages of complaints' own validation errors."""
+
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Literal
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+from mpp_complaints.domain.complaints import OPD_CODE, ComplaintCreate
+from mpp_complaints.usecases.categories import Category
+from mpp_complaints.usecases.views import ComplaintPublic
 from mpp_shared import contacts
-from mpp_shared.contacts import checked
+
+__all__ = [
+    "VALIDATION_MESSAGES",
+    "Category",
+    "CategoryUpdate",
+    "ComplaintCreate",
+    "ComplaintPublic",
+]
 
 
-class ComplaintCreate(BaseModel):
+class CategoryUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    category: str = Field(
-        default="pelayanan",
-        max_length=40,
-        description="An active code of GET /v1/categories (checked when filing)",
-    )
-    description: str = Field(min_length=10, max_length=4000)
-    channel: Literal["web", "mpp_desk", "sms", "whatsapp", "lapor_import"] = "web"
-    tracking_code: str | None = Field(default=None, description="Links the complaint to a request")
-    anonymous: bool = False
-    confidential: bool = Field(default=False, description="Never listed publicly")
-    reporter_name: str | None = Field(default=None, max_length=120)
-    phone: str | None = Field(default=None, description="Mobile number; stored as E.164")
-    email: str | None = None
-    language: Literal["id", "en"] = "id"
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else str(checked(contacts.normalise_phone, value))
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else str(checked(contacts.validate_email, value))
-
-
-class ComplaintPublic(BaseModel):
-    id: uuid.UUID
-    complaint_code: str
-    category: str
-    channel: str
-    status: str
-    anonymous: bool
-    confidential: bool = False
-    tracking_code: str | None
-    linked_request_progress: str | None = None
-    linked_request_due_at: datetime | None = None
-    sla_breached_at: datetime | None = None
-    picked_up_at: datetime | None = None
-    created_at: datetime
+    name_id: str = Field(min_length=2, max_length=120)
+    name_en: str = Field(min_length=2, max_length=120)
+    opd: str = Field(pattern=OPD_CODE)
+    verify_days: int = Field(default=3, ge=1, le=60)
+    followup_days: int = Field(default=5, ge=1, le=60)
+    close_days: int = Field(default=10, ge=1, le=60)
+    active: bool = True
 
 
 VALIDATION_MESSAGES = {

@@ -64,6 +64,11 @@ DEFAULT_FOLLOWUP_DAYS = 5
 DEFAULT_CLOSE_DAYS = 10
 DEFAULT_REOPEN_WINDOW_DAYS = 10
 
+# Who closed a complaint when no officer did: its reporter (proved by the
+# complaint code) or the deadline scheduler (an unanswered response).
+REPORTER = "reporter"
+SYSTEM = "system"
+
 
 def can_transition(current: str, target: str) -> bool:
     try:

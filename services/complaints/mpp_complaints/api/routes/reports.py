@@ -1,24 +1,22 @@
-"""The Ombudsman's complaint report (supervisors, admins). The rules are in
-`mpp_complaints.reports`."""
+"""The Ombudsman's complaint report (supervisors, admins). What is counted
+is in `mpp_complaints.domain.reports`."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from mpp_complaints import reports
-from mpp_complaints.reports import GroupBy
-from mpp_shared.auth import Principal, Role, require_roles
-from mpp_shared.web import ApiError, PoolDep
+from mpp_complaints.api.deps import Supervisor
+from mpp_complaints.domain.reports import GroupBy
+from mpp_complaints.usecases import reports
+from mpp_shared.errors import Invalid
+from mpp_shared.web import PoolDep
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-ZONE = ZoneInfo("Asia/Jakarta")
-Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
-_CHOICES = [g.value for g in GroupBy]
+CHOICES = [g.value for g in GroupBy]
 
 
 class ComplaintFigures(BaseModel):
@@ -44,8 +42,14 @@ class ComplaintReportOut(BaseModel):
     rows: list[ComplaintFigures]
 
 
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time(0), ZONE)
+def _group_by(value: str) -> GroupBy:
+    """The query's group_by; Invalid (422 on the field) unless one of CHOICES."""
+    if value not in CHOICES:
+        choices = ", ".join(CHOICES)
+        raise Invalid.field(
+            "group_by", "enum", f"harus salah satu dari: {choices}", f"must be one of: {choices}"
+        )
+    return GroupBy(value)
 
 
 @router.get(
@@ -62,32 +66,14 @@ async def complaint_report(
     from_: Annotated[date | None, Query(alias="from", description="First day (WIB)")] = None,
     to: Annotated[date | None, Query(description="Day after the last (WIB, exclusive)")] = None,
     group_by: Annotated[
-        str, Query(json_schema_extra={"enum": _CHOICES}, description="Rows per category or OPD")
+        str, Query(json_schema_extra={"enum": CHOICES}, description="Rows per category or OPD")
     ] = GroupBy.CATEGORY.value,
 ) -> Any:
-    if group_by not in _CHOICES:
-        choices = ", ".join(_CHOICES)
-        raise ApiError.invalid(
-            "group_by", "enum", f"harus salah satu dari: {choices}", f"must be one of: {choices}"
-        )
-    now = datetime.now(UTC)
-    today = now.astimezone(ZONE).date()
-    first = from_ or today.replace(day=1)
-    end = to or today + timedelta(days=1)
-    if end <= first:
-        raise ApiError.invalid(
-            "to",
-            "period_order",
-            f"harus sesudah tanggal awal ({first.isoformat()})",
-            f"must come after the first day ({first.isoformat()})",
-        )
-    lines = await reports.complaint_report(
-        pool, start=_start(first), end=_start(end), as_of=now, group_by=GroupBy(group_by)
-    )
+    report = await reports.report_for_days(pool, first=from_, end=to, group_by=_group_by(group_by))
     return ComplaintReportOut(
-        from_=first,
-        to=end,
-        as_of=now,
-        group_by=GroupBy(group_by),
-        rows=[ComplaintFigures(key=line.key, **vars(line.figures)) for line in lines],
+        from_=report.first,
+        to=report.end,
+        as_of=report.as_of,
+        group_by=report.group_by,
+        rows=[ComplaintFigures(key=line.key, **vars(line.figures)) for line in report.lines],
     )

@@ -1,4 +1,5 @@
-"""A small in-process token bucket for the public filing routes.
+"""A small in-process token bucket for the public filing routes, kept at the
+edge: it limits callers by address (and api_key) before any use case runs.
 
 The limit is per process: with N instances behind a load balancer a client may
 file N times as often. Production would enforce the limit in the gateway or a
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from mpp_shared.web import ApiError, request_language
+from mpp_shared.errors import TooManyRequests
+from mpp_shared.web import refusal_response, request_language
 
 MAX_KEYS = 10_000
 
@@ -86,17 +88,17 @@ def client_key(request: Request, extra: str = "") -> str:
     return f"{host}|{extra}" if extra else host
 
 
-def retry_after(wait: float) -> str:
-    return str(max(1, math.ceil(wait)))
+def retry_after(wait: float) -> int:
+    """The wait in whole seconds for Retry-After, at least one."""
+    return max(1, math.ceil(wait))
 
 
-def too_many(wait: float) -> ApiError:
-    return ApiError(
-        429,
+def too_many(wait: float) -> TooManyRequests:
+    return TooManyRequests(
         "rate_limited",
         "Terlalu banyak pengaduan dari alamat ini; coba lagi sebentar lagi",
         "Too many complaints from this address; try again shortly",
-        {"retry_after": int(retry_after(wait))},
+        retry_after=retry_after(wait),
     )
 
 
@@ -106,8 +108,4 @@ def refusal(request: Request, extra: str = "") -> JSONResponse | None:
     wait = limiter(request).take(client_key(request, extra))
     if wait <= 0:
         return None
-    return JSONResponse(
-        status_code=429,
-        content=too_many(wait).body(request_language(request)),
-        headers={"Retry-After": retry_after(wait)},
-    )
+    return refusal_response(too_many(wait), request_language(request))

@@ -27,18 +27,27 @@ from typing import Any
 import asyncpg
 from opentelemetry import trace
 
-from mpp_complaints.domain.lifecycle import Deadlines, Status, Step, due_at
+from mpp_complaints.domain.complaints import SOURCE
+from mpp_complaints.domain.lifecycle import SYSTEM, Deadlines, Status, Step, due_at
 from mpp_complaints.settings import ComplaintsSettings
+from mpp_complaints.store import complaints
+from mpp_complaints.store.categories import deadlines_of
+from mpp_complaints.store.deadlines import (
+    NEXT_DUE,
+    cancel_running_step,
+    claim_due,
+    claim_unscheduled,
+    insert_step,
+    mark_fired,
+)
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import ComplaintClosedV1, ComplaintEscalatedV1
 from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.runtime import Runtime
 from mpp_shared.scheduling import TimerScheduler, linked_root_span, trace_carrier
-from mpp_shared.service import Runtime
 from mpp_shared.workcal import WorkCalendar
 
 tracer = trace.get_tracer("mpp.complaints.deadlines")
-SOURCE = "/mpp/complaints"
-SYSTEM = "system"
 
 
 @lru_cache(maxsize=8)
@@ -50,25 +59,9 @@ def calendar_of(settings: ComplaintsSettings) -> WorkCalendar:
     return working_calendar(settings.calendar_days_off, settings.calendar_cuti_bersama)
 
 
-async def category_deadlines(conn: asyncpg.Connection, category: str) -> Deadlines:
-    row = await conn.fetchrow(
-        "SELECT verify_days, followup_days, close_days FROM complaint_categories WHERE code = $1",
-        category,
-    )
-    return Deadlines(**dict(row)) if row else Deadlines()
-
-
 async def end_step(conn: asyncpg.Connection, complaint_id: uuid.UUID, at: datetime) -> None:
     """Cancel the running step's timer (the caller holds the complaint's lock)."""
-    await conn.execute(
-        "UPDATE complaint_deadlines SET cancelled_at = $2 "
-        "WHERE complaint_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
-        complaint_id,
-        at,
-    )
-    await conn.execute(
-        "UPDATE complaints SET step = NULL, step_due_at = NULL WHERE id = $1", complaint_id
-    )
+    await cancel_running_step(conn, complaint_id, at)
 
 
 async def start_step(
@@ -81,63 +74,51 @@ async def start_step(
     calendar: WorkCalendar,
     deadlines: Deadlines,
 ) -> datetime:
-    """End the running step and start `step`; returns its deadline."""
+    """End the running step and start `step`; returns its deadline. The timer
+    keeps the trace context, so what it fires links back to where it was set."""
     await end_step(conn, complaint_id, started_at)
     due = due_at(calendar, step, started_at, deadlines)
     carrier = trace_carrier()
-    await conn.execute(
-        "INSERT INTO complaint_deadlines (id, complaint_id, step, opd, started_at, due_at, "
-        "traceparent, tracestate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        uuid.uuid4(),
-        complaint_id,
-        step.value,
-        opd,
-        started_at,
-        due,
-        carrier.get("traceparent"),
-        carrier.get("tracestate"),
-    )
-    await conn.execute(
-        "UPDATE complaints SET step = $2, step_due_at = $3 WHERE id = $1",
-        complaint_id,
-        step.value,
-        due,
+    await insert_step(
+        conn,
+        complaint_id=complaint_id,
+        step=step,
+        opd=opd,
+        started_at=started_at,
+        due_at=due,
+        traceparent=carrier.get("traceparent"),
+        tracestate=carrier.get("tracestate"),
     )
     return due
 
 
-_CLAIM_DUE = """
-SELECT d.id, d.complaint_id, d.step, d.opd, d.due_at, d.traceparent, d.tracestate,
-       c.complaint_code, c.category, c.status, c.opd AS complaint_opd
-FROM complaint_deadlines d JOIN complaints c ON c.id = d.complaint_id
-WHERE d.fired_at IS NULL AND d.cancelled_at IS NULL AND d.due_at <= $1
-ORDER BY d.due_at
-LIMIT $2
-FOR UPDATE OF d, c SKIP LOCKED
-"""
-_NEXT_DUE = """
-SELECT least(
-    (SELECT min(due_at) FROM complaint_deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL),
-    (SELECT min(created_at) FROM complaints
-     WHERE step IS NULL AND status IN ('received', 'verified'))
-)
-"""
-# Complaints filed (by any route: JSON, Open311, before the lifecycle existed)
-# whose verification step has not started yet.
-_CLAIM_UNSCHEDULED = """
-SELECT id, category, created_at FROM complaints
-WHERE step IS NULL AND status IN ('received', 'verified')
-ORDER BY created_at
-LIMIT $1
-FOR UPDATE SKIP LOCKED
-"""
+async def start_category_step(
+    conn: asyncpg.Connection,
+    *,
+    complaint_id: uuid.UUID,
+    category: str,
+    step: Step,
+    opd: str | None,
+    started_at: datetime,
+    calendar: WorkCalendar,
+) -> datetime:
+    """`start_step` with the deadlines of the complaint's category."""
+    return await start_step(
+        conn,
+        complaint_id=complaint_id,
+        step=step,
+        opd=opd,
+        started_at=started_at,
+        calendar=calendar,
+        deadlines=await deadlines_of(conn, category),
+    )
 
 
 class DeadlineScheduler(TimerScheduler):
     """Escalates missed deadlines and auto-closes unanswered responses."""
 
     name = "complaint deadlines"
-    next_due_query = _NEXT_DUE
+    next_due_query = NEXT_DUE
     metric = (
         "mpp.complaints.deadlines",
         "mpp.complaints.deadlines.fired",
@@ -155,16 +136,16 @@ class DeadlineScheduler(TimerScheduler):
         started = 0
         while True:
             async with self.pool.acquire() as conn, conn.transaction():
-                rows = await conn.fetch(_CLAIM_UNSCHEDULED, self.batch_size)
+                rows = await claim_unscheduled(conn, self.batch_size)
                 for row in rows:
-                    await start_step(
+                    await start_category_step(
                         conn,
                         complaint_id=row["id"],
+                        category=row["category"],
                         step=Step.VERIFICATION,
                         opd=None,
                         started_at=row["created_at"],
                         calendar=self.calendar,
-                        deadlines=await category_deadlines(conn, row["category"]),
                     )
             started += len(rows)
             if len(rows) < self.batch_size:
@@ -177,11 +158,9 @@ class DeadlineScheduler(TimerScheduler):
     async def fire_batch(self, now: datetime) -> tuple[int, int]:
         fired = {"escalation": 0, "auto_close": 0}
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_CLAIM_DUE, now, self.batch_size)
+            rows = await claim_due(conn, now, self.batch_size)
             for row in rows:
-                await conn.execute(
-                    "UPDATE complaint_deadlines SET fired_at = $2 WHERE id = $1", row["id"], now
-                )
+                await mark_fired(conn, row["id"], now)
                 with linked_root_span(
                     tracer,
                     f"complaint deadline {row['step']}",
@@ -190,50 +169,43 @@ class DeadlineScheduler(TimerScheduler):
                 ):
                     if row["step"] == Step.AUTO_CLOSE.value:
                         if row["status"] == Status.RESPONDED.value:
-                            await self._auto_close(conn, row, now)
+                            await _auto_close(conn, row, now)
                             fired["auto_close"] += 1
                     else:
-                        await self._escalate(conn, row, now)
+                        await _escalate(conn, row, now)
                         fired["escalation"] += 1
         for kind, count in fired.items():
             if count:
                 self.fired_counter.add(count, {"kind": kind})
         return sum(fired.values()), len(rows)
 
-    async def _escalate(self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -> None:
-        data = ComplaintEscalatedV1(
-            complaint_id=row["complaint_id"],
-            complaint_code=row["complaint_code"],
-            category=row["category"],
-            status=row["status"],
-            step=row["step"],
-            opd=row["opd"] or row["complaint_opd"],
-            due_at=row["due_at"],
-            escalated_at=now,
-        )
-        await _emit(conn, data, row["complaint_id"])
 
-    async def _auto_close(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime
-    ) -> None:
-        await conn.execute(
-            "UPDATE complaints SET status = $2, closed_at = $3, closed_by = $4, step = NULL, "
-            "step_due_at = NULL, version = version + 1, updated_at = $3 WHERE id = $1",
-            row["complaint_id"],
-            Status.CLOSED.value,
-            now,
-            SYSTEM,
-        )
-        data = ComplaintClosedV1(
-            complaint_id=row["complaint_id"],
-            complaint_code=row["complaint_code"],
-            category=row["category"],
-            opd=row["complaint_opd"],
-            closed_by=SYSTEM,
-            automatic=True,
-            closed_at=now,
-        )
-        await _emit(conn, data, row["complaint_id"])
+async def _escalate(conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -> None:
+    data = ComplaintEscalatedV1(
+        complaint_id=row["complaint_id"],
+        complaint_code=row["complaint_code"],
+        category=row["category"],
+        status=row["status"],
+        step=row["step"],
+        opd=row["opd"] or row["complaint_opd"],
+        due_at=row["due_at"],
+        escalated_at=now,
+    )
+    await _emit(conn, data, row["complaint_id"])
+
+
+async def _auto_close(conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -> None:
+    await complaints.close_automatically(conn, row["complaint_id"], now, SYSTEM)
+    data = ComplaintClosedV1(
+        complaint_id=row["complaint_id"],
+        complaint_code=row["complaint_code"],
+        category=row["category"],
+        opd=row["complaint_opd"],
+        closed_by=SYSTEM,
+        automatic=True,
+        closed_at=now,
+    )
+    await _emit(conn, data, row["complaint_id"])
 
 
 async def _emit(

@@ -1,0 +1,79 @@
+"""SQL of the Ombudsman's complaint report: one aggregate that counts, per
+category or OPD, what `domain/reports.py` defines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from mpp_complaints.domain.reports import Counts, GroupBy
+
+COUNTS = """
+WITH per_complaint AS (
+    SELECT c.{key} AS key,
+           c.created_at,
+           c.status,
+           c.rating,
+           c.reopen_count,
+           COALESCE(
+               (SELECT min(d.started_at) FROM complaint_deadlines d
+                 WHERE d.complaint_id = c.id AND d.step = 'auto_close'),
+               c.responded_at
+           ) AS first_response,
+           (SELECT d.due_at FROM complaint_deadlines d
+             WHERE d.complaint_id = c.id AND d.step = 'follow_up'
+             ORDER BY d.started_at LIMIT 1) AS followup_due
+      FROM complaints c
+     WHERE c.created_at >= $1 AND c.created_at < $2
+)
+SELECT key,
+       count(*) AS complaints,
+       count(*) FILTER (WHERE first_response IS NOT NULL) AS responded,
+       count(*) FILTER (
+           WHERE first_response IS NOT NULL
+             AND (followup_due IS NULL OR first_response <= followup_due)
+       ) AS on_time,
+       count(*) FILTER (
+           WHERE first_response IS NULL AND status NOT IN ('closed', 'rejected')
+             AND followup_due < $3
+       ) AS open_overdue,
+       count(*) FILTER (WHERE first_response IS NOT NULL AND reopen_count > 0) AS reopened,
+       count(*) FILTER (WHERE status = 'closed' AND rating IS NOT NULL) AS rated,
+       COALESCE(sum(rating) FILTER (WHERE status = 'closed'), 0) AS rating_sum,
+       percentile_cont(0.5) WITHIN GROUP (
+           ORDER BY extract(epoch FROM first_response - created_at) / 3600.0
+       ) FILTER (WHERE first_response IS NOT NULL) AS median_hours
+  FROM per_complaint
+ GROUP BY key
+ ORDER BY key NULLS LAST
+"""
+
+
+async def counts(
+    conn: asyncpg.Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+    group_by: GroupBy,
+) -> list[tuple[str | None, Counts, float | None]]:
+    """Per group (null: complaints not yet assigned, for OPDs): its counts and
+    the median hours from filing to first response."""
+    rows = await conn.fetch(COUNTS.format(key=group_by.value), start, end, as_of)
+    return [
+        (
+            r["key"],
+            Counts(
+                complaints=r["complaints"],
+                responded=r["responded"],
+                on_time=r["on_time"],
+                open_overdue=r["open_overdue"],
+                reopened=r["reopened"],
+                rated=r["rated"],
+                rating_sum=int(r["rating_sum"]),
+            ),
+            None if r["median_hours"] is None else float(r["median_hours"]),
+        )
+        for r in rows
+    ]
