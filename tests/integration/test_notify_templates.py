@@ -15,8 +15,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from mpp_notify import templates
 from mpp_notify.api.routes import templates as templates_routes
-from mpp_notify.domain import templates
+from mpp_notify.domain import template_rendering, template_variables
+from mpp_notify.usecases import message_text
 from mpp_shared.auth import mint_token
 from mpp_shared.events import examples
 from mpp_shared.settings import DEV_JWT_SECRET
@@ -56,9 +58,9 @@ SUPERVISOR = _as("supervisor")
 
 
 async def _render(pool: asyncpg.Pool, event_type: str, channel: str, language: str) -> Any:
-    variables = templates.variables_for(examples.example(event_type), language)
+    variables = template_variables.variables_for(examples.example(event_type), language)
     async with pool.acquire() as conn:
-        return await templates.render_message(conn, event_type, channel, language, variables)
+        return await message_text.render_message(conn, event_type, channel, language, variables)
 
 
 async def _audit(pool: asyncpg.Pool) -> list[asyncpg.Record]:
@@ -85,7 +87,7 @@ async def test_a_saved_template_is_used_by_the_next_message(
     assert answer["body"] == CUSTOM and answer["subject"] is None
     assert answer["default_body"] == templates.TEMPLATES[SUBMITTED]["id"]
     message = await _render(notify_pool, SUBMITTED, "sms", "id")
-    assert message == templates.Rendered(
+    assert message == template_rendering.Rendered(
         None, "Permohonan KTP-el Anda diterima, kode ABCDEFGH2J. Simpan kode ini."
     )
     # the other channels and languages keep their defaults; an unknown language reads Indonesian
@@ -103,7 +105,11 @@ async def test_a_saved_template_is_used_by_the_next_message(
     listing = await client.get("/v1/templates", headers=SUPERVISOR)
     assert listing.status_code == 200
     items = listing.json()["items"]
-    assert listing.json()["count"] == len(items) == len(templates.template_event_types()) * 3 * 2
+    assert (
+        listing.json()["count"]
+        == len(items)
+        == len(template_rendering.template_event_types()) * 3 * 2
+    )
     custom = [i for i in items if i["source"] == "custom"]
     assert [(i["event_type"], i["channel"], i["language"]) for i in custom] == [
         (SUBMITTED, "sms", "id")
@@ -112,7 +118,7 @@ async def test_a_saved_template_is_used_by_the_next_message(
     only_email = await client.get(
         "/v1/templates", headers=SUPERVISOR, params={"channel": "email", "language": "en"}
     )
-    assert only_email.json()["count"] == len(templates.template_event_types())
+    assert only_email.json()["count"] == len(template_rendering.template_event_types())
     assert all(i["subject"] for i in only_email.json()["items"])
 
 
@@ -275,7 +281,10 @@ async def test_preview_with_data_and_with_defaults(
     assert defaults.status_code == 200, defaults.text
     shown = defaults.json()
     expected = templates.render_default(
-        SUBMITTED, "email", "en", templates.variables_for(examples.example(SUBMITTED), "en")
+        SUBMITTED,
+        "email",
+        "en",
+        template_variables.variables_for(examples.example(SUBMITTED), "en"),
     )
     assert (shown["subject"], shown["body"]) == (expected.subject, expected.body)
     assert shown["source"] == "default"

@@ -30,9 +30,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mpp_notify.api.routes import subscriptions
+from mpp_notify.domain.subscriptions import secret_context
 from mpp_notify.settings import NotifySettings
 from mpp_notify.webhooks import fanout
-from mpp_notify.webhooks.dispatcher import WebhookDispatcher, secret_context
+from mpp_notify.webhooks.dispatcher import WebhookDispatcher
 from mpp_notify.webhooks.fanout import record_and_fan_out
 from mpp_shared.auth import mint_token
 from mpp_shared.db import DATABASE_UNAVAILABLE

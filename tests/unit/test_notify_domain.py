@@ -14,7 +14,13 @@ from pydantic import ValidationError
 
 import mpp_intake
 from mpp_complaints.api.schemas import ComplaintCreate
-from mpp_notify.domain import templates
+from mpp_notify import templates
+from mpp_notify.domain import (
+    template_check,
+    template_preview,
+    template_rendering,
+    template_variables,
+)
 from mpp_notify.domain.recipients import Recipient, choose
 from mpp_shared.events import examples, schemas  # noqa: F401  (registers the event types)
 from mpp_shared.events.envelope import registered_types
@@ -188,7 +194,9 @@ def _variables(event_type: str, language: str, **changes: Any) -> dict[str, Any]
     """As the notify handler builds them: the event's data plus the service's name."""
     data = registered_types()[event_type](**{**SAMPLES[event_type], **changes})
     variables = data.model_dump(mode="json")
-    variables["service"] = templates.service_name(variables.get("service_code", ""), language)
+    variables["service"] = template_variables.service_name(
+        variables.get("service_code", ""), language
+    )
     return variables
 
 
@@ -353,8 +361,13 @@ def test_returned_lists_the_items_with_the_verifiers_notes() -> None:
     ],
 )
 def test_date_filters(value: str | None, indonesian: str, english: str) -> None:
-    assert templates._env.from_string("{{ v | tanggal }}").render(v=value) == indonesian
-    assert templates._env.from_string("{{ v | date_en }}").render(v=value) == english
+    assert (
+        template_rendering.ENVIRONMENT.from_string("{{ v | tanggal }}").render(v=value)
+        == indonesian
+    )
+    assert (
+        template_rendering.ENVIRONMENT.from_string("{{ v | date_en }}").render(v=value) == english
+    )
 
 
 def test_listing_filters() -> None:
@@ -363,13 +376,13 @@ def test_listing_filters() -> None:
         {**MARRIAGE_ITEM, "note": None},
         {"code": "ktp_el", "name_id": "KTP-el", "name_en": "ID card", "note": "sudah kedaluwarsa"},
     ]
-    assert templates._env.from_string("{{ v | daftar }}").render(v=items) == (
+    assert template_rendering.ENVIRONMENT.from_string("{{ v | daftar }}").render(v=items) == (
         "Kartu Keluarga; Buku nikah atau SPTJM suami istri; KTP-el (sudah kedaluwarsa)"
     )
-    assert templates._env.from_string("{{ v | listing_en }}").render(v=items) == (
+    assert template_rendering.ENVIRONMENT.from_string("{{ v | listing_en }}").render(v=items) == (
         "Family card; Marriage book or sworn statement of marriage; ID card (sudah kedaluwarsa)"
     )
-    assert templates._env.from_string("{{ v | daftar }}").render(v=[]) == ""
+    assert template_rendering.ENVIRONMENT.from_string("{{ v | daftar }}").render(v=[]) == ""
 
 
 def test_rejection_carries_the_reason() -> None:
@@ -418,19 +431,19 @@ def _seeded_service_codes() -> set[str]:
 
 
 def test_service_names() -> None:
-    assert templates.service_name("ktp_el", "id") == "KTP-el"
-    assert templates.service_name("akta_kelahiran", "en") == "birth certificate"
-    assert templates.service_name("kia", "id") == "Kartu Identitas Anak"
-    assert templates.service_name("kia", "en") == "child identity card (KIA)"
-    assert templates.service_name("unknown_code", "en") == "unknown_code"
-    for code, (indonesian, english) in templates.SERVICE_NAMES.items():
+    assert template_variables.service_name("ktp_el", "id") == "KTP-el"
+    assert template_variables.service_name("akta_kelahiran", "en") == "birth certificate"
+    assert template_variables.service_name("kia", "id") == "Kartu Identitas Anak"
+    assert template_variables.service_name("kia", "en") == "child identity card (KIA)"
+    assert template_variables.service_name("unknown_code", "en") == "unknown_code"
+    for code, (indonesian, english) in template_variables.SERVICE_NAMES.items():
         assert indonesian and english and indonesian != english, code
 
 
 def test_service_names_belong_to_the_seeded_catalog() -> None:
     seeded = _seeded_service_codes()
     assert len(seeded) >= 12  # the reader found the seed's services
-    assert set(templates.SERVICE_NAMES) <= seeded
+    assert set(template_variables.SERVICE_NAMES) <= seeded
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
@@ -444,10 +457,10 @@ def test_citizens_read_the_catalogs_name_for_every_seeded_service(language: str)
             "service_name_en": f"Name {code}",
         }
         expected = f"Name {code}" if language == "en" else f"Nama {code}"
-        assert templates.service_label(variables, language) == expected
+        assert template_variables.service_label(variables, language) == expected
     # An event without names (older producers) falls back to the fixed list, then the code.
-    assert templates.service_label({"service_code": "kk"}, "id") == "Kartu Keluarga"
-    assert templates.service_label({"service_code": "new_service"}, "en") == "new_service"
+    assert template_variables.service_label({"service_code": "kk"}, "id") == "Kartu Keluarga"
+    assert template_variables.service_label({"service_code": "new_service"}, "en") == "new_service"
 
 
 # --- recipients ---------------------------------------------------------------
@@ -524,18 +537,20 @@ SUBMITTED = "mpp.application.submitted.v1"
 
 
 def _example_variables(event_type: str, language: str) -> dict[str, Any]:
-    return templates.variables_for(examples.example(event_type), language)
+    return template_variables.variables_for(examples.example(event_type), language)
 
 
-def _refusal(event_type: str, channel: str, subject: str | None, body: str) -> templates.Problem:
-    with pytest.raises(templates.TemplateRefused) as refused:
-        templates.check(event_type, channel, "id", subject, body)
+def _refusal(
+    event_type: str, channel: str, subject: str | None, body: str
+) -> template_check.Problem:
+    with pytest.raises(template_check.TemplateRefused) as refused:
+        template_check.check(event_type, channel, "id", subject, body)
     assert len(refused.value.problems) >= 1
     return refused.value.problems[0]
 
 
 def test_templated_types_are_the_citizen_facing_ones_and_the_escalation() -> None:
-    assert templates.template_event_types() == TEMPLATED
+    assert template_rendering.template_event_types() == TEMPLATED
     assert set(templates.TEMPLATES) == set(templates.SUBJECTS) == set(TEMPLATED)
     assert all(set(templates.SUBJECTS[t]) == {"id", "en"} for t in TEMPLATED)
 
@@ -556,11 +571,11 @@ def test_every_default_renders_from_the_example(
         assert "3506**" not in text and "B*** S***" not in text and "c2VhbGVk" not in text
     if channel == "email":
         assert rendered.subject and "\n" not in rendered.subject
-        assert len(rendered.subject) <= templates.SUBJECT_LIMIT
+        assert len(rendered.subject) <= template_check.SUBJECT_LIMIT
     else:
         assert rendered.subject is None
     assert rendered.body == templates.render(event_type, language, variables)
-    assert templates.sms_segments(rendered.body) <= 3
+    assert template_preview.sms_segments(rendered.body) <= 3
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
@@ -570,9 +585,9 @@ def test_every_default_passes_the_save_time_check(
     event_type: str, channel: str, language: str
 ) -> None:
     text = templates.default_text(event_type, channel, language)
-    used = templates.check(event_type, channel, language, text.subject, text.body)
+    used = template_check.check(event_type, channel, language, text.subject, text.body)
     assert {"tracking_code", "complaint_code"} & set(used)
-    assert set(used) <= set(templates.allowed_variables(event_type))
+    assert set(used) <= set(template_variables.allowed_variables(event_type))
 
 
 def test_subject_lines_name_the_code() -> None:
@@ -595,10 +610,12 @@ def test_variables_leave_out_personal_data_and_name_the_service() -> None:
     assert variables["tracking_code"] == "ABCDEFGH2J"
     for personal in ("nik_masked", "applicant_name_masked", "contact_sealed"):
         assert personal not in variables
-        assert personal not in templates.allowed_variables(SUBMITTED)
-    allowed = templates.allowed_variables("mpp.document.picked_up.v1")
+        assert personal not in template_variables.allowed_variables(SUBMITTED)
+    allowed = template_variables.allowed_variables("mpp.document.picked_up.v1")
     assert "representative_masked" not in allowed and "collected_by" in allowed
-    assert "holder_nik_check" not in templates.allowed_variables("mpp.application.verified.v1")
+    assert "holder_nik_check" not in template_variables.allowed_variables(
+        "mpp.application.verified.v1"
+    )
     assert "service" in allowed and "tracking_code" in allowed
 
 
@@ -607,7 +624,7 @@ def test_an_absent_optional_value_never_reads_none() -> None:
     variables["pickup_point"] = None
     body = templates.render("mpp.document.ready_for_pickup.v1", "id", variables)
     assert "None" not in body and " di -" not in body
-    assert templates._env.from_string("[{{ v }}]").render(v=None) == "[-]"
+    assert template_rendering.ENVIRONMENT.from_string("[{{ v }}]").render(v=None) == "[-]"
 
 
 def test_check_refuses_an_unknown_variable_and_lists_the_allowed_ones() -> None:
@@ -639,7 +656,7 @@ def test_check_refuses_unknown_filters_even_in_a_branch() -> None:
     problem = _refusal(SUBMITTED, "sms", None, "{% if tracking_code is kosong %}x{% endif %}")
     assert problem.detail["unknown"] == ["kosong"]
     # the MPP filters and Jinja2's own ones are fine
-    used = templates.check(
+    used = template_check.check(
         SUBMITTED,
         "sms",
         "id",
@@ -714,15 +731,15 @@ def test_check_refuses_the_shape(
 
 
 def test_check_accepts_the_longest_body_of_each_channel() -> None:
-    for channel, limit in templates.BODY_LIMITS.items():
+    for channel, limit in template_check.BODY_LIMITS.items():
         body = "{{ tracking_code }}" + "x" * (limit - len("{{ tracking_code }}"))
         subject = "Kode {{ tracking_code }}" if channel == "email" else None
-        assert templates.check(SUBMITTED, channel, "id", subject, body) == ["tracking_code"]
+        assert template_check.check(SUBMITTED, channel, "id", subject, body) == ["tracking_code"]
 
 
 def test_check_refuses_an_unknown_target() -> None:
-    with pytest.raises(templates.TemplateRefused) as refused:
-        templates.check("mpp.document.queued.v1", "fax", "fr", None, "x")
+    with pytest.raises(template_check.TemplateRefused) as refused:
+        template_check.check("mpp.document.queued.v1", "fax", "fr", None, "x")
     problems = {p.field: p for p in refused.value.problems}
     assert set(problems) == {"event_type", "channel", "language"}
     assert "mpp.application.submitted.v1" in problems["event_type"].message_en
@@ -733,11 +750,11 @@ def test_preview_renders_with_given_data() -> None:
     data = examples.example("mpp.application.incomplete.v1").model_copy(
         update={"tracking_code": "ZZZZZZZZ2J"}
     )
-    shown = templates.preview(
+    shown = template_preview.preview(
         "mpp.application.incomplete.v1",
         "email",
         "en",
-        templates.TemplateText(
+        template_rendering.TemplateText(
             "Missing papers for {{ tracking_code }}", "Bring: {{ missing | listing_en }}"
         ),
         data,
@@ -773,4 +790,4 @@ def test_preview_renders_with_given_data() -> None:
     ],
 )
 def test_sms_segments(text: str, segments: int) -> None:
-    assert templates.sms_segments(text) == segments
+    assert template_preview.sms_segments(text) == segments

@@ -22,9 +22,11 @@ import asyncpg
 
 from mpp_notify.channels.base import Channel
 from mpp_notify.delivery import quiet_hours
-from mpp_notify.domain import templates
 from mpp_notify.domain.recipients import Recipient, choose
+from mpp_notify.domain.template_variables import variables_for
 from mpp_notify.settings import NotifySettings
+from mpp_notify.store import delivery_log, recipients
+from mpp_notify.usecases.message_text import render_message
 from mpp_notify.webhooks.fanout import SUBSCRIBABLE_TOPICS, record_and_fan_out
 from mpp_shared.events import CloudEvent, EventData, build_event
 from mpp_shared.events.envelope import registered_types
@@ -100,55 +102,47 @@ class Notifier:
         """
         subject_type, subject_id = _subject(data)
         subject = f"{subject_type}:{subject_id}"
-        # A contact arriving and an event waiting for it never miss each other,
-        # even in two notify processes at once.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", subject)
+        await recipients.lock_subject(conn, subject)
         if "contact_sealed" in type(data).model_fields:
-            sealed = getattr(data, "contact_sealed", None)
-            contact = open_sealed(sealed, self.settings.notify_seal_private_key) if sealed else None
-            await conn.execute(
-                "INSERT INTO recipients (subject_type, subject_id, contact_enc) VALUES ($1, $2, $3) "
-                "ON CONFLICT (subject_type, subject_id) DO UPDATE SET contact_enc = "
-                "excluded.contact_enc WHERE recipients.contact_enc IS NULL",
-                subject_type,
-                subject_id,
-                self.cipher.encrypt(json.dumps(contact), context="contact") if contact else None,
-            )
-            waiting = await conn.fetch(
-                "UPDATE event_journal SET awaits_contact = NULL WHERE awaits_contact = $1 "
-                "RETURNING envelope",
-                subject,
-            )
-            recipient = choose(contact) if contact else None
-            if recipient is None:
-                return  # nobody to tell (anonymous, or no contact given)
-            await self.queue(conn, event, data, recipient, subject_type, subject_id)
-            # Those that overtook it, in the order they happened.
-            for waited in sorted(
-                (CloudEvent.model_validate(w["envelope"]) for w in waiting), key=lambda e: e.time
-            ):
-                await self.queue(
-                    conn, waited, waited.typed_data(), recipient, subject_type, subject_id
-                )
+            await self.meet_contact(conn, event, data, subject_type, subject_id)
             return
-        row = await conn.fetchrow(
-            "SELECT contact_enc FROM recipients WHERE subject_type = $1 AND subject_id = $2",
-            subject_type,
-            subject_id,
-        )
-        if row is None:
-            await conn.execute(
-                "UPDATE event_journal SET awaits_contact = $2 WHERE event_id = $1",
-                event.id,
-                subject,
-            )
+        known = await recipients.known_subject(conn, subject_type, subject_id)
+        if known is None:
+            await recipients.await_contact(conn, event.id, subject)
             return
-        if row["contact_enc"] is None:
+        if known.contact_enc is None:
             return  # nobody to tell (anonymous, or no contact given)
-        contact = json.loads(self.cipher.decrypt(row["contact_enc"], context="contact"))
+        contact = json.loads(self.cipher.decrypt(known.contact_enc, context="contact"))
         recipient = choose(contact)
         if recipient is not None:
             await self.queue(conn, event, data, recipient, subject_type, subject_id)
+
+    async def meet_contact(
+        self,
+        conn: asyncpg.Connection,
+        event: CloudEvent,
+        data: EventData,
+        subject_type: str,
+        subject_id: uuid.UUID,
+    ) -> None:
+        """The subject's first event: keep the contact it names (or that it
+        names none), tell it, then the events that overtook it."""
+        sealed = getattr(data, "contact_sealed", None)
+        contact = open_sealed(sealed, self.settings.notify_seal_private_key) if sealed else None
+        contact_enc = (
+            self.cipher.encrypt(json.dumps(contact), context="contact") if contact else None
+        )
+        await recipients.keep_contact(conn, subject_type, subject_id, contact_enc)
+        waiting = await recipients.release_waiting(conn, f"{subject_type}:{subject_id}")
+        recipient = choose(contact) if contact else None
+        if recipient is None:
+            return  # nobody to tell (anonymous, or no contact given)
+        await self.queue(conn, event, data, recipient, subject_type, subject_id)
+        # Those that overtook it, in the order they happened.
+        for waited in sorted(
+            (CloudEvent.model_validate(envelope) for envelope in waiting), key=lambda e: e.time
+        ):
+            await self.queue(conn, waited, waited.typed_data(), recipient, subject_type, subject_id)
 
     def hold_until(self, event_type: str, variables: dict[str, Any]) -> datetime | None:
         """The end of quiet hours at the pickup point, for a message that can wait."""
@@ -169,67 +163,62 @@ class Notifier:
         subject_type: str,
         subject_id: uuid.UUID,
     ) -> None:
-        variables = templates.variables_for(data, recipient.language)
-        rendered = await templates.render_message(
+        """Log the event's message to `recipient` (once per event, channel and
+        recipient) and announce it; due now, or held until quiet hours end."""
+        variables = variables_for(data, recipient.language)
+        rendered = await render_message(
             conn, event.type, recipient.channel, recipient.language, variables
         )
         held = self.hold_until(event.type, variables)
-        status = "held" if held else "queued"
-        notification_id = uuid.uuid4()
-        application_id = subject_id if subject_type == "application" else None
-        complaint_id = subject_id if subject_type == "complaint" else None
-        channel = self.channels[recipient.channel]
-        inserted = await conn.fetchval(
-            """
-            INSERT INTO delivery_log (id, source_event_id, source_event_type, channel, provider,
-                recipient_index, recipient_masked, recipient_enc, language, subject, body, status,
-                urgent, next_attempt_at, application_id, complaint_id, tracking_code, trace_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                    $14, $15, $16, $17, $18)
-            ON CONFLICT (source_event_id, channel, recipient_index) DO NOTHING
-            RETURNING true
-            """,
-            notification_id,
-            event.id,
-            event.type,
-            recipient.channel,
-            channel.provider,
-            self.cipher.blind_index(
-                f"{recipient.channel}:{recipient.address}", context="recipient"
-            ),
-            recipient.masked,
-            self.cipher.encrypt(recipient.address, context="recipient-address"),
-            recipient.language,
-            rendered.subject,
-            rendered.body,
-            status,
-            quiet_hours.is_urgent(event.type),
-            held or self.clock(),
-            application_id,
-            complaint_id,
-            variables.get("tracking_code"),
-            current_trace_id(),
-        )
-        if not inserted:
-            return
-        recorded = NotificationRecordedV1(
-            notification_id=notification_id,
+        message = delivery_log.NewMessage(
+            id=uuid.uuid4(),
             source_event_id=event.id,
             source_event_type=event.type,
             channel=recipient.channel,
+            provider=self.channels[recipient.channel].provider,
+            recipient_index=self.cipher.blind_index(
+                f"{recipient.channel}:{recipient.address}", context="recipient"
+            ),
             recipient_masked=recipient.masked,
-            status=status,
-            application_id=application_id,
-            complaint_id=complaint_id,
+            recipient_enc=self.cipher.encrypt(recipient.address, context="recipient-address"),
+            language=recipient.language,
+            subject=rendered.subject,
+            body=rendered.body,
+            status="held" if held else "queued",
+            urgent=quiet_hours.is_urgent(event.type),
+            next_attempt_at=held or self.clock(),
+            application_id=subject_id if subject_type == "application" else None,
+            complaint_id=subject_id if subject_type == "complaint" else None,
+            tracking_code=variables.get("tracking_code"),
+            trace_id=current_trace_id(),
         )
-        await enqueue(
-            conn,
-            build_event(recorded, source=SOURCE, subject=str(notification_id)),
-            topic=recorded.topic,
-            key=str(subject_id),
-        )
+        if not await delivery_log.insert(conn, message):
+            return
+        await _announce(conn, message, key=str(subject_id))
         if not held:
             self.on_message_queued()
+
+
+async def _announce(
+    conn: asyncpg.Connection, message: delivery_log.NewMessage, *, key: str
+) -> None:
+    """The message's notification event, into the outbox with it."""
+    recorded = NotificationRecordedV1(
+        notification_id=message.id,
+        source_event_id=message.source_event_id,
+        source_event_type=message.source_event_type,
+        channel=message.channel,
+        recipient_masked=message.recipient_masked,
+        status=message.status,
+        application_id=message.application_id,
+        complaint_id=message.complaint_id,
+    )
+    await enqueue(
+        conn,
+        build_event(recorded, source=SOURCE, subject=str(message.id)),
+        topic=recorded.topic,
+        key=key,
+    )
 
 
 def _subject(data: EventData) -> tuple[str, uuid.UUID]:

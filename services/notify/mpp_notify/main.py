@@ -11,7 +11,8 @@ from mpp_notify.handlers import CONSUMED_TOPICS, Notifier
 from mpp_notify.settings import NotifySettings
 from mpp_notify.webhooks.dispatcher import WebhookDispatcher
 from mpp_shared.pii import FieldCipher
-from mpp_shared.service import ConsumerSpec, Runtime, create_service_app
+from mpp_shared.runtime import ConsumerSpec, Runtime
+from mpp_shared.service import create_service_app
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:

@@ -1,4 +1,5 @@
-"""Request and answer models of the OPD webhook subscriptions API.
+"""Request models of the OPD webhook subscriptions API, and the lists it
+answers with (the items are the use cases' own models).
 
 Checks that need no settings live here and fail with their own error types,
 whose messages (Bahasa Indonesia and English) are in `VALIDATION_MESSAGES`,
@@ -7,14 +8,13 @@ registered with the shared validation handler when this module is imported.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from mpp_notify.usecases.subscription_views import DeliveryPublic, SubscriptionPublic
 from mpp_notify.webhooks import fanout
 from mpp_shared.web import register_messages
 
@@ -63,9 +63,6 @@ VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 register_messages(VALIDATION_MESSAGES)
-
-SubscriptionStatus = Literal["active", "disabled"]
-DeliveryStatus = Literal["pending", "sending", "retrying", "delivered", "dead"]
 
 
 def check_url(value: str) -> str:
@@ -170,27 +167,6 @@ class SubscriptionUpdate(BaseModel):
         return None if value is None else check_secret(value)
 
 
-class DeliveryCounts(BaseModel):
-    pending: int = Field(description="Waiting, being sent or to be retried")
-    delivered: int
-    dead: int = Field(description="Given up after the maximum number of attempts")
-
-
-class SubscriptionPublic(BaseModel):
-    id: uuid.UUID
-    owner: str
-    url: str
-    event_types: list[str]
-    description: str | None
-    status: SubscriptionStatus
-    consecutive_failures: int
-    disabled_at: datetime | None
-    disabled_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    deliveries: DeliveryCounts
-
-
 class SubscriptionList(BaseModel):
     items: list[SubscriptionPublic]
     count: int
@@ -221,40 +197,6 @@ class RedeliveryRequest(BaseModel):
     @classmethod
     def _types(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else check_event_types(value)
-
-
-class RedeliveryAccepted(BaseModel):
-    model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
-
-    subscription_id: uuid.UUID
-    from_: datetime = Field(alias="from")
-    to: datetime
-    event_types: list[str]
-    queued: int = Field(description="Events queued to be delivered again")
-
-
-class DeliveryAttemptPublic(BaseModel):
-    attempt: int
-    started_at: datetime
-    finished_at: datetime | None
-    outcome: str
-    status_code: int | None
-    error: str | None
-
-
-class DeliveryPublic(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    event_type: str
-    replay: bool
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
-    delivered_at: datetime | None
-    created_at: datetime
-    attempt_log: list[DeliveryAttemptPublic]
 
 
 class DeliveryList(BaseModel):

@@ -9,24 +9,30 @@ which case retrying would only repeat the refusal.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+ChannelName = Literal["sms", "whatsapp", "email"]
+Provider = Literal["sms_gateway", "whatsapp_cloud", "smtp", "log"]
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
     id: uuid.UUID  # the notification id: the client reference / Message-ID at the provider
-    channel: str  # sms | whatsapp | email
+    channel: ChannelName
     address: str  # E.164 phone number or e-mail address
-    language: str  # id | en
+    language: Literal["id", "en"]
     subject: str | None  # e-mail subject line (other channels ignore it)
     body: str
 
 
 @dataclass(frozen=True)
 class SendResult:
-    provider: str
+    provider: Provider
     provider_message_id: str | None
     status_code: int | None = None  # HTTP status or SMTP reply code
 
@@ -47,9 +53,18 @@ class DeliveryError(Exception):
         self.retry_after = retry_after  # seconds the provider asked us to wait, if it said
 
 
+def require_phone_number(message: OutgoingMessage) -> None:
+    """Refuse, for good, a message whose address is not an E.164 phone number."""
+    if not E164.match(message.address):
+        raise DeliveryError(
+            "recipient is not an E.164 phone number (+<country code><number>)",
+            transient=False,
+        )
+
+
 class Channel(Protocol):
-    name: str  # sms | whatsapp | email
-    provider: str  # sms_gateway | whatsapp_cloud | smtp | log
+    name: ChannelName
+    provider: Provider
 
     async def send(self, message: OutgoingMessage) -> SendResult: ...
 

@@ -16,7 +16,13 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
-from mpp_notify.channels.base import DeliveryError, OutgoingMessage, SendResult
+from mpp_notify.channels.base import (
+    ChannelName,
+    DeliveryError,
+    OutgoingMessage,
+    Provider,
+    SendResult,
+)
 
 DEFAULT_SUBJECTS = {"id": "Informasi layanan MPP", "en": "MPP service information"}
 
@@ -26,8 +32,8 @@ def message_id(message: OutgoingMessage) -> str:
 
 
 class SmtpEmail:
-    name = "email"
-    provider = "smtp"
+    name: ChannelName = "email"
+    provider: Provider = "smtp"
 
     def __init__(
         self,

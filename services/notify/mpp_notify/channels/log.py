@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import logging
 
-from mpp_notify.channels.base import OutgoingMessage, SendResult
+from mpp_notify.channels.base import ChannelName, OutgoingMessage, Provider, SendResult
 
 log = logging.getLogger(__name__)
 
 
 class LogChannel:
-    provider = "log"
+    provider: Provider = "log"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: ChannelName) -> None:
         self.name = name
 
     async def send(self, message: OutgoingMessage) -> SendResult:

@@ -11,14 +11,14 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-from mpp_notify.channels.base import Channel
+from mpp_notify.channels.base import Channel, ChannelName
 from mpp_notify.channels.email import SmtpEmail
 from mpp_notify.channels.log import LogChannel
 from mpp_notify.channels.sms import SmsGateway
 from mpp_notify.channels.whatsapp import WhatsAppCloud
 from mpp_notify.settings import NotifySettings
 
-CHANNEL_NAMES = ("sms", "whatsapp", "email")
+CHANNEL_NAMES: tuple[ChannelName, ...] = ("sms", "whatsapp", "email")
 
 log = logging.getLogger(__name__)
 

@@ -18,28 +18,25 @@ connection failures) are worth retrying, honouring `Retry-After`; any other
 `reference` and `Idempotency-Key`, so a gateway that deduplicates on either
 sends a retried message once. A gateway with another contract needs its own
 client beside this one.
-
-The HTTP helpers at the bottom are shared with the WhatsApp client.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
-
 import httpx
 
-from mpp_notify.channels.base import DeliveryError, OutgoingMessage, SendResult
-
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-DETAIL_LIMIT = 200
+from mpp_notify.channels.base import (
+    ChannelName,
+    OutgoingMessage,
+    Provider,
+    SendResult,
+    require_phone_number,
+)
+from mpp_notify.channels.http import http_error, json_or_none, new_client, post_json
 
 
 class SmsGateway:
-    name = "sms"
-    provider = "sms_gateway"
+    name: ChannelName = "sms"
+    provider: Provider = "sms_gateway"
 
     def __init__(
         self,
@@ -53,15 +50,11 @@ class SmsGateway:
         self.token = token
         self.sender_id = sender_id
         self.timeout = timeout
-        self._client = client or httpx.AsyncClient()
+        self._client = client or new_client(timeout)
         self._owns_client = client is None
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        if not E164.match(message.address):
-            raise DeliveryError(
-                "recipient is not an E.164 phone number (+<country code><number>)",
-                transient=False,
-            )
+        require_phone_number(message)
         headers = {"Idempotency-Key": str(message.id)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -84,75 +77,3 @@ class SmsGateway:
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
-
-
-# --- HTTP helpers shared by the HTTP-based channels
-
-
-async def post_json(
-    client: httpx.AsyncClient,
-    url: str,
-    payload: dict[str, Any],
-    headers: dict[str, str],
-    timeout: float,
-) -> httpx.Response:
-    """POST `payload`; a network failure becomes a transient DeliveryError."""
-    try:
-        return await client.post(url, json=payload, headers=headers, timeout=timeout)
-    except httpx.TimeoutException as exc:
-        raise DeliveryError(
-            f"provider did not answer within {timeout:g} s ({type(exc).__name__})",
-            transient=True,
-        ) from exc
-    except httpx.TransportError as exc:
-        raise DeliveryError(
-            f"provider unreachable: {type(exc).__name__}: {shorten(str(exc))}", transient=True
-        ) from exc
-
-
-def is_transient_status(status: int) -> bool:
-    return status == 429 or status >= 500
-
-
-def http_error(
-    response: httpx.Response, what: str, *, transient: bool | None = None
-) -> DeliveryError:
-    """A DeliveryError for a non-2xx answer, with a short piece of its body."""
-    body = shorten(response.text.strip())
-    detail = f"{what}: {body}" if body else what
-    return DeliveryError(
-        detail,
-        transient=is_transient_status(response.status_code) if transient is None else transient,
-        status_code=response.status_code,
-        retry_after=retry_after_seconds(response),
-    )
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """`Retry-After` as seconds (it may be a number or an HTTP date), if present."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def shorten(text: str) -> str:
-    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"

@@ -30,12 +30,19 @@ from typing import Any
 
 import httpx
 
-from mpp_notify.channels.base import DeliveryError, OutgoingMessage, SendResult
-from mpp_notify.channels.sms import (
-    E164,
+from mpp_notify.channels.base import (
+    ChannelName,
+    DeliveryError,
+    OutgoingMessage,
+    Provider,
+    SendResult,
+    require_phone_number,
+)
+from mpp_notify.channels.http import (
     http_error,
     is_transient_status,
     json_or_none,
+    new_client,
     post_json,
     retry_after_seconds,
     shorten,
@@ -59,8 +66,8 @@ TRANSIENT_GRAPH_CODES = frozenset(
 
 
 class WhatsAppCloud:
-    name = "whatsapp"
-    provider = "whatsapp_cloud"
+    name: ChannelName = "whatsapp"
+    provider: Provider = "whatsapp_cloud"
 
     def __init__(
         self,
@@ -73,15 +80,11 @@ class WhatsAppCloud:
         self.url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
         self.access_token = access_token
         self.timeout = timeout
-        self._client = client or httpx.AsyncClient()
+        self._client = client or new_client(timeout)
         self._owns_client = client is None
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        if not E164.match(message.address):
-            raise DeliveryError(
-                "recipient is not an E.164 phone number (+<country code><number>)",
-                transient=False,
-            )
+        require_phone_number(message)
         payload = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",

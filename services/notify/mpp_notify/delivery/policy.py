@@ -1,5 +1,6 @@
 """When to try again, shared by messages and webhooks: exponential backoff
-with full jitter, and a token bucket per provider."""
+with jitter, never sooner than the other side's Retry-After (within the cap),
+and a token bucket per provider."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = N
     capped at `cap`. Half the delay is kept so retries never bunch at zero."""
     ceiling = min(cap, base * 2 ** max(0, attempt - 1))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def retry_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Seconds to wait after failed attempt `attempt`: the backoff, or what the
+    other side asked for with Retry-After when that is longer, up to `cap`
+    (a receiver cannot park a delivery for days)."""
+    return max(backoff(attempt, base, cap), min(retry_after or 0.0, cap))
 
 
 class RateLimiter:

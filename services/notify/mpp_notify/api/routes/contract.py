@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from mpp_shared.auth import PUBLIC
+from mpp_shared.errors import NotFound
 from mpp_shared.events import contract
 from mpp_shared.events.topics import dlq_of
-from mpp_shared.web import ApiError
+from mpp_shared.web.auth import PUBLIC
 
 router = APIRouter(prefix="/v1/contract", tags=["contract"], dependencies=[PUBLIC])
 
@@ -97,8 +97,7 @@ async def list_event_schemas(request: Request) -> EventSchemaList:
 async def event_schema(event_type: str, request: Request) -> Response:
     stored = contract.stored().schemas.get(event_type)
     if stored is None:
-        raise ApiError(
-            404,
+        raise NotFound(
             "unknown_event_type",
             f"Jenis event '{event_type}' tidak dikenal; daftar jenis event ada di "
             "/v1/contract/schemas",

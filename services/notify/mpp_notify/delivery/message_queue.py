@@ -1,0 +1,171 @@
+"""The delivery log as a lease queue (`delivery.lease_queue`), and how a
+message's attempt is written.
+
+Every attempt is logged. The message's state moves (``delivered``,
+``retrying`` after the backoff, ``dead`` when refused or out of attempts)
+only while the claim the attempt answers is current, and the
+``notification.delivered`` / ``notification.dead`` event goes out with that
+change, in the same transaction, or not at all: a dispatcher that outlived
+its lease leaves the outcome, and its event, to the newer attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from mpp_notify.channels.base import DeliveryError, SendResult
+from mpp_notify.delivery.lease_queue import LeaseQueue
+from mpp_notify.delivery.policy import retry_delay
+from mpp_notify.settings import NotifySettings
+from mpp_shared.events import build_event
+from mpp_shared.events.schemas import NotificationDeadV1, NotificationDeliveredV1
+from mpp_shared.messaging.outbox import enqueue
+
+log = logging.getLogger(__name__)
+SOURCE = "/mpp/notify"
+
+MESSAGES = LeaseQueue(
+    table="delivery_log",
+    kind="message",
+    waiting=("queued", "held", "retrying"),
+    columns=(
+        "id",
+        "channel",
+        "provider",
+        "recipient_enc",
+        "recipient_masked",
+        "language",
+        "subject",
+        "body",
+        "attempts",
+        "source_event_id",
+        "source_event_type",
+        "application_id",
+        "complaint_id",
+        "tracking_code",
+    ),
+    interrupted_error="the dispatcher stopped during this attempt",
+)
+
+# $3 on: the values each outcome sets; the queue adds the guard and ends the lease.
+_DELIVERED = MESSAGES.outcome(
+    "status = 'delivered', delivered_at = $3, provider = $4, provider_message_id = $5, "
+    "last_error = NULL, updated_at = $3"
+)
+_RETRYING = MESSAGES.outcome(
+    "status = 'retrying', next_attempt_at = $3, last_error = $4, updated_at = $5"
+)
+_DEAD = MESSAGES.outcome("status = 'dead', dead_at = $3, last_error = $4, updated_at = $3")
+
+
+async def record_delivered(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    result: SendResult,
+    started: datetime,
+    finished: datetime,
+) -> None:
+    """Log the attempt; mark the message delivered and say so, if still current."""
+    await MESSAGES.record_attempt(
+        conn,
+        row["id"],
+        row["attempts"],
+        started_at=started,
+        finished_at=finished,
+        outcome="delivered",
+        status_code=result.status_code,
+        provider_message_id=result.provider_message_id,
+    )
+    recorded = await _DELIVERED(
+        conn, row["id"], row["attempts"], finished, result.provider, result.provider_message_id
+    )
+    if not recorded:
+        _stale(row)
+        return
+    event = NotificationDeliveredV1(
+        **_about(row),
+        provider=result.provider,
+        provider_message_id=result.provider_message_id,
+        attempts=row["attempts"],
+        delivered_at=finished,
+    )
+    await _publish(conn, row, event)
+
+
+async def record_failed(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    failure: DeliveryError,
+    started: datetime,
+    finished: datetime,
+    settings: NotifySettings,
+) -> None:
+    """Log the attempt; if still current, retry a transient failure after the
+    backoff while attempts remain, else mark the message dead and say so."""
+    await MESSAGES.record_attempt(
+        conn,
+        row["id"],
+        row["attempts"],
+        started_at=started,
+        finished_at=finished,
+        outcome="transient" if failure.transient else "permanent",
+        status_code=failure.status_code,
+        error=failure.detail,
+    )
+    s = settings
+    if failure.transient and row["attempts"] < s.delivery_max_attempts:
+        wait = retry_delay(
+            row["attempts"], s.delivery_backoff_base, s.delivery_backoff_max, failure.retry_after
+        )
+        retry_at = finished + timedelta(seconds=wait)
+        if not await _RETRYING(
+            conn, row["id"], row["attempts"], retry_at, failure.detail, finished
+        ):
+            _stale(row)
+        return
+    if not await _DEAD(conn, row["id"], row["attempts"], finished, failure.detail):
+        _stale(row)
+        return
+    event = NotificationDeadV1(
+        **_about(row),
+        provider=row["provider"],
+        attempts=row["attempts"],
+        error=failure.detail,
+        dead_at=finished,
+    )
+    await _publish(conn, row, event)
+
+
+def _about(row: asyncpg.Record) -> dict[str, Any]:
+    """What every notification event says of its message (recipient masked)."""
+    return {
+        "notification_id": row["id"],
+        "source_event_id": row["source_event_id"],
+        "source_event_type": row["source_event_type"],
+        "channel": row["channel"],
+        "recipient_masked": row["recipient_masked"],
+        "application_id": row["application_id"],
+        "complaint_id": row["complaint_id"],
+    }
+
+
+async def _publish(conn: asyncpg.Connection, row: asyncpg.Record, data: Any) -> None:
+    key = row["application_id"] or row["complaint_id"] or row["id"]
+    await enqueue(
+        conn,
+        build_event(data, source=SOURCE, subject=str(row["id"])),
+        topic=data.topic,
+        key=str(key),
+    )
+
+
+def _stale(row: asyncpg.Record) -> None:
+    log.info(
+        "message %s: attempt %d ended after its lease; the newer attempt's outcome stands",
+        row["id"],
+        row["attempts"],
+    )
