@@ -88,6 +88,48 @@ class LoadResult:
     error_samples: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Tally:
+    """What the workers counted; `record` is called once per answered request."""
+
+    measure_from: float  # perf_counter bounds of the measurement window
+    stop_at: float
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    samples: list[str] = field(default_factory=list)
+    created: int = 0
+    answered: int = 0
+    in_flight: int = 0
+
+    def record(self, outcome: str, started: float, ended: float, text: str) -> None:
+        self.answered += 1
+        if outcome == "201":
+            self.created += 1
+        if ended > self.stop_at:
+            self.in_flight += 1
+        elif ended >= self.measure_from:
+            if outcome == "201":
+                self.latencies.append(ended - started)
+            else:
+                self.errors[outcome] += 1
+        if text and len(self.samples) < 5:
+            self.samples.append(f"{outcome}: {text}")
+
+
+async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[str, str]:
+    """One request: its outcome ("201", "HTTP <status>" or an exception class
+    name) and, unless it is a 201, the start of what explains it."""
+    try:
+        async with session.post(url, data=body) as resp:
+            payload = await resp.read()
+            status = resp.status
+    except Exception as exc:  # counted, never fatal for the benchmark
+        return type(exc).__name__, str(exc)[:300]
+    if status == 201:
+        return "201", ""
+    return f"HTTP {status}", payload[:300].decode(errors="replace")
+
+
 async def run_load(params: LoadParams) -> LoadResult:
     bodies = request_bodies()
     headers = {
@@ -103,12 +145,7 @@ async def run_load(params: LoadParams) -> LoadResult:
     perf_start = time.perf_counter()
     wall_start = time.time()
     measure_from = perf_start + params.warmup
-    stop_at = measure_from + params.duration
-
-    latencies: list[float] = []
-    errors: Counter[str] = Counter()
-    samples: list[str] = []
-    totals = {"created": 0, "answered": 0, "in_flight": 0}
+    tally = Tally(measure_from=measure_from, stop_at=measure_from + params.duration)
 
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, headers=headers
@@ -119,34 +156,12 @@ async def run_load(params: LoadParams) -> LoadResult:
             perf = time.perf_counter
             while True:
                 started = perf()
-                if started >= stop_at:
+                if started >= tally.stop_at:
                     return
                 body = bodies[n % len(bodies)]
                 n += params.concurrency
-                text = ""
-                try:
-                    async with session.post(params.url, data=body) as resp:
-                        payload = await resp.read()
-                        status = resp.status
-                    outcome = "201" if status == 201 else f"HTTP {status}"
-                    if status != 201:
-                        text = payload[:300].decode(errors="replace")
-                except Exception as exc:  # counted, never fatal for the benchmark
-                    outcome = type(exc).__name__
-                    text = str(exc)[:300]
-                ended = perf()
-                totals["answered"] += 1
-                if outcome == "201":
-                    totals["created"] += 1
-                if ended > stop_at:
-                    totals["in_flight"] += 1
-                elif ended >= measure_from:
-                    if outcome == "201":
-                        latencies.append(ended - started)
-                    else:
-                        errors[outcome] += 1
-                if text and len(samples) < 5:
-                    samples.append(f"{outcome}: {text}")
+                outcome, text = await _post(session, params.url, body)
+                tally.record(outcome, started, perf(), text)
 
         await asyncio.gather(*(worker(i) for i in range(params.concurrency)))
 
@@ -154,12 +169,12 @@ async def run_load(params: LoadParams) -> LoadResult:
         window_start_wall=wall_start + params.warmup,
         window_end_wall=wall_start + params.warmup + params.duration,
         window_seconds=params.duration,
-        latencies=latencies,
-        errors=dict(errors),
-        created_total=totals["created"],
-        answered_total=totals["answered"],
-        in_flight_at_end=totals["in_flight"],
-        error_samples=samples,
+        latencies=tally.latencies,
+        errors=dict(tally.errors),
+        created_total=tally.created,
+        answered_total=tally.answered,
+        in_flight_at_end=tally.in_flight,
+        error_samples=tally.samples,
     )
 
 

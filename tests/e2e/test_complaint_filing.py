@@ -14,7 +14,7 @@ import httpx
 
 from mpp_complaints.settings import DEV_OPEN311_KEY
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import auth
+from tests.support.auth import auth
 
 NAME = "Rahmat Hidayat"
 PHONE = "081355501234"

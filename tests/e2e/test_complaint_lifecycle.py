@@ -14,7 +14,8 @@ import asyncpg
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import auth, eventually
+from tests.support.auth import auth
+from tests.support.polling import eventually
 
 EMAIL = "siti.aminah@example.co.id"
 

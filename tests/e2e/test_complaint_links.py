@@ -10,9 +10,10 @@ import asyncpg
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import auth, eventually
 from tests.e2e.test_counter_day import nik
 from tests.e2e.test_production import _verified_job
+from tests.support.auth import auth
+from tests.support.polling import eventually
 
 
 async def test_the_officer_sees_the_linked_request_breach(

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import auth, eventually
+from tests.support.auth import auth
+from tests.support.polling import eventually
 
 
 def nik(region: str = "350604") -> str:
@@ -357,7 +358,7 @@ async def test_refusals_for_catalog_rules_name_the_field(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     intake = stack.services["intake"].url
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"service_code": "paspor"}, "service_code", "unknown_service"),
         ({"documents": ["ijazah"]}, "documents", "unknown_document"),
         ({"channel": "online"}, "channel", "channel_not_offered"),

@@ -12,7 +12,10 @@ import httpx
 
 from mpp_shared.pii import mask_nik
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import OtlpReceiver, OutsideReader, auth, eventually
+from tests.support.auth import auth
+from tests.support.opd import OutsideReader
+from tests.support.otlp import OtlpReceiver
+from tests.support.polling import eventually
 
 SPAN_KIND_SERVER = 2
 SPAN_KIND_CONSUMER = 5

@@ -19,7 +19,10 @@ from mpp_shared.events.schemas import DocumentPickupReminderV1
 from mpp_shared.events.topics import Topic
 from mpp_shared.stack.stack import Stack
 from tests.conftest import Servers
-from tests.e2e.conftest import OutsideReader, Providers, auth, eventually
+from tests.support.auth import auth
+from tests.support.opd import OutsideReader
+from tests.support.polling import eventually
+from tests.support.providers import Providers
 
 
 def new_phone() -> tuple[str, str]:

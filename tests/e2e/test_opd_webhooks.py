@@ -4,63 +4,20 @@ verifies every delivery, survives its own outage and replays what it missed."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
+import functools
 import random
-import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import auth, eventually
+from tests.support.auth import auth
+from tests.support.polling import eventually
+from tests.support.providers import Providers
 
 SECRET = "dpmptsp-webhook-secret-2026-kediri"
-
-
-@dataclass
-class Receiver:
-    """The OPD's endpoint: checks each signature itself, as the docs tell it to."""
-
-    secret: str
-    status: int = 200
-    received: list[dict[str, Any]] = field(default_factory=list)
-    forged: list[str] = field(default_factory=list)
-    failed_calls: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def handle(self, request: Request) -> Response:
-        body = request.get_data()
-        timestamp = request.headers["X-MPP-Timestamp"]
-        expected = hmac.new(
-            self.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-        ).hexdigest()
-        with self.lock:
-            if not hmac.compare_digest(request.headers["X-MPP-Signature"], f"v1={expected}"):
-                self.forged.append(request.headers.get("X-MPP-Delivery-Id", "?"))
-                return Response(status=401)
-            if abs(time.time() - int(timestamp)) > 300:
-                self.forged.append("stale")
-                return Response(status=401)
-            if self.status != 200:
-                self.failed_calls += 1
-                return Response(status=self.status)
-            doc = json.loads(body)
-            assert request.headers["X-MPP-Event-Id"] == doc["id"]
-            assert request.headers["X-MPP-Event-Type"] == doc["type"]
-            self.received.append(doc)
-        return Response(status=204)
-
-    def of(self, application_id: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [d for d in self.received if d["data"].get("application_id") == application_id]
 
 
 def opd(subject: str) -> dict[str, str]:
@@ -85,19 +42,15 @@ async def submit(stack: Stack, http: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def test_an_opd_subscribes_verifies_is_disabled_and_replays(
-    stack: Stack, http: httpx.AsyncClient
+    stack: Stack, http: httpx.AsyncClient, providers: Providers
 ) -> None:
     notify = stack.services["notify"].url
     client = f"dpmptsp-{uuid.uuid4().hex[:6]}"
-    receiver = Receiver(SECRET)
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.expect_request("/hooks/mpp", method="POST").respond_with_handler(receiver.handle)
-    server.start()
-    try:
+    with providers.opd_endpoint(client, secret=SECRET) as receiver:
         created = await http.post(
             f"{notify}/v1/subscriptions",
             json={
-                "url": server.url_for("/hooks/mpp"),
+                "url": receiver.url,
                 "event_types": ["mpp.application.*", "mpp.document.queued.v1"],
                 "secret": SECRET,
                 "description": "DPMPTSP perizinan",
@@ -169,7 +122,7 @@ async def test_an_opd_subscribes_verifies_is_disabled_and_replays(
         enabled = await http.post(f"{sub_url}/enable", headers=opd(client))
         assert enabled.status_code == 200, enabled.text
         for app in (second, third):
-            await eventually(lambda app=app: receiver.of(app["id"]), timeout=60)
+            await eventually(functools.partial(receiver.of, app["id"]), timeout=60)
 
         # Replay a time range: the OPD asks again for everything since the outage.
         before = len(receiver.of(second["id"]))
@@ -191,6 +144,3 @@ async def test_an_opd_subscribes_verifies_is_disabled_and_replays(
         assert len(replayed) == 2 and replayed[0]["id"] == replayed[1]["id"]
         assert not receiver.of(first["id"])[-1]["type"].endswith("replayed")
         assert not receiver.forged
-    finally:
-        server.clear()
-        server.stop()

@@ -13,7 +13,7 @@ import httpx
 
 from mpp_shared.pii import mask_nik
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import auth
+from tests.support.auth import auth
 
 HEADER = "nik,full_name,desa_code,service_code,phone,address"
 DESA_A, DESA_B = "3506172001", "3506172002"  # two desa of Kecamatan Pare

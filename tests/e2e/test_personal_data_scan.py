@@ -45,7 +45,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from mpp_shared.events.topics import ALL_TOPICS
 from mpp_shared.stack.stack import SERVICES, Stack
 from tests.conftest import Servers
-from tests.e2e.conftest import OtlpReceiver, OutsideReader, Providers, auth, eventually
 from tests.privacy import (
     Finding,
     PersonalDataDetector,
@@ -54,6 +53,11 @@ from tests.privacy import (
     office_mailboxes,
     spans_from_otlp,
 )
+from tests.support.auth import auth
+from tests.support.opd import OutsideReader
+from tests.support.otlp import OtlpReceiver
+from tests.support.polling import eventually
+from tests.support.providers import Providers
 
 pytestmark = pytest.mark.scan_last
 

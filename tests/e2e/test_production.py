@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.conftest import auth, eventually
 from tests.e2e.test_counter_day import body, nik
+from tests.support.auth import auth
+from tests.support.polling import eventually
 
 
 async def _verified_job(

@@ -35,7 +35,7 @@ async def _scan(stack: FaultStack) -> tuple[dict[str, int], list[Finding]]:
             scanned["log lines"] += 1
             findings.extend(detector.scan_log_line(line, f"{log.name}:{n}"))
     assert stack.providers is not None
-    for span in exported_spans(stack.providers.http):
+    for span in exported_spans(stack.providers.server):
         scanned["spans"] += 1
         findings.extend(detector.scan_span(span))
     assert stack.stack is not None and stack.stack.kafka_bootstrap

@@ -1,5 +1,5 @@
 """Broker faults on the real embedded stack, each under a steady load of
-journeys and ending with the invariant check (tests/faults/harness.py):
+journeys and ending with the invariant check (tests/faults/invariants.py):
 
 - the broker paused (SIGSTOP) for 30 s: the APIs keep answering, the outboxes
   grow, then drain after SIGCONT;
@@ -50,17 +50,13 @@ from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.messaging.replay import replay_dlq
 from mpp_shared.stack.embedded import TansuBroker, free_port
 from mpp_shared.stack.stack import SERVICES
-from tests.faults.harness import (
-    PICKUP_POINT,
-    STEPS,
-    FaultStack,
-    Journey,
-    JourneyLoad,
-    auth,
-    check_invariants,
-)
+from tests.faults.harness import FaultStack
+from tests.faults.invariants import check_invariants
+from tests.faults.journeys import PICKUP_POINT, STEPS, Journey, JourneyLoad
 from tests.faults.proxy import ThreadedTcpProxy
 from tests.faults.scan import assert_no_clear_personal_data
+from tests.support.auth import auth
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -442,14 +438,14 @@ async def test_rows_committed_in_reverse_id_order_are_both_published(
         early_id = await fast.fetchval("SELECT id FROM outbox WHERE event_id = $1", early.id)
         # The relay publishes the early row and the load's rows around it for
         # a few rounds while the lower id is still uncommitted.
-        await _until(lambda: _published(fast, early.id), 15, "the early row published")
+        await eventually(lambda: _published(fast, early.id), 15, what="the early row published")
         await asyncio.sleep(2.0)
         assert not await _published(fast, late.id)
         await tx.commit()
         late_id = await fast.fetchval("SELECT id FROM outbox WHERE event_id = $1", late.id)
         assert late_id < early_id  # the late one holds the lower id
         started = time.monotonic()
-        await _until(lambda: _published(fast, late.id), 15, "the late row published")
+        await eventually(lambda: _published(fast, late.id), 15, what="the late row published")
         late_after = time.monotonic() - started
     finally:
         await slow.close()
@@ -498,7 +494,7 @@ async def test_poison_event_is_parked_the_partition_flows_and_replay_puts_it_bac
                 )
             )
 
-        await _until(parked, 30, "the poison event parked")
+        await eventually(parked, 30, what="the poison event parked")
         parked_at = await documents.fetchrow(
             'SELECT partition, "offset", error FROM inbox WHERE event_id = $1', verified_id
         )
@@ -516,7 +512,7 @@ async def test_poison_event_is_parked_the_partition_flows_and_replay_puts_it_bac
                 )
             )
 
-        await _until(flowed, 30, "an event after the poison handled on its partition")
+        await eventually(flowed, 30, what="an event after the poison handled on its partition")
         dlq = [
             r
             for r in await _read_topic(proxied.bootstrap, dlq_of(Topic.APPLICATIONS))
@@ -540,7 +536,7 @@ async def test_poison_event_is_parked_the_partition_flows_and_replay_puts_it_bac
                 )
             )
 
-        await _until(job_made, 30, "the job made from the replayed event")
+        await eventually(job_made, 30, what="the job made from the replayed event")
         await _finish(client, stack, journey)
         load.accepted[str(journey.application_id)] = journey  # checked like every other
 
@@ -574,14 +570,6 @@ END $$;
 CREATE TRIGGER fault_poison BEFORE INSERT ON jobs FOR EACH ROW
     WHEN (NEW.application_id = '{application_id}') EXECUTE FUNCTION fault_poison();
 """
-
-
-async def _until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def _published(conn: asyncpg.Connection, event_id: uuid.UUID) -> bool:

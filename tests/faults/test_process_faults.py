@@ -1,5 +1,5 @@
 """Process faults on the real embedded stack, each under a steady load of
-journeys and ending with the invariant check (tests/faults/harness.py):
+journeys and ending with the invariant check (tests/faults/invariants.py):
 
 - SIGKILL of each service mid-load, then a restart;
 - PostgreSQL stopped (immediate shutdown) and started again: the APIs answer
@@ -25,13 +25,10 @@ import httpx
 import pytest
 
 from mpp_shared.stack.stack import SERVICES
-from tests.faults.harness import (
-    FaultStack,
-    InvariantReport,
-    JourneyLoad,
-    auth,
-    check_invariants,
-)
+from tests.faults.harness import FaultStack
+from tests.faults.invariants import InvariantReport, check_invariants
+from tests.faults.journeys import JourneyLoad
+from tests.support.auth import auth
 
 pytestmark = pytest.mark.faults
 

@@ -1,0 +1,266 @@
+"""The benchmark's figures beside the architecture's targets: the report
+as a JSON-able dict (`build_report`) and as a printed table (`print_report`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tests.bench.loadgen import LoadResult
+from tests.bench.machine import ProcessSampler, telemetry_info
+from tests.bench.probe import EventProbe
+from tests.bench.relay import RelayResult
+
+MiB = 1024 * 1024
+
+# Targets of the architecture.
+TARGET_RPS = 1000.0
+TARGET_HTTP_P99_MS = 50.0
+TARGET_RELAY_EPS = 2000.0
+TARGET_C2C_P99_MS = 1000.0
+TARGET_RSS_MIB = 200.0
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of `values`; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def verdict(met: bool | None) -> str:
+    if met is None:
+        return "n/a"
+    return "met" if met else "NOT MET"
+
+
+def fmt_ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "relay_events": args.relay_events,
+        "relay_keys": args.relay_keys,
+        "loadgen": args.loadgen,
+        "sample_interval_s": args.sample_interval,
+    }
+
+
+def _ms(seconds: float | None, digits: int) -> float | None:
+    return None if seconds is None else round(seconds * 1000, digits)
+
+
+def _http_figures(load: LoadResult, rps: float) -> dict[str, Any]:
+    return {
+        "requests_per_second": round(rps, 1),
+        "created_in_window": len(load.latencies),
+        "p50_ms": _ms(percentile(load.latencies, 50), 2),
+        "p99_ms": _ms(percentile(load.latencies, 99), 2),
+        "max_ms": round(max(load.latencies) * 1000, 2) if load.latencies else None,
+        "errors_in_window": load.errors,
+        "error_samples": load.error_samples,
+        "created_total_with_warmup": load.created_total,
+        "in_flight_at_end": load.in_flight_at_end,
+    }
+
+
+def _commit_to_consume_figures(
+    load: LoadResult, probe: EventProbe, in_window: list[float]
+) -> dict[str, Any]:
+    return {
+        "events_in_window": len(in_window),
+        "events_received_total": len(probe.samples),
+        "events_expected_total": load.created_total,
+        "duplicates": probe.duplicates,
+        "unparsable": probe.unparsable,
+        "p50_ms": _ms(percentile(in_window, 50), 1),
+        "p99_ms": _ms(percentile(in_window, 99), 1),
+        "max_ms": _ms(max(in_window) if in_window else None, 1),
+    }
+
+
+def _relay_figures(relay: RelayResult | None, quiet_seconds: float) -> dict[str, Any] | None:
+    if relay is None:
+        return None
+    return {
+        "events": relay.events,
+        "published": relay.published,
+        "seconds": round(relay.seconds, 3),
+        "events_per_second": round(relay.events_per_second, 1),
+        "insert_seconds": round(relay.insert_seconds, 3),
+        "finished": relay.finished,
+        "quiet_wait_seconds": round(quiet_seconds, 1),
+    }
+
+
+def build_report(
+    args: argparse.Namespace,
+    machine: dict[str, Any],
+    load: LoadResult,
+    probe: EventProbe,
+    relay: RelayResult | None,
+    sampler: ProcessSampler,
+    cpu_during_load: dict[str, float],
+    machine_busy_cores: float,
+    quiet_seconds: float,
+) -> dict[str, Any]:
+    rps = len(load.latencies) / load.window_seconds if load.window_seconds else 0.0
+    p99 = percentile(load.latencies, 99)
+    in_window = [
+        lat
+        for created, lat in probe.samples.values()
+        if load.window_start_wall <= created <= load.window_end_wall
+    ]
+    c2c_p99 = percentile(in_window, 99)
+    rss = {name: round(t.peak_rss / MiB, 1) for name, t in sampler.tracked.items()}
+    services = {name: rss[name] for name, t in sampler.tracked.items() if t.is_service}
+    others = {name: rss[name] for name, t in sampler.tracked.items() if not t.is_service}
+    return {
+        "parameters": _parameters(args),
+        "machine": machine,
+        "telemetry": telemetry_info(),
+        "http": _http_figures(load, rps),
+        "commit_to_consume": _commit_to_consume_figures(load, probe, in_window),
+        "relay": _relay_figures(relay, quiet_seconds),
+        "peak_rss_mib": services,
+        "peak_rss_mib_other": others,
+        "rss_samples": sampler.samples,
+        "cpu_during_load": {
+            "machine_busy_cores": round(machine_busy_cores, 2),
+            "cores_used": {k: round(v, 2) for k, v in cpu_during_load.items()},
+        },
+        "verdicts": {
+            "http_rps": rps >= TARGET_RPS,
+            "http_p99": p99 is not None and p99 * 1000 <= TARGET_HTTP_P99_MS,
+            "relay_eps": relay is not None
+            and relay.finished
+            and relay.events_per_second >= TARGET_RELAY_EPS,
+            "commit_to_consume_p99": c2c_p99 is not None and c2c_p99 * 1000 < TARGET_C2C_P99_MS,
+            **{f"rss_{n}": v <= TARGET_RSS_MIB for n, v in services.items()},
+        },
+    }
+
+
+LINE = "=" * 86
+HEADER = ("figure", "value", "target", "verdict")
+Row = tuple[str, str, str, str]
+
+
+def _print_setting(r: dict[str, Any]) -> None:
+    """The machine, the telemetry and the parameters the figures were taken with."""
+    m, p, t = r["machine"], r["parameters"], r["telemetry"]
+    print()
+    print(LINE)
+    print("MPP benchmark - embedded stack: PostgreSQL, Tansu, intake/documents/complaints/notify")
+    print(LINE)
+    print(
+        f"machine   : {m.get('cpu_model', '?')}; {m['logical_cpus']} logical CPUs "
+        f"({m['usable_cpus']} usable, cgroup limit {m.get('cgroup_cpu_limit', 'n/a')}), "
+        f"{m['memory_gib']} GiB RAM"
+    )
+    print(f"            {m['platform']}, Python {m['python']}")
+    print(f"telemetry : tracing {t['tracing']}; sampler {t['sampler']}")
+    print(f"            exporter {t['exporter_endpoint']}")
+    print(
+        f"parameters: --concurrency {p['concurrency']} --duration {p['duration_s']:g} "
+        f"--warmup {p['warmup_s']:g} --relay-events {p['relay_events']} "
+        f"--relay-keys {p['relay_keys']} --loadgen {p['loadgen']} "
+        f"--sample-interval {p['sample_interval_s']:g}"
+    )
+    print(
+        "            HTTP: POST /v1/applications, closed loop, 1 aiohttp session, keep-alive, "
+        f"load generator {'in its own process' if p['loadgen'] == 'process' else 'in-process'}"
+    )
+    print(LINE)
+
+
+def _ms_figure(ms: float | None) -> str:
+    return fmt_ms(None if ms is None else ms / 1000)
+
+
+def _figure_rows(r: dict[str, Any]) -> list[Row]:
+    h, c, rl, v = r["http"], r["commit_to_consume"], r["relay"], r["verdicts"]
+    rows: list[Row] = []
+
+    def row(label: str, figure: str, target: str = "", ok: bool | None = None) -> None:
+        rows.append((label, figure, target, verdict(ok) if target else ""))
+
+    rps = f"{h['requests_per_second']:.1f}/s"
+    row("intake POST requests/s (201 only)", rps, ">= 1,000/s", v["http_rps"])
+    row("intake POST latency p50", _ms_figure(h["p50_ms"]))
+    row("intake POST latency p99", _ms_figure(h["p99_ms"]), "<= 50 ms", v["http_p99"])
+    row("intake POST latency max", _ms_figure(h["max_ms"]))
+    errors = ", ".join(f"{k}: {n}" for k, n in sorted(h["errors_in_window"].items())) or "none"
+    row("intake POST errors in window", errors)
+    if rl is not None:
+        row(
+            "outbox relay events/s",
+            f"{rl['events_per_second']:.1f}/s"
+            + ("" if rl["finished"] else f" (unfinished: {rl['published']}/{rl['events']})"),
+            ">= 2,000/s",
+            v["relay_eps"],
+        )
+        row("  relay: events, commit->all published", f"{rl['events']} in {rl['seconds']:.2f} s")
+    row("commit-to-consume p50", _ms_figure(c["p50_ms"]))
+    c2c_p99 = _ms_figure(c["p99_ms"])
+    row("commit-to-consume p99", c2c_p99, "< 1 s", v["commit_to_consume_p99"])
+    row("commit-to-consume max", _ms_figure(c["max_ms"]))
+    row(
+        "  events timed (window) / received / expected",
+        f"{c['events_in_window']} / {c['events_received_total']} / {c['events_expected_total']}",
+    )
+    for name, mib in r["peak_rss_mib"].items():
+        row(f"peak RSS {name}", f"{mib:.1f} MiB", "<= 200 MiB", v[f"rss_{name}"])
+    for name, mib in r["peak_rss_mib_other"].items():
+        # PostgreSQL's shared buffers are counted once per backend in this sum.
+        label = "postgres, all backends summed" if name == "postgres" else name
+        row(f"peak RSS {label} (info)", f"{mib:.1f} MiB")
+    return rows
+
+
+def _print_table(rows: list[Row]) -> None:
+    widths = [max(len(x[i]) for x in [*rows, HEADER]) for i in range(4)]
+    print("  ".join(h_.ljust(w) for h_, w in zip(HEADER, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for x in rows:
+        print("  ".join(col.ljust(w) for col, w in zip(x, widths, strict=True)).rstrip())
+    print(LINE)
+
+
+def _print_notes(r: dict[str, Any]) -> None:
+    p, h, rl, cpu = r["parameters"], r["http"], r["relay"], r["cpu_during_load"]
+    shares = ", ".join(f"{k} {v_:.2f}" for k, v_ in cpu["cores_used"].items())
+    print(
+        f"CPU in the measured HTTP window: {cpu['machine_busy_cores']:.2f} of "
+        f"{r['machine']['logical_cpus']} cores busy; cores used by:"
+    )
+    print(f"  {shares}")
+    if h["error_samples"]:
+        print("error samples:")
+        for s in h["error_samples"]:
+            print(f"  {s}")
+    print(
+        "notes: commit-to-consume = consumer receipt - CloudEvent `time` (set inside the\n"
+        "       request's transaction, before commit), for events created in the window;\n"
+        "       RSS includes child processes (none expected), sampled every "
+        f"{p['sample_interval_s']:g} s ({r['rss_samples']} samples)."
+    )
+    if rl is not None:
+        print(
+            f"       relay: {rl['events']} rows COPY'd in one transaction "
+            f"({rl['insert_seconds']:.2f} s), after {rl['quiet_wait_seconds']:.0f} s waiting\n"
+            "       for the stack to be idle (outboxes empty, < 0.25 core busy)."
+        )
+    print(LINE)
+
+
+def print_report(r: dict[str, Any]) -> None:
+    _print_setting(r)
+    _print_table(_figure_rows(r))
+    _print_notes(r)
