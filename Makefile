@@ -14,7 +14,7 @@ help:
 	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
 	@echo "make test    - run the whole test suite"
 	@echo "make test-faults - fault injection: kills, outages, rebalances under a load of journeys"
-	@echo "make lint    - ruff and mypy"
+	@echo "make lint    - ruff, mypy and the import contracts (lint-imports)"
 	@echo "make bench   - throughput, latency and memory figures on the embedded stack"
 	@echo "make soak    - journeys for minutes with random kills: throughput, p99, invariants, memory"
 	@echo "make token ROLE=verifier [SUB=...] [COUNTER=...] - mint a development bearer token"
@@ -53,10 +53,14 @@ test-e2e: setup
 test-faults: setup
 	$(PY) -m pytest -p no:cacheprovider tests/faults $(PYTEST_ARGS)
 
+# The same four commands run as pre-commit hooks (.pre-commit-config.yaml) and
+# in CI before the tests. mypy checks the `files` of [tool.mypy] (services,
+# shared and tests); lint-imports the contracts of [tool.importlinter].
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared/mpp_shared services/intake/mpp_intake services/documents/mpp_documents services/complaints/mpp_complaints services/notify/mpp_notify
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -8,9 +8,12 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
 
 from mpp_shared.events import CloudEvent
 from mpp_shared.messaging.consumer import EventConsumer
@@ -91,18 +94,18 @@ class _CrashesBeforeCommit(EventConsumer):
 
     processed = 0
 
-    async def process_batch(self, records) -> None:  # type: ignore[no-untyped-def]
+    async def process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> None:
         type(self).processed += len(records)
         await super().process_batch(records)
 
-    async def commit_done(self, partitions) -> None:  # type: ignore[no-untyped-def]
+    async def commit_done(self, partitions: set[TopicPartition] | None) -> None:
         return None
 
 
 class _Counting(EventConsumer):
     processed = 0
 
-    async def process_batch(self, records) -> None:  # type: ignore[no-untyped-def]
+    async def process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> None:
         type(self).processed += len(records)
         await super().process_batch(records)
 

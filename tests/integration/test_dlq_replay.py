@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from aiokafka.structs import ConsumerRecord
 
 from mpp_shared.events import CloudEvent
-from mpp_shared.messaging.consumer import EventConsumer, Handler
+from mpp_shared.messaging.consumer import EventConsumer, EventHandler
 from mpp_shared.messaging.replay import REPLAY_FOR_HEADER, replay_dlq
 from tests.integration.delivery_kit import Kit, ProbeHappenedV1, record_effect, run_until
 
@@ -41,12 +42,12 @@ class _Counting(EventConsumer):
         super().__init__(**kw)
         self.seen = 0
 
-    async def process_batch(self, records) -> None:  # type: ignore[no-untyped-def]
+    async def process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> None:
         self.seen += len(records)
         await super().process_batch(records)
 
 
-def _consumer(kit: Kit, group: str, handler: Handler, dlq_producer: Any) -> _Counting:
+def _consumer(kit: Kit, group: str, handler: EventHandler, dlq_producer: Any) -> _Counting:
     return _Counting(
         name=group,
         topics=[kit.topic],

@@ -6,6 +6,7 @@ import base64
 import os
 import secrets
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -45,7 +46,9 @@ def _b64key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def real_secrets() -> dict[str, str]:
+# Any: the values are splatted into a settings class whose keyword parameters
+# also include pydantic-settings' own typed options (`_case_sensitive`, ...).
+def real_secrets() -> dict[str, Any]:
     _, public = generate_seal_keypair()
     return {
         "jwt_secret": secrets.token_urlsafe(48),
@@ -131,7 +134,7 @@ def test_token_without_issuer_is_refused() -> None:
 def test_unsigned_token_is_refused() -> None:
     token = jwt.encode(
         {"sub": "s", "roles": ["admin"], "iss": "mpp", "exp": int(time.time()) + 60},
-        None,
+        None,  # type: ignore[arg-type]  # the "none" algorithm signs with no key
         algorithm="none",
     )
     with pytest.raises(jwt.InvalidTokenError):

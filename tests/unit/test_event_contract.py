@@ -15,12 +15,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from mpp_notify.api.routes import contract as contract_routes
-from mpp_shared.auth import PUBLIC_MARKER
 from mpp_shared.events import contract
 from mpp_shared.events.envelope import CONTENT_TYPE, CloudEvent, build_event, registered_types
 from mpp_shared.events.examples import EXAMPLES, example
 from mpp_shared.events.topics import ALL_TOPICS, Topic, dlq_of
 from mpp_shared.web import install_error_handlers
+from mpp_shared.web.auth import PUBLIC_MARKER
 
 TYPES = sorted(registered_types())
 # Clear personal data that must never be a field of an event on a shared topic.

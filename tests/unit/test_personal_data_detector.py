@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -42,7 +42,7 @@ def kinds(findings: list[Finding]) -> list[str]:
     return [f.kind for f in findings]
 
 
-def event(data: dict[str, object]) -> bytes:
+def event(data: Mapping[str, object]) -> bytes:
     return json.dumps(
         {
             "specversion": "1.0",

@@ -48,7 +48,8 @@ def _request(accept_language: str | None = None) -> Request:
 def _errors(model: type[BaseModel], **data: Any) -> list[dict[str, Any]]:
     with pytest.raises(ValidationError) as info:
         model(**data)
-    return info.value.errors()
+    # Plain dicts, as the error handler receives them from FastAPI.
+    return [dict(error) for error in info.value.errors()]
 
 
 # --- fingerprint --------------------------------------------------------------
