@@ -3,7 +3,7 @@
 -- in the transaction that writes the event to the outbox, so each timer fires
 -- exactly once however many schedulers run; `closed_at` is set when the
 -- document is picked up or cancelled, and a closed timer never fires.
--- Scheduler: mpp_documents/usecases/pickup_window.py; rules: domain/pickup_window.py.
+-- Scheduler and rules: mpp_documents/pickup_window.py.
 CREATE TABLE pickup_timers (
     id              uuid        PRIMARY KEY,
     job_id          uuid        NOT NULL REFERENCES jobs (id),

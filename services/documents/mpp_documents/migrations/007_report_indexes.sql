@@ -1,4 +1,4 @@
--- Indexes for the SLA compliance and backlog reports (mpp_documents/store/reports.py).
+-- Indexes for the SLA compliance and backlog reports (mpp_documents/reports.py).
 --
 -- SLA compliance scans the jobs whose promise falls in a period: a range on
 -- due_at for any service (jobs_service_due leads with service_code, so it
