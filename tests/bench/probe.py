@@ -13,7 +13,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 
-from tests.support.polling import eventually
+from tests.support.polling import poll_until
 
 
 class _Assigned(ConsumerRebalanceListener):
@@ -92,8 +92,7 @@ class EventProbe:
                 received, changed_at = len(self.samples), now
             return received >= count or now - changed_at > idle
 
-        with contextlib.suppress(AssertionError):
-            await eventually(arrived_or_idle, within, interval=0.2)
+        await poll_until(arrived_or_idle, within, interval=0.2)
 
     async def stop(self) -> None:
         if self._task is not None:

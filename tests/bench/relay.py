@@ -5,7 +5,6 @@ the stack is idle."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from mpp_shared.messaging.outbox import WAKE_CHANNEL
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.stack.stack import SERVICES, Stack
 from tests.bench.machine import ProcessSampler
-from tests.support.polling import eventually
+from tests.support.polling import poll_until
 
 BENCH_TOPIC = "mpp.bench"
 OUTBOX_COLUMNS = ["event_id", "topic", "key", "event_type", "payload", "traceparent", "tracestate"]
@@ -60,8 +59,7 @@ async def wait_quiet(
         return backlog == 0 and used < cores
 
     started = time.monotonic()
-    with contextlib.suppress(AssertionError):  # never quiet: measured all the same
-        await eventually(quiet, within, interval=0)
+    await poll_until(quiet, within, interval=0)  # never quiet: measured all the same
     return time.monotonic() - started
 
 
@@ -133,8 +131,8 @@ async def run_relay(stack: Stack, events: int, keys: int, give_up_after: float) 
             observed_at = time.perf_counter()
             return left == 0
 
-        with contextlib.suppress(AssertionError):  # unfinished: the result says how far
-            await eventually(all_published, give_up_after, interval=0.05)
+        # Unfinished after `give_up_after`: the result says how far it got.
+        await poll_until(all_published, give_up_after, interval=0.05)
         return RelayResult(
             events=events,
             published=events - left,
