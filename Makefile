@@ -8,11 +8,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help setup run test test-unit test-integration test-e2e test-faults lint format bench soak token contract lock clean replay-dlq
+.PHONY: help setup run test test-repeat test-unit test-integration test-e2e test-faults lint format bench soak token contract lock clean replay-dlq
 
 help:
 	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
 	@echo "make test    - run the whole test suite"
+	@echo "make test-repeat N=5 - the whole suite N times, each in a new order, to hunt flakes"
 	@echo "make test-faults - fault injection: kills, outages, rebalances under a load of journeys"
 	@echo "make lint    - ruff, mypy and the import contracts (lint-imports)"
 	@echo "make bench   - throughput, latency and memory figures on the embedded stack"
@@ -36,10 +37,21 @@ lock: $(UV)
 run: setup
 	$(PY) -m mpp_shared.stack.launcher
 
-# Every kind of fault is tried once here; `make test-faults` tries each on
-# every service it applies to (tests/faults, ~5 min on 2 cores).
+# Every test, every fault case included (tests/faults, ~5 min on 2 cores,
+# also alone as `make test-faults`). The order is shuffled within each suite
+# (pytest-randomly); the header prints the seed, and
+# PYTEST_ARGS="-p randomly --randomly-seed=N" replays that order.
 test: setup
-	$(PY) -m pytest -p no:cacheprovider -m "not faults_extended" $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Hunt flakes: the whole suite N times (default 5), each with a new order,
+# stopping at the first failing run (its seed is in its header).
+N ?= 5
+test-repeat: setup
+	@for run in $$(seq 1 $(N)); do \
+		echo "== run $$run of $(N)"; \
+		$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) || exit $$?; \
+	done
 
 test-unit: setup
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)

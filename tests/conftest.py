@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,45 @@ import pytest
 
 from mpp_shared.db import ensure_database, with_database
 from mpp_shared.stack.embedded import EmbeddedPostgres, TansuBroker
+
+# The order suites run in. The fault suite runs before any session-wide
+# server or stack exists, so the machine is its own while it measures; the
+# end-to-end suite starts its stack last, and the personal-data scan
+# (`scan_last`) reads what that stack produced after every other test.
+SUITE_ORDER = ("unit", "faults", "integration", "e2e")
+# Below this much free space the servers cannot write their data and logs,
+# and tests fail in ways that say nothing about the code.
+MIN_FREE_BYTES = 2 * 1024**3
+
+
+def _suite_rank(item: pytest.Item) -> int:
+    if item.get_closest_marker("scan_last") is not None:
+        return len(SUITE_ORDER)
+    parts = item.path.relative_to(item.config.rootpath).parts
+    suite = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+    return SUITE_ORDER.index(suite) if suite in SUITE_ORDER else len(SUITE_ORDER) - 1
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Suites in SUITE_ORDER, the `scan_last` tests at the very end; within a
+    suite the order collection (and any shuffling plugin) gave is kept."""
+    items.sort(key=_suite_rank)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to start on a nearly full disk, with the reason, rather than let
+    PostgreSQL and the output capture fail test after test."""
+    where = Path(session.config.option.basetemp or tempfile.gettempdir()).absolute()
+    while not where.exists():
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if free < MIN_FREE_BYTES:
+        pytest.exit(
+            f"only {free / 1024**2:.0f} MiB free under {where}; the suite needs "
+            f"{MIN_FREE_BYTES / 1024**3:.0f} GiB for its servers' data and logs",
+            returncode=3,
+        )
 
 
 @dataclass

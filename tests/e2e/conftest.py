@@ -77,11 +77,3 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 async def opd_reader(stack: Stack, servers: Servers) -> AsyncIterator[OutsideReader]:
     async with OutsideReader.reading(servers.bootstrap, group_prefix="opd-dukcapil") as reader:
         yield reader
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `scan_last` (e.g. the personal-data scan of everything the
-    run produced) run after every other test, in their collected order."""
-    last = [item for item in items if item.get_closest_marker("scan_last") is not None]
-    if last:
-        items[:] = [item for item in items if item.get_closest_marker("scan_last") is None] + last

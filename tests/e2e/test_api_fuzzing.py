@@ -47,10 +47,10 @@ from requests.adapters import HTTPAdapter
 from mpp_complaints.settings import DEV_OPEN311_KEY
 from mpp_shared.auth import Role
 from mpp_shared.stack.stack import SERVICES, Stack
-from tests.e2e.test_counter_day import nik
 from tests.e2e.test_production import _verified_job
 from tests.routes import api_routes, dependency_calls
 from tests.support.auth import auth
+from tests.support.identities import nik
 from tests.support.polling import eventually
 
 CONFIG: dict[str, Any] = {

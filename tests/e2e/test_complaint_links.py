@@ -10,9 +10,9 @@ import asyncpg
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.test_counter_day import nik
 from tests.e2e.test_production import _verified_job
 from tests.support.auth import auth
+from tests.support.identities import nik
 from tests.support.polling import eventually
 
 

@@ -4,7 +4,6 @@ corrections, duplicates, the versioned catalog and the officers' views."""
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from typing import Any
 
@@ -12,12 +11,9 @@ import httpx
 
 from mpp_shared.stack.stack import Stack
 from tests.support.auth import auth
+from tests.support.http import expect
+from tests.support.identities import email, nik, phone
 from tests.support.polling import eventually
-
-
-def nik(region: str = "350604") -> str:
-    """A valid NIK in kecamatan `region`, born 26-02-1966, random serial."""
-    return f"{region}260266{random.randint(1, 9999):04d}"
 
 
 def body(service: str, documents: list[str], **extra: Any) -> dict[str, Any]:
@@ -25,7 +21,7 @@ def body(service: str, documents: list[str], **extra: Any) -> dict[str, Any]:
         "service_code": service,
         "nik": extra.pop("nik", None) or nik(),
         "full_name": "Siti Rahayu",
-        "phone": "085712345678",
+        "phone": extra.pop("phone", None) or phone("0857").typed,
         "channel": "mpp_desk",
         "documents": documents,
         **extra,
@@ -329,23 +325,24 @@ async def test_public_tracking_shows_progress_and_no_personal_data(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     intake = stack.services["intake"].url
-    resident = nik()
+    resident, mobile, mailbox = nik(), phone("0857"), email("siti.rahayu")
     created = await http.post(
         f"{intake}/v1/applications",
         json=body(
-            "akta_kelahiran", ["kartu_keluarga"], nik=resident, email="siti.rahayu@example.id"
+            "akta_kelahiran", ["kartu_keluarga"], nik=resident, phone=mobile.typed, email=mailbox
         ),
         headers=auth("frontdesk"),
     )
-    code = created.json()["tracking_code"]
+    code = expect(created, 201)["tracking_code"]
     tracked = await http.get(f"{intake}/v1/track/{code.lower()}")
     assert tracked.status_code == 200
     answer = tracked.json()
     assert answer["status"] == "incomplete"
     assert answer["what_to_bring"] and all(isinstance(x, str) for x in answer["what_to_bring"])
     text = json.dumps(answer)
-    for secret in (resident, resident[:6] + "*", "Siti", "Rahayu", "0857", "+62857", "siti.rahayu"):
+    for secret in (resident, resident[:6] + "*", "Siti", "Rahayu", mobile.typed, mobile.e164):
         assert secret not in text
+    assert mailbox not in text and mobile.international not in text
     # A mistyped code is caught by its check character before any lookup.
     typo = code[:-1] + ("2" if code[-1] != "2" else "3")
     refused = await http.get(f"{intake}/v1/track/{typo}", headers={"Accept-Language": "en"})

@@ -5,7 +5,6 @@ WhatsApp Cloud API and the SMTP server."""
 from __future__ import annotations
 
 import json
-import random
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,9 @@ from mpp_shared.events.topics import Topic
 from mpp_shared.stack.stack import Stack
 from tests.conftest import Servers
 from tests.support.auth import auth
+from tests.support.identities import email
+from tests.support.identities import nik as new_nik
+from tests.support.identities import phone as make_phone
 from tests.support.opd import OutsideReader
 from tests.support.polling import eventually
 from tests.support.providers import Providers
@@ -27,12 +29,8 @@ from tests.support.providers import Providers
 
 def new_phone() -> tuple[str, str]:
     """A valid Telkomsel number as typed at the desk, and its E.164 form."""
-    digits = f"{random.randint(10**7, 10**8 - 1)}"
-    return f"0812{digits}", f"+62812{digits}"
-
-
-def new_nik() -> str:
-    return f"350604260266{random.randint(1, 9999):04d}"
+    made = make_phone("0812")
+    return made.typed, made.e164
 
 
 def application(phone: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -90,7 +88,7 @@ async def test_each_channel_carries_the_message_in_the_citizens_language(
 ) -> None:
     sms_phone, sms_e164 = new_phone()
     wa_phone, wa_e164 = new_phone()
-    mailbox = f"warga.{random.randint(1, 10**9)}@example.co.id"
+    mailbox = email()
 
     by_sms = await submit(stack, http, application(sms_phone, preferred_channel="sms"))
     by_wa = await submit(

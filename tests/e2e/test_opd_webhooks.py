@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ import httpx
 
 from mpp_shared.stack.stack import Stack
 from tests.support.auth import auth
+from tests.support.identities import nik, phone
 from tests.support.polling import eventually
 from tests.support.providers import Providers
 
@@ -27,9 +27,9 @@ def opd(subject: str) -> dict[str, str]:
 async def submit(stack: Stack, http: httpx.AsyncClient) -> dict[str, Any]:
     body = {
         "service_code": "ktp_el",
-        "nik": f"350604260266{random.randint(1, 9999):04d}",
+        "nik": nik(),
         "full_name": "Agus Prasetyo",
-        "phone": f"0813{random.randint(10**7, 10**8 - 1)}",
+        "phone": phone("0813").typed,
         "channel": "kecamatan_desk",
         "pickup_point": "KEC-PARE",
         "documents": ["kartu_keluarga", "bukti_usia_17"],

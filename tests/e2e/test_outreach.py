@@ -5,7 +5,6 @@ into an application in one step."""
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from typing import Any
 
@@ -14,6 +13,7 @@ import httpx
 from mpp_shared.pii import mask_nik
 from mpp_shared.stack.stack import Stack
 from tests.support.auth import auth
+from tests.support.identities import nik
 
 HEADER = "nik,full_name,desa_code,service_code,phone,address"
 DESA_A, DESA_B = "3506172001", "3506172002"  # two desa of Kecamatan Pare
@@ -25,14 +25,16 @@ AKTA_PAPERS = [
     "kartu_keluarga",
     "ktp_el_orang_tua",
 ]
+SITI_PHONE = "085712345678"
 
 
 def niks(count: int) -> list[str]:
-    """Valid NIKs of Kecamatan Pare with random serials (born 12-03-1995).
-    Their last two digits differ: a masked NIK shows only those, and the
-    tests tell the officer's entries apart by it."""
-    endings = random.sample(range(100), count)
-    return [f"350617120395{random.randrange(1, 100) * 100 + end:04d}" for end in endings]
+    """Valid NIKs of Kecamatan Pare, new to the session. Their last two digits
+    differ: a masked NIK shows only those, and the tests tell the officer's
+    entries apart by it."""
+    made = [nik("350617") for _ in range(count)]
+    assert len({value[-2:] for value in made}) == count, made
+    return made
 
 
 async def upload(
@@ -62,7 +64,7 @@ async def test_desa_officer_works_the_list_of_their_desa_and_applies_in_one_step
         http,
         intake,
         [
-            f"{siti},Siti Rahayu,{DESA_A},akta_kelahiran,085712345678,RT 02 RW 01",
+            f"{siti},Siti Rahayu,{DESA_A},akta_kelahiran,{SITI_PHONE},RT 02 RW 01",
             f"{dewi},Dewi Lestari,{DESA_A},kk,,",
             f"{bad_nik},Ani Wulandari,{DESA_A},kk,,",
             f"{budi},Budi Santoso,{DESA_B},kk,081234567890,",
@@ -95,7 +97,17 @@ async def test_desa_officer_works_the_list_of_their_desa_and_applies_in_one_step
     assert page["total"] == 2
     assert {e["desa_code"] for e in page["items"]} == {DESA_A}
     assert {e["nik_masked"] for e in page["items"]} == {mask_nik(siti), mask_nik(dewi)}
-    for secret in (siti, dewi, budi, "Siti", "Rahayu", "Dewi", "Lestari", "0857", "+62857"):
+    for secret in (
+        siti,
+        dewi,
+        budi,
+        "Siti",
+        "Rahayu",
+        "Dewi",
+        "Lestari",
+        SITI_PHONE,
+        "+6285712345678",
+    ):
         assert secret not in seen.text, secret
     by_nik = {e["nik_masked"]: e for e in page["items"]}
     entry_siti, entry_dewi = by_nik[mask_nik(siti)], by_nik[mask_nik(dewi)]

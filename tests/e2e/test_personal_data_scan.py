@@ -12,7 +12,7 @@ Scanned (by tests.privacy.PersonalDataDetector):
   logged.
 
 Marked `scan_last` so it runs after every other test of the session (see
-tests/e2e/conftest.py); it also sends a request of its own carrying a NIK, a
+tests/conftest.py); it also sends a request of its own carrying a NIK, a
 phone number and an e-mail address, so it never scans an empty system.
 
 Left out on purpose:
@@ -30,9 +30,7 @@ Left out on purpose:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +52,7 @@ from tests.privacy import (
     spans_from_otlp,
 )
 from tests.support.auth import auth
+from tests.support.identities import email, nik, phone
 from tests.support.opd import OutsideReader
 from tests.support.otlp import OtlpReceiver
 from tests.support.polling import eventually
@@ -80,14 +79,15 @@ async def _send_personal_data(
 ) -> dict[str, str]:
     """One application and one complaint carrying clear personal data, followed
     until notify has contacted the citizen (so the data crossed every service)."""
-    serial = random.randint(1, 9999)
+    mobile = phone("0813")
+    digits = mobile.typed
     known = {
-        "nik": f"350604260266{serial:04d}",
-        "phone": f"0813-2277-{serial:04d}",  # as the front desk typed it
-        "phone_national": f"08132277{serial:04d}",
-        "phone_international": f"628132277{serial:04d}",  # also inside +62...
-        "email": f"siti.aminah{serial}@example.co.id",
-        "complaint_email": f"pelapor{serial}@example.co.id",
+        "nik": nik(),
+        "phone": f"{digits[:4]}-{digits[4:8]}-{digits[8:]}",  # as the front desk typed it
+        "phone_national": digits,
+        "phone_international": mobile.international,  # also inside +62...
+        "email": email("siti.aminah"),
+        "complaint_email": email("pelapor"),
     }
     intake = stack.services["intake"].url
     submitted = await http.post(
@@ -137,8 +137,9 @@ async def _send_personal_data(
     return known
 
 
-async def _settled(count: Any, quiet: float = 1.5, timeout: float = 30.0) -> None:
-    """Wait until `count()` has not changed for `quiet` seconds."""
+async def _settled(count: Any, quiet: float = 1.5, timeout: float = 60.0) -> None:
+    """Wait until `count()` has not changed for `quiet` seconds; fail when it
+    still changes after `timeout` seconds (what comes later would go unscanned)."""
     deadline = time.monotonic() + timeout
     last, since = count(), time.monotonic()
     while time.monotonic() < deadline:
@@ -148,13 +149,14 @@ async def _settled(count: Any, quiet: float = 1.5, timeout: float = 30.0) -> Non
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet:
             return
+    raise AssertionError(f"still growing after {timeout} s (last count {last})")
 
 
 async def _exported_since(otlp: OtlpReceiver, start: int, rounds: int = 2) -> None:
     """Wait until each service has sent `rounds` span exports after request
     number `start` of the receiver: what it ended before is then exported.
-    (The services' pollers make spans all the time; should one stay silent,
-    the scan goes on with what arrived.)"""
+    (The services' pollers make spans all the time, so a service silent for a
+    minute is a failure: the spans it still holds would go unscanned.)"""
 
     def exports() -> bool:
         senders = [
@@ -165,8 +167,7 @@ async def _exported_since(otlp: OtlpReceiver, start: int, rounds: int = 2) -> No
         ]
         return all(senders.count(service) >= rounds for service in SERVICES)
 
-    with contextlib.suppress(AssertionError):
-        await eventually(exports, timeout=15, interval=0.25)
+    await eventually(exports, timeout=60, interval=0.25, what="two span exports from every service")
 
 
 async def _read_every_stream(bootstrap: str) -> list[Any]:

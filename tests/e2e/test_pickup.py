@@ -11,9 +11,9 @@ import asyncpg
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.test_counter_day import nik
 from tests.e2e.test_production import _move, _verified_job
 from tests.support.auth import auth
+from tests.support.identities import nik
 from tests.support.opd import OutsideReader
 from tests.support.polling import eventually
 

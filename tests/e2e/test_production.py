@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.test_counter_day import body, nik
+from tests.e2e.test_counter_day import body
 from tests.support.auth import auth
+from tests.support.http import expect
+from tests.support.identities import nik
 from tests.support.polling import eventually
 
 
@@ -19,19 +21,21 @@ async def _verified_job(
     stack: Stack, http: httpx.AsyncClient, resident: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     intake = stack.services["intake"].url
-    app = (
+    app = expect(
         await http.post(
             f"{intake}/v1/applications",
             json=body("ktp_el", ["kartu_keluarga", "bukti_usia_17"], nik=resident),
             headers=auth("frontdesk"),
-        )
-    ).json()
-    decided = await http.post(
-        f"{intake}/v1/applications/{app['id']}/verification",
-        json={"decision": "verified"},
-        headers=auth("verifier"),
+        ),
+        201,
     )
-    assert decided.status_code == 200, decided.text
+    expect(
+        await http.post(
+            f"{intake}/v1/applications/{app['id']}/verification",
+            json={"decision": "verified"},
+            headers=auth("verifier"),
+        )
+    )
 
     async def job() -> dict[str, Any] | None:
         r = await http.get(
@@ -39,7 +43,7 @@ async def _verified_job(
             params={"application_id": app["id"]},
             headers=auth("production"),
         )
-        items = r.json()["items"]
+        items = expect(r)["items"]
         return items[0] if items else None
 
     return app, await eventually(job)

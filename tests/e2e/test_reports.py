@@ -13,9 +13,9 @@ import asyncpg
 import httpx
 
 from mpp_shared.stack.stack import Stack
-from tests.e2e.test_counter_day import nik
 from tests.e2e.test_production import _move, _verified_job
 from tests.support.auth import auth
+from tests.support.identities import nik
 
 WIB = ZoneInfo("Asia/Jakarta")
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import subprocess
 import time
@@ -84,8 +85,36 @@ FAULT_ENV = {
     "OTEL_LOGS_EXPORTER": "none",
     "LOG_LEVEL": "INFO",
 }
+# What a Kafka client logs at ERROR while its group rebalances, each line
+# followed by a rejoin that the case's invariants then prove harmless. Any
+# other ERROR line a service writes during a process fault fails the case.
+# (logger, start of the message)
+BENIGN_ERRORS: tuple[tuple[str, str], ...] = (
+    # A commit raced the rebalance (UnknownMemberId, IllegalGeneration or
+    # RebalanceInProgress): the member rejoins; the partition's next owner
+    # reads on from the last commit that went through, and the inbox absorbs
+    # what it reads twice.
+    ("aiokafka.consumer.group_coordinator", "OffsetCommit failed for group"),
+)
 WEBHOOK_SECRET = "fault-suite-webhook-secret-2026"
 WEBHOOK_TYPES = ["mpp.application.*", "mpp.document.*"]
+
+
+def unexpected_errors(log_text: str) -> list[str]:
+    """The ERROR lines of a service's JSON log that BENIGN_ERRORS does not name."""
+    found = []
+    for line in log_text.splitlines():
+        if '"level": "ERROR"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            found.append(line)
+            continue
+        logger, message = str(entry.get("logger", "")), str(entry.get("message", ""))
+        if not any(logger == who and message.startswith(what) for who, what in BENIGN_ERRORS):
+            found.append(line)
+    return found
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The load a fault case runs under: a steady stream of whole journeys.
 
-``JourneyLoad(stack, *, rate=4.0, request_timeout=8.0)``
+``JourneyLoad(stack, *, rate=4.0, request_timeout=20.0)``
     Starts ``rate`` complete journeys per second: submit (unique NIK and phone,
     one Idempotency-Key per journey, reused on every retry) -> verify -> wait
     for the documents job -> in_production -> produced -> ready_for_pickup ->
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import random
 import time
 import uuid
@@ -33,6 +32,7 @@ import httpx
 
 from tests.faults.harness import FaultStack
 from tests.support.auth import auth
+from tests.support.identities import nik, phone
 
 PICKUP_POINT = "KEC-PARE"
 JobState = Literal["queued", "in_production", "produced", "ready_for_pickup", "picked_up"]
@@ -68,7 +68,7 @@ class JourneyLoad:
     """A steady stream of complete journeys; see the module docstring."""
 
     def __init__(
-        self, stack: FaultStack, *, rate: float = 4.0, request_timeout: float = 8.0
+        self, stack: FaultStack, *, rate: float = 4.0, request_timeout: float = 20.0
     ) -> None:
         self.stack = stack
         self.rate = rate
@@ -84,7 +84,6 @@ class JourneyLoad:
         self._tasks: set[asyncio.Task[None]] = set()
         self._starter: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
-        self._serial = itertools.count(random.randint(0, 3_000_000))
         self._headers = {
             role: auth(role) for role in ("frontdesk", "verifier", "production", "pickup")
         }
@@ -116,13 +115,8 @@ class JourneyLoad:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     def _new_journey(self) -> Journey:
-        n = next(self._serial)
-        serial, day, month = n % 9999 + 1, (n // 9999) % 28 + 1, (n // (9999 * 28)) % 12 + 1
         journey = Journey(
-            index=len(self.journeys),
-            key=str(uuid.uuid4()),
-            nik=f"350604{day:02d}{month:02d}66{serial:04d}",
-            phone=f"0812{n % 10**8:08d}",
+            index=len(self.journeys), key=str(uuid.uuid4()), nik=nik(), phone=phone().typed
         )
         self.journeys.append(journey)
         return journey

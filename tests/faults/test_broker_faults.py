@@ -31,6 +31,7 @@ import json
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ from tests.faults.journeys import PICKUP_POINT, STEPS, Journey, JourneyLoad
 from tests.faults.proxy import ThreadedTcpProxy
 from tests.faults.scan import assert_no_clear_personal_data
 from tests.support.auth import auth
+from tests.support.identities import nik, phone
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.faults
@@ -256,13 +258,13 @@ async def test_broker_paused_apis_keep_accepting_and_the_outbox_drains_after(
     load = await _under_load(stack, 4.0)
     async with watching(stack) as watch:
         accepted_before = len(load.accepted)
-        refusals_before = sum(load.refusals.values())
+        refusals_before = Counter(load.refusals)
         await stack.pause_broker()
         watch.reset_peak()
         try:
             await asyncio.sleep(PAUSE_SECONDS)
             accepted_during = len(load.accepted) - accepted_before
-            refusals_during = sum(load.refusals.values()) - refusals_before
+            refusals_during = dict(load.refusals - refusals_before)
             backlog_at_resume = await watch.sample()
         finally:
             await stack.resume_broker()
@@ -272,14 +274,17 @@ async def test_broker_paused_apis_keep_accepting_and_the_outbox_drains_after(
     report = await check_invariants(stack, load)
     _assert_load_was_clean(load)
 
-    # The front desk did not notice: every submission was answered 201 at once.
-    assert accepted_during >= 0.7 * RATE * PAUSE_SECONDS, accepted_during
-    assert refusals_during == 0, load.refusals
+    # The front desk did not notice: no call was refused while the broker was
+    # away and none hung (no answer in 20 s); how many went through in the
+    # window depends on the machine, so it is a figure with a generous floor.
+    assert refusals_during == {}, load.refusals
+    assert accepted_during >= 0.4 * RATE * PAUSE_SECONDS, accepted_during
     assert not load.hangs, load.hangs[:5]
     # ... while the events waited in the outbox (submitted + verified each).
     assert backlog_at_resume["intake"] >= accepted_during, backlog_at_resume
     assert drain_seconds < 30
     record_property("accepted_during_pause", accepted_during)
+    record_property("slowest_call_seconds", round(max(load.latencies, default=0.0), 2))
     record_property("outbox_backlog_peak", peak)
     record_property("drain_seconds_after_sigcont", round(drain_seconds, 2))
     record_property("journeys", report.applications)
@@ -616,13 +621,7 @@ async def _call_ok(call: Any) -> httpx.Response:
 
 
 async def _submit(client: httpx.AsyncClient, stack: FaultStack) -> Journey:
-    n = uuid.uuid4().int
-    journey = Journey(
-        index=-1,
-        key=str(uuid.uuid4()),
-        nik=f"3506041503{77}{n % 9999 + 1:04d}",
-        phone=f"0813{n % 10**8:08d}",
-    )
+    journey = Journey(index=-1, key=str(uuid.uuid4()), nik=nik(), phone=phone("0813").typed)
     answer = await _call_ok(
         client.post(
             f"{stack.url('intake')}/v1/applications",

@@ -1,12 +1,16 @@
 """The embedded Tansu broker and the services it serves agree on a topic's
 partition count, whoever creates the topic: a relay (KAFKA_TOPIC_PARTITIONS)
 or the broker itself when a client names a topic it does not have (after a
-restart that forgot everything, a consumer's subscription comes first)."""
+restart that forgot everything, a consumer's subscription comes first).
+
+The broker here is one of the test's own, never the session's: the session
+may run against an external broker, which has its own topic defaults."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +18,25 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from mpp_shared.stack.embedded import TansuBroker
 from mpp_shared.stack.stack import Stack
-from tests.conftest import Servers
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[TansuBroker]:
+    own = TansuBroker(log_path=tmp_path / "broker.log")
+    own.start()
+    try:
+        yield own
+    finally:
+        own.stop()
 
 
 async def test_a_topic_the_broker_makes_on_its_own_has_the_stack_partition_count(
-    servers: Servers, tmp_path: Path
+    broker: TansuBroker, tmp_path: Path
 ) -> None:
-    if servers.broker is None:
-        pytest.skip("an external broker has its own topic defaults")
     named_by_producer = f"probe.autocreate.{uuid.uuid4().hex[:8]}"
     named_by_consumer = f"probe.autocreate.{uuid.uuid4().hex[:8]}"
 
-    producer = AIOKafkaProducer(bootstrap_servers=servers.bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
     await producer.start()
     try:
         await producer.send_and_wait(named_by_producer, b"probe")
@@ -37,7 +48,7 @@ async def test_a_topic_the_broker_makes_on_its_own_has_the_stack_partition_count
     finally:
         await producer.stop()
     consumer = AIOKafkaConsumer(
-        named_by_consumer, bootstrap_servers=servers.bootstrap, group_id=named_by_consumer
+        named_by_consumer, bootstrap_servers=broker.bootstrap, group_id=named_by_consumer
     )
     await consumer.start()
     try:
@@ -54,8 +65,8 @@ async def test_a_topic_the_broker_makes_on_its_own_has_the_stack_partition_count
         workdir=tmp_path,
         fixed_ports=False,
         database_url="postgresql://127.0.0.1/unused",
-        kafka_bootstrap=servers.bootstrap,
-        broker=servers.broker,
+        kafka_bootstrap=broker.bootstrap,
+        broker=broker,
     )
     env = stack.service_env("intake", 8001)
     assert env["KAFKA_TOPIC_PARTITIONS"] == str(TansuBroker.AUTO_CREATE_PARTITIONS)

@@ -363,7 +363,9 @@ async def test_a_failed_attempt_is_retried_after_its_backoff(
     # backoff(1, 0.6, ...) lies in [0.3, 0.6] s after the failed attempt.
     [failed] = await _attempts(pool, delivery["id"])
     wait = (delivery["next_attempt_at"] - failed["finished_at"]).total_seconds()
-    assert 0.3 <= wait <= 1.1  # plus the moment between the answer and its record
+    # Never earlier than the backoff; later only by the moment between the
+    # answer and its record (generous: a busy machine stretches that moment).
+    assert 0.3 <= wait <= 0.6 + 3.0, wait
     assert (await _subscription(pool, subscription_id))["consecutive_failures"] == 1
     assert await dispatcher.tick(pool) == 0  # not due yet: nothing sent
 
@@ -501,11 +503,13 @@ async def test_redirects_are_not_followed_and_slow_receivers_time_out(
     [delivery] = await _deliveries(pool, subscription_id)
     assert delivery["status"] == "retrying" and delivery["last_status_code"] == 302
 
-    receiver.delay = 1.0
+    # A receiver that would answer after 3 s: the dispatcher gives up after
+    # its 0.3 s timeout (the bound leaves a busy machine room, not the 3 s).
+    receiver.delay = 3.0
     await pool.execute("UPDATE webhook_deliveries SET next_attempt_at = now()")
     started = time.monotonic()
     assert await dispatcher.tick(pool) == 1
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 2.5
     [delivery] = await _deliveries(pool, subscription_id)
     assert delivery["status"] == "retrying" and delivery["last_status_code"] is None
     assert delivery["last_error"] == "no answer within 0.3 s"

@@ -38,8 +38,21 @@ async def test_rate_limiter_spaces_calls_after_the_burst() -> None:
 
 
 async def test_rate_limiter_serves_concurrent_callers_one_token_each() -> None:
-    limiter = RateLimiter(rate=1000.0, burst=5)
-    await asyncio.gather(*(limiter.acquire() for _ in range(20)))
+    rate, burst, callers = 200.0, 5, 20
+    limiter = RateLimiter(rate=rate, burst=burst)
+    started = time.monotonic()
+    served: list[float] = []
+
+    async def caller() -> None:
+        await limiter.acquire()
+        served.append(time.monotonic() - started)
+
+    await asyncio.wait_for(asyncio.gather(*(caller() for _ in range(callers))), timeout=10)
+    # Every caller was served, and never more callers by a moment than the
+    # bucket held tokens then: the burst plus what refilled since the start.
+    assert len(served) == callers
+    for count, at in enumerate(sorted(served), 1):
+        assert count <= burst + rate * at + 1e-6, (count, at)
 
 
 @pytest.mark.parametrize(
