@@ -40,7 +40,7 @@ run: setup
 # Every test, every fault case included (tests/faults, ~5 min on 2 cores,
 # also alone as `make test-faults`). The order is shuffled within each suite
 # (pytest-randomly); the header prints the seed, and
-# PYTEST_ARGS="-p randomly --randomly-seed=N" replays that order.
+# PYTEST_ARGS="--randomly-seed=N" replays that order.
 test: setup
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 

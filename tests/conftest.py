@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -48,6 +49,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Suites in SUITE_ORDER, the `scan_last` tests at the very end; within a
     suite the order collection (and any shuffling plugin) gave is kept."""
     items.sort(key=_suite_rank)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The order's seed, printed even with -q, so a failing order can be replayed."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(
+            f"test order: seed {seed}; replay it with "
+            f'make test PYTEST_ARGS="--randomly-seed={seed}"'
+        )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
