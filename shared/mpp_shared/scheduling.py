@@ -15,7 +15,7 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import asyncpg
@@ -23,14 +23,11 @@ from opentelemetry import metrics, trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.util.types import Attributes
 
+from mpp_shared import clock
 from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def trace_carrier() -> dict[str, str]:
@@ -72,7 +69,7 @@ class TimerScheduler(ABC):
         self,
         pool: asyncpg.Pool,
         *,
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], datetime] = clock.now,
         interval: float = 5.0,
         batch_size: int = 100,
     ) -> None:

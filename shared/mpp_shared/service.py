@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
+from mpp_shared import clock
 from mpp_shared.runtime import BackgroundTask, ConsumerSpec, Runtime
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.telemetry import setup_logging, setup_telemetry, shutdown_telemetry
@@ -65,12 +66,13 @@ def create_service_app(
 
 
 def serve(app_path: str, settings: ServiceSettings) -> None:
-    """Entry point of `python -m mpp_<service>`: process-wide logging and
-    telemetry, then uvicorn."""
+    """Entry point of `python -m mpp_<service>`: process-wide logging,
+    telemetry and clock, then uvicorn."""
     import uvicorn
 
     setup_logging(settings.service_name, settings.log_level)
     setup_telemetry(settings.service_name)
+    clock.use_file(settings.clock_file)
 
     uvicorn.run(
         app_path,

@@ -91,9 +91,18 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_file: str | None = Field(default=None)
 
+    # Tests only: a file holding how many seconds the service's clock runs
+    # ahead of the machine's (mpp_shared.clock). Refused in production.
+    clock_file: str | None = None
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
         if self.mpp_env == "production":
+            if self.clock_file:
+                raise ValueError(
+                    "CLOCK_FILE moves the service's clock for tests and is refused "
+                    "when MPP_ENV=production"
+                )
             for name in self._secret_fields():
                 if getattr(self, name) in _PLACEHOLDERS:
                     raise ValueError(

@@ -14,6 +14,7 @@ import pytest
 
 from mpp_shared.stack.stack import Stack
 from tests.conftest import Servers
+from tests.support.clock import ServiceClock
 from tests.support.opd import OutsideReader
 from tests.support.otlp import OtlpReceiver
 from tests.support.providers import Providers
@@ -33,12 +34,26 @@ def otlp(providers: Providers) -> OtlpReceiver:
 
 
 @pytest.fixture(scope="session")
+def service_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceClock]:
+    """The clock of every service of the stack (and of this process): tests
+    move it forward instead of editing timer rows."""
+    found = ServiceClock(tmp_path_factory.mktemp("clock") / "offset")
+    yield found
+    found.close()
+
+
+@pytest.fixture(scope="session")
 def stack(
     servers: Servers,
     providers: Providers,
+    service_clock: ServiceClock,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     env = {
+        "CLOCK_FILE": str(service_clock.path),
+        # Schedulers look again within a second after the clock moved.
+        "SLA_SCHEDULER_INTERVAL": "1",
+        "COMPLAINT_SCHEDULER_INTERVAL": "1",
         "OUTBOX_POLL_INTERVAL": "0.2",
         **providers.env(),
         # Fast retries; quiet hours off (the quiet-hours test turns them on).

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ import httpx
 
 from mpp_shared.stack.stack import Stack
 from tests.support.auth import auth
+from tests.support.clock import ServiceClock
 from tests.support.polling import eventually
 
 EMAIL = "siti.aminah@example.co.id"
@@ -132,7 +134,9 @@ async def test_a_complaint_from_filing_to_closing(stack: Stack, http: httpx.Asyn
     assert any("Uang telah dikembalikan" in m["body"] for m in log)
 
 
-async def test_a_missed_deadline_is_escalated_once(stack: Stack, http: httpx.AsyncClient) -> None:
+async def test_a_missed_deadline_is_escalated_once(
+    stack: Stack, http: httpx.AsyncClient, service_clock: ServiceClock
+) -> None:
     filed = await _file(http, stack, anonymous=True)
     cid = filed["id"]
     for action, body in (("verification", {"decision": "verified"}), ("assignment", {})):
@@ -141,13 +145,11 @@ async def test_a_missed_deadline_is_escalated_once(stack: Stack, http: httpx.Asy
 
     conn = await asyncpg.connect(stack.services["complaints"].env["DATABASE_URL"])
     try:
-        # Move time: the follow-up step's deadline has passed.
-        moved = await conn.execute(
-            "UPDATE complaint_deadlines SET due_at = now() - interval '1 second' "
+        due_at = await conn.fetchval(
+            "SELECT due_at FROM complaint_deadlines "
             "WHERE complaint_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
             uuid.UUID(cid),
         )
-        assert moved == "UPDATE 1"
 
         async def escalations() -> list[dict[str, Any]] | None:
             rows = await conn.fetch(
@@ -157,9 +159,15 @@ async def test_a_missed_deadline_is_escalated_once(stack: Stack, http: httpx.Asy
             )
             return [json.loads(r["payload"])["data"] for r in rows] or None
 
+        # The whole stack's clock moves to a moment before the follow-up
+        # step's deadline (nothing yet), then past it.
+        service_clock.travel_to(due_at - timedelta(minutes=1))
+        await asyncio.sleep(3)  # longer than the scheduler's interval
+        assert await escalations() is None
+        service_clock.travel_to(due_at + timedelta(seconds=1))
         [escalated] = await eventually(escalations)
         assert escalated["step"] == "follow_up" and escalated["opd"] == "INSPEKTORAT"
-        await asyncio.sleep(6)  # longer than the scheduler's interval: still once
+        await asyncio.sleep(3)  # longer than the scheduler's interval: still once
         assert len(await escalations() or []) == 1
     finally:
         await conn.close()

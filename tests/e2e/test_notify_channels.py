@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from mpp_shared.events.topics import Topic
 from mpp_shared.stack.stack import Stack
 from tests.conftest import Servers
 from tests.support.auth import auth
+from tests.support.clock import ServiceClock
 from tests.support.identities import email
 from tests.support.identities import nik as new_nik
 from tests.support.identities import phone as make_phone
@@ -289,13 +290,18 @@ async def test_quiet_hours_hold_a_reminder_but_not_the_counter_receipt(
     http: httpx.AsyncClient,
     providers: Providers,
     servers: Servers,
+    service_clock: ServiceClock,
 ) -> None:
+    # The district's quiet hours (21:00-06:00 WIB, notify's defaults), and the
+    # whole stack's clock at 22:00 WIB of the next evening.
     wib = ZoneInfo("Asia/Jakarta")
-    now = datetime.now(UTC)
     notify = stack.services["notify"]
     normal = dict(notify.env)
-    notify.env["QUIET_HOURS_START"] = (now - timedelta(hours=1)).astimezone(wib).strftime("%H:%M")
-    notify.env["QUIET_HOURS_END"] = (now + timedelta(hours=1)).astimezone(wib).strftime("%H:%M")
+    notify.env["QUIET_HOURS_START"] = "21:00"
+    notify.env["QUIET_HOURS_END"] = "06:00"
+    evening = service_clock.now().astimezone(wib).date() + timedelta(days=1)
+    service_clock.travel_to(service_clock.local(evening, 22, 0))
+    now = service_clock.now()
     stack.restart_service("notify")
     try:
         phone, e164 = new_phone()
@@ -330,10 +336,14 @@ async def test_quiet_hours_hold_a_reminder_but_not_the_counter_receipt(
         held = next(m for m in log if m["source_event_type"] == reminder.event_type)
         assert held["status"] == "held" and held["urgent"] is False
         release = datetime.fromisoformat(held["next_attempt_at"]).astimezone(wib)
-        assert release.strftime("%H:%M") == notify.env["QUIET_HOURS_END"]
-        assert release > now
+        assert release == service_clock.local(evening + timedelta(days=1), 6, 0)
         assert re.search("Pengingat", held["body"])
         assert len(providers.to(e164)) == 1  # the reminder waits for the morning
+
+        # Morning comes: the reminder goes out, once.
+        service_clock.travel_to(release + timedelta(seconds=1))
+        await settled(stack, http, held["id"], "delivered")
+        assert len(providers.to(e164)) == 2
     finally:
         notify.env.clear()
         notify.env.update(normal)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from mpp_shared.stack.stack import Stack
 from tests.support.auth import auth
+from tests.support.clock import ServiceClock
 from tests.support.identities import nik, phone
 from tests.support.polling import eventually
 from tests.support.providers import Providers
@@ -42,7 +43,7 @@ async def submit(stack: Stack, http: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def test_an_opd_subscribes_verifies_is_disabled_and_replays(
-    stack: Stack, http: httpx.AsyncClient, providers: Providers
+    stack: Stack, http: httpx.AsyncClient, providers: Providers, service_clock: ServiceClock
 ) -> None:
     notify = stack.services["notify"].url
     client = f"dpmptsp-{uuid.uuid4().hex[:6]}"
@@ -93,7 +94,8 @@ async def test_an_opd_subscribes_verifies_is_disabled_and_replays(
 
         # The OPD's endpoint fails: retried, then the subscription is disabled.
         receiver.status = 500
-        outage_started = datetime.now(UTC) - timedelta(seconds=1)
+        # Event times are the services' clock, which tests move.
+        outage_started = service_clock.now() - timedelta(seconds=1)
         second = await submit(stack, http)
 
         async def disabled() -> dict[str, Any] | None:
@@ -130,7 +132,7 @@ async def test_an_opd_subscribes_verifies_is_disabled_and_replays(
             f"{sub_url}/redeliveries",
             json={
                 "from": outage_started.isoformat(),
-                "to": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
+                "to": (service_clock.now() + timedelta(seconds=1)).isoformat(),
                 "event_types": ["mpp.application.submitted.v1"],
             },
             headers=opd(client),

@@ -5,6 +5,7 @@ refusals in the audit trail."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -13,6 +14,7 @@ import httpx
 from mpp_shared.stack.stack import Stack
 from tests.e2e.test_production import _move, _verified_job
 from tests.support.auth import auth
+from tests.support.clock import WIB, ServiceClock
 from tests.support.identities import nik
 from tests.support.opd import OutsideReader
 from tests.support.polling import eventually
@@ -59,9 +61,13 @@ async def _board(
 
 
 async def test_the_board_and_the_handover_at_a_pickup_point(
-    stack: Stack, http: httpx.AsyncClient, opd_reader: OutsideReader
+    stack: Stack, http: httpx.AsyncClient, opd_reader: OutsideReader, service_clock: ServiceClock
 ) -> None:
     documents = stack.services["documents"].url
+    # The whole test at mid-morning of the next day: "today" (collected
+    # today, days waiting) cannot turn over while it runs.
+    tomorrow = service_clock.now().astimezone(WIB).date() + timedelta(days=1)
+    service_clock.travel_to(service_clock.local(tomorrow, 9, 0))
     resident, resident2, stranger = _niks(3)
     before = (await _board(http, stack)).json()["counts"]
     app, job = await _ready(stack, http, resident)

@@ -4,7 +4,7 @@ shown with its reason and resumed, a cancellation ends the application."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,19 +12,20 @@ import httpx
 from mpp_shared.stack.stack import Stack
 from tests.e2e.test_counter_day import body
 from tests.support.auth import auth
+from tests.support.clock import WIB, ServiceClock, add_working_days, working_eve_of_holiday
 from tests.support.http import expect
 from tests.support.identities import nik
 from tests.support.polling import eventually
 
 
 async def _verified_job(
-    stack: Stack, http: httpx.AsyncClient, resident: str
+    stack: Stack, http: httpx.AsyncClient, resident: str, **extra: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     intake = stack.services["intake"].url
     app = expect(
         await http.post(
             f"{intake}/v1/applications",
-            json=body("ktp_el", ["kartu_keluarga", "bukti_usia_17"], nik=resident),
+            json=body("ktp_el", ["kartu_keluarga", "bukti_usia_17"], nik=resident, **extra),
             headers=auth("frontdesk"),
         ),
         201,
@@ -191,32 +192,45 @@ async def test_a_produced_document_is_numbered_verifiable_and_revocable(
 
 
 async def test_a_breached_promise_reaches_the_citizen_once(
-    stack: Stack, http: httpx.AsyncClient
+    stack: Stack, http: httpx.AsyncClient, service_clock: ServiceClock
 ) -> None:
     import asyncpg
 
-    app, job = await _verified_job(stack, http, nik())
-    # Move time instead of waiting: this job's clock is set as if started two
-    # days ago and due an hour ago; the running scheduler must notice by itself.
+    # Applied for on the last working day before a holiday (KTP-el: one
+    # working day, at a kecamatan closed on weekends): the promise skips the
+    # holiday and any weekend beside it, counted here from the holidays
+    # package, not by the services' own calendar code.
+    eve = working_eve_of_holiday(service_clock.now().astimezone(WIB).date())
+    service_clock.travel_to(service_clock.local(eve, 9, 30))
+    app, job = await _verified_job(stack, http, nik(), pickup_point="KEC-PARE")
+    promised = datetime.fromisoformat(app["expected_ready_at"]).astimezone(WIB)
+    assert promised.date() == add_working_days(eve, 1), (eve, promised)
+    assert datetime.fromisoformat(job["due_at"]) == promised
+
     conn = await asyncpg.connect(stack.services["documents"].env["DATABASE_URL"])
     try:
-        moved = await conn.execute(
-            "UPDATE sla_clocks SET started_at = now() - interval '2 days', "
-            "warn_at = now() - interval '2 hours', due_at = now() - interval '1 hour' "
-            "WHERE subject_id = $1",
-            uuid.UUID(job["id"]),
-        )
-        assert moved == "UPDATE 1"
 
-        async def fired() -> asyncpg.Record | None:
+        async def clock_of_job() -> asyncpg.Record | None:
             row = await conn.fetchrow(
                 "SELECT warned_at, breached_at FROM sla_clocks WHERE subject_id = $1",
                 uuid.UUID(job["id"]),
             )
-            return row if row["breached_at"] is not None else None
+            return row if row is not None and row["warned_at"] is not None else None
 
-        row = await eventually(fired, timeout=30)
-        assert row["warned_at"] is not None
+        # A minute before the promise: warned, not breached.
+        service_clock.travel_to(promised - timedelta(minutes=1))
+        row = await eventually(clock_of_job, timeout=30)
+        assert row["breached_at"] is None
+
+        # A moment after it: breached, by the running scheduler on its own.
+        service_clock.travel_to(promised + timedelta(seconds=1))
+
+        async def breached() -> asyncpg.Record | None:
+            found = await clock_of_job()
+            return found if found is not None and found["breached_at"] is not None else None
+
+        row = await eventually(breached, timeout=30)
+        assert row["breached_at"] >= promised
     finally:
         await conn.close()
 

@@ -4,29 +4,37 @@ right roles read them; refusals speak the officer's language."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
 
 from mpp_shared.stack.stack import Stack
 from tests.e2e.test_production import _move, _verified_job
 from tests.support.auth import auth
+from tests.support.clock import WIB, ServiceClock, add_working_days, is_working_day
 from tests.support.identities import nik
 
-WIB = ZoneInfo("Asia/Jakarta")
+
+def working_day_promising_within_its_month(after: date) -> date:
+    """The first working day after `after` whose next working day is in its month."""
+    day = after + timedelta(days=1)
+    while not (is_working_day(day) and add_working_days(day, 1).month == day.month):
+        day += timedelta(days=1)
+    return day
 
 
 async def test_overdue_open_work_lowers_the_share_and_shows_in_the_backlog(
-    stack: Stack, http: httpx.AsyncClient
+    stack: Stack, http: httpx.AsyncClient, service_clock: ServiceClock
 ) -> None:
     documents = stack.services["documents"].url
-    _app, ready_job = await _verified_job(stack, http, nik())
-    _app, late_job = await _verified_job(stack, http, nik())
-    point = ready_job["pickup_point"] or "MPP-KEDIRI"
+    # Two KTP-el applications on a working day whose promise (one working
+    # day) falls in the same month, so that "the month to date" holds both.
+    day = working_day_promising_within_its_month(service_clock.now().astimezone(WIB).date())
+    service_clock.travel_to(service_clock.local(day, 9, 0))
+    _app, ready_job = await _verified_job(stack, http, nik(), pickup_point="KEC-PARE")
+    _app, late_job = await _verified_job(stack, http, nik(), pickup_point="KEC-PARE")
+    point = ready_job["pickup_point"]
     for change in (
         {"to": "in_production"},
         {"to": "produced"},
@@ -35,18 +43,11 @@ async def test_overdue_open_work_lowers_the_share_and_shows_in_the_backlog(
         moved = await _move(http, stack, ready_job["id"], "production", **change)
         assert moved.status_code == 200, moved.text
 
-    # Move the promise instead of waiting: the other job was due an hour ago.
-    conn = await asyncpg.connect(stack.services["documents"].env["DATABASE_URL"])
-    try:
-        updated = await conn.execute(
-            "UPDATE jobs SET due_at = now() - interval '1 hour' WHERE id = $1",
-            uuid.UUID(late_job["id"]),
-        )
-        assert updated == "UPDATE 1"
-    finally:
-        await conn.close()
-
-    today = datetime.now(WIB).date()
+    # The whole stack's clock moves past the other job's promise.
+    due = datetime.fromisoformat(late_job["due_at"])
+    service_clock.travel_to(due + timedelta(minutes=1))
+    today = service_clock.now().astimezone(WIB).date()
+    assert today.month == day.month
     period = {
         "from": (today - timedelta(days=1)).isoformat(),
         "to": (today + timedelta(days=120)).isoformat(),
@@ -75,11 +76,10 @@ async def test_overdue_open_work_lowers_the_share_and_shows_in_the_backlog(
     assert default.status_code == 200, default.text
     assert default.json()["period"]["from"] == today.replace(day=1).isoformat()
     assert default.json()["period"]["to"] == (today + timedelta(days=1)).isoformat()
-    if (datetime.now(WIB) - timedelta(hours=1)).month == today.month:  # due this month
-        [at_point] = [
-            row for row in default.json()["rows"] if row["pickup_point"] == late_job["pickup_point"]
-        ]
-        assert at_point["service_code"] is None and at_point["open_overdue"] >= 1
+    [at_point] = [
+        row for row in default.json()["rows"] if row["pickup_point"] == late_job["pickup_point"]
+    ]
+    assert at_point["service_code"] is None and at_point["open_overdue"] >= 1
 
     # The backlog shows the open job as overdue where it waits.
     backlog = await http.get(

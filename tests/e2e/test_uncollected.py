@@ -5,6 +5,7 @@ once, and shown by intake's tracking."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -13,6 +14,7 @@ import httpx
 from mpp_shared.stack.stack import Stack
 from tests.e2e.test_production import _move, _verified_job
 from tests.support.auth import auth
+from tests.support.clock import ServiceClock
 from tests.support.identities import nik
 from tests.support.polling import eventually
 
@@ -22,7 +24,7 @@ UNCOLLECTED = "mpp.document.uncollected.v1"
 
 
 async def test_reminders_then_uncollected_reach_the_citizen_once_each(
-    stack: Stack, http: httpx.AsyncClient
+    stack: Stack, http: httpx.AsyncClient, service_clock: ServiceClock
 ) -> None:
     intake = stack.services["intake"].url
     app, job = await _verified_job(stack, http, nik())
@@ -51,18 +53,12 @@ async def test_reminders_then_uncollected_reach_the_citizen_once_each(
         ready_at = timers[0]["ready_at"]
         assert [(t["fire_at"] - ready_at).days for t in timers] == [3, 7, 14]
 
-        # Move time instead of waiting, one moment after the other (moved all
-        # at once, only the window's end would be sent); the running
-        # scheduler must notice each by itself.
-        for kind, seq in (("reminder", 1), ("reminder", 2), ("uncollected", 0)):
-            moved_on = await conn.execute(
-                "UPDATE pickup_timers SET fire_at = now() "
-                "WHERE job_id = $1 AND kind = $2 AND seq = $3",
-                job_id,
-                kind,
-                seq,
-            )
-            assert moved_on == "UPDATE 1"
+        # The clock of the whole stack moves to each moment in turn (moved
+        # all at once, only the window's end would be sent); the running
+        # scheduler notices each by itself.
+        for timer in timers:
+            kind, seq = timer["kind"], timer["seq"]
+            service_clock.travel_to(timer["fire_at"] + timedelta(seconds=1))
 
             async def fired(kind: str = kind, seq: int = seq) -> asyncpg.Record | None:
                 row = await conn.fetchrow(

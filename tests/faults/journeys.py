@@ -99,7 +99,11 @@ class JourneyLoad:
     def start(self) -> None:
         assert self._starter is None, "already started"
         self._client = httpx.AsyncClient(
-            timeout=self.request_timeout, limits=httpx.Limits(max_connections=200)
+            timeout=self.request_timeout,
+            # Idle connections are dropped here well before uvicorn closes
+            # them (after 5 s), so a request is not sent on a connection the
+            # server is closing at that moment.
+            limits=httpx.Limits(max_connections=200, keepalive_expiry=2.0),
         )
         self._starter = asyncio.create_task(self._start_journeys())
 

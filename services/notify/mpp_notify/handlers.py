@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from mpp_notify.settings import NotifySettings
 from mpp_notify.store import delivery_log, recipients
 from mpp_notify.usecases.message_text import render_message
 from mpp_notify.webhooks.fanout import SUBSCRIBABLE_TOPICS, record_and_fan_out
+from mpp_shared import clock
 from mpp_shared.events import CloudEvent, EventData, build_event
 from mpp_shared.events.envelope import registered_types
 from mpp_shared.events.schemas import ComplaintEscalatedV1, NotificationRecordedV1
@@ -41,7 +42,7 @@ CONSUMED_TOPICS = sorted(SUBSCRIBABLE_TOPICS)
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class Notifier:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from mpp_shared import clock
 
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -49,7 +51,7 @@ class CloudEvent(BaseModel):
     source: str
     type: str
     subject: str
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    time: datetime = Field(default_factory=lambda: clock.now())
     datacontenttype: str = "application/json"
     data: dict[str, Any]
 

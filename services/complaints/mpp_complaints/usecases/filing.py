@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -21,7 +20,7 @@ from mpp_complaints.domain.lifecycle import Status
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import categories, complaints, known_requests
 from mpp_complaints.usecases.views import ComplaintPublic
-from mpp_shared import codes
+from mpp_shared import clock, codes
 from mpp_shared.errors import Invalid
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import ComplaintFiledV1
@@ -77,7 +76,7 @@ async def file(
     managed list."""
     if not await categories.is_active(conn, complaint.category):
         raise UnknownCategory.of(complaint.category)
-    at = datetime.now(UTC)
+    at = clock.now()
     complaint_id = uuid.uuid4()
     code = codes.new_code(CODE_LENGTH, prefix=CODE_PREFIX)
     tracking_code = codes.normalise(complaint.tracking_code) if complaint.tracking_code else None

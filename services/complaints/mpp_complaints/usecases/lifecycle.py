@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -14,7 +14,7 @@ import asyncpg
 from mpp_complaints.domain.complaints import SOURCE
 from mpp_complaints.domain.lifecycle import Status, can_transition
 from mpp_complaints.store.complaints import COMPLAINT
-from mpp_shared import codes
+from mpp_shared import clock, codes
 from mpp_shared.auth import Principal, Role
 from mpp_shared.events import EventData
 from mpp_shared.transitions import begin_transition, finish_transition
@@ -28,7 +28,7 @@ Caller = Callable[[], Principal | None]
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def in_force(row: asyncpg.Record) -> dict[str, Any]:

@@ -5,13 +5,14 @@ WIB, as of now."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from mpp_complaints.domain.reports import GroupBy, Line, figures
 from mpp_complaints.store import reports
+from mpp_shared import clock
 from mpp_shared.errors import Invalid
 
 ZONE = ZoneInfo("Asia/Jakarta")
@@ -50,7 +51,7 @@ async def report_for_days(
 ) -> ComplaintReport:
     """The report for days [first, end) in WIB (default: this month to date);
     Invalid when `end` does not come after `first`."""
-    now = datetime.now(UTC)
+    now = clock.now()
     today = now.astimezone(ZONE).date()
     first = first or today.replace(day=1)
     end = end or today + timedelta(days=1)

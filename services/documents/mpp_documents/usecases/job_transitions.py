@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -30,7 +30,7 @@ from mpp_documents.usecases import SOURCE, register
 from mpp_documents.usecases.jobs import Job, job_of
 from mpp_documents.usecases.pickup_window import close_pickup_window, start_pickup_window
 from mpp_documents.usecases.sla_clock import stop_clock
-from mpp_shared import audit
+from mpp_shared import audit, clock
 from mpp_shared.auth import Principal, Role
 from mpp_shared.errors import Invalid
 from mpp_shared.events.schemas import (
@@ -106,7 +106,7 @@ async def move_job(
     """The job in its new state; refusals: not found, stale, illegal (409 with
     the state in force), invalid, a handover refused at the desk."""
     check_move(command)
-    now = datetime.now(UTC)
+    now = clock.now()
     refusal: Invalid | None = None
     async with pool.acquire() as conn, conn.transaction():
         row = await begin_transition(

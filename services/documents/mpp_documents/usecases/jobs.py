@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -20,6 +20,7 @@ from mpp_documents.store import jobs as jobs_store
 from mpp_documents.store.jobs import JOBS
 from mpp_documents.usecases import SOURCE
 from mpp_documents.usecases.sla_clock import start_clock
+from mpp_shared import clock
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import ApplicationVerifiedV1, DocumentQueuedV1
 from mpp_shared.messaging.outbox import enqueue
@@ -115,7 +116,7 @@ async def queue_job(
     """A verified application becomes a queued job, its SLA clock started and
     `document.queued` written to the outbox, in the consumer's transaction;
     nothing happens when the application already has a job."""
-    now = datetime.now(UTC)
+    now = clock.now()
     job_id = uuid.uuid4()
     # The job keeps the promise intake made to the citizen.
     created = await jobs_store.insert_queued(

@@ -15,6 +15,7 @@ import asyncpg
 from mpp_documents.domain.handover import days_waiting, is_overdue, overdue_since
 from mpp_documents.domain.register import ZONE
 from mpp_documents.store import board as board_store
+from mpp_shared import clock
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ async def read_board(
     pool: asyncpg.Pool, point: str, *, window_days: int, page: int, page_size: int
 ) -> Board:
     """The counts and one page of the waiting documents, as of now."""
-    now = datetime.now(ZONE)
+    now = clock.now().astimezone(ZONE)
     midnight = datetime.combine(now.date(), time(), tzinfo=ZONE)
     # One snapshot: the page agrees with the counts.
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):

@@ -14,7 +14,7 @@ described in `mpp_documents.domain.register`.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
@@ -29,7 +29,7 @@ from mpp_documents.domain.register import (
     normalise_office,
 )
 from mpp_documents.store import register as register_store
-from mpp_shared import audit
+from mpp_shared import audit, clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import NotFound
 
@@ -122,7 +122,7 @@ async def revoke_document(
 ) -> IssuedDocument:
     """A supervisor revokes a document (by number or register id): the
     revocation and its audit entry commit together."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         document = await revoke(
             conn, number_or_id=number_or_id, by=supervisor.subject, reason=reason, at=now

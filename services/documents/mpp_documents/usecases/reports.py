@@ -6,7 +6,7 @@ transaction is needed."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -21,13 +21,14 @@ from mpp_documents.domain.reports import (
     summarize_sla,
 )
 from mpp_documents.store import reports as reports_store
+from mpp_shared import clock
 from mpp_shared.errors import Invalid
 
 
 def judged_at(as_of: datetime | None) -> datetime:
     """The moment open work is judged overdue against: the one asked for
     (naive = WIB), else now."""
-    return local_as_of(as_of) if as_of is not None else datetime.now(UTC)
+    return local_as_of(as_of) if as_of is not None else clock.now()
 
 
 async def sla_report(

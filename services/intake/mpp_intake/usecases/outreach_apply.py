@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -22,6 +21,7 @@ from mpp_intake.usecases.application_views import ApplicationPublic
 from mpp_intake.usecases.history import SOURCE
 from mpp_intake.usecases.outreach_entries import desa_of
 from mpp_intake.usecases.submission import SubmitApplication, submit
+from mpp_shared import clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Invalid, Language
 from mpp_shared.idempotency import Idempotency, StoredAnswer
@@ -59,7 +59,7 @@ async def apply_from_entry(
     """Submit the entry's application and mark the entry applied. Refuses
     (Forbidden) another desa's entry, (Conflict) an entry already applied for
     or changed since read, and whatever a submission at a counter refuses."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, f"outreach-applications:{officer.subject}", idempotency_key)
         if (stored := await once.replay({"entry": str(entry_id), **asdict(command)})) is not None:

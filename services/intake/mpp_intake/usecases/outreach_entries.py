@@ -13,7 +13,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from mpp_intake.domain import outreach as rules
 from mpp_intake.domain.outreach import EntryStatus, Outcome
 from mpp_intake.store import outreach
 from mpp_intake.usecases.history import SOURCE
+from mpp_shared import clock
 from mpp_shared.auth import Principal, Role
 from mpp_shared.errors import Conflict, Forbidden, Language
 from mpp_shared.transitions import begin_transition, finish_transition
@@ -221,7 +222,7 @@ async def record_follow_up(
     """The visit's outcome becomes the entry's status. Refuses (Conflict) an
     entry already applied for, a stale version, or a return to a workable
     status while a newer list holds the same resident for the service."""
-    now = datetime.now(UTC)
+    now = clock.now()
     follow_up = {
         "outcome": command.outcome.value,
         "note": command.note or None,

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from mpp_intake.domain import outreach as rules
 from mpp_intake.domain.outreach import OutreachRow, RowProblem
 from mpp_intake.store import catalog, outreach
-from mpp_shared import audit
+from mpp_shared import audit, clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Language, NotFound
 from mpp_shared.idempotency import Idempotency, StoredAnswer
@@ -128,7 +128,7 @@ async def upload_list(
     known = {s.code for s in await catalog.current_services(pool)}
     upload = await asyncio.to_thread(prepare, data, known, cipher)
     list_id = uuid.uuid4()
-    now = datetime.now(UTC)
+    now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         once = Idempotency(conn, f"outreach-lists:{officer.subject}", idempotency_key)
         fingerprint = {"name": name, "csv_sha256": hashlib.sha256(data).hexdigest()}

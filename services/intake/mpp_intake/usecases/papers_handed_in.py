@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
@@ -22,6 +22,7 @@ from mpp_intake.usecases.application_views import (
 from mpp_intake.usecases.history import finish_change
 from mpp_intake.usecases.promise import expected_ready_at
 from mpp_intake.usecases.submission import refuse_unknown_documents
+from mpp_shared import clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Language
 from mpp_shared.events import EventData
@@ -47,7 +48,7 @@ async def hand_in_papers(
 ) -> ApplicationPublic:
     """Record the papers; refuses (Conflict) an application that takes no
     papers or changed since read, (Invalid) papers the service does not know."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         row = await begin_transition(
             conn,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
@@ -25,7 +25,7 @@ from mpp_intake.store.applications import NewApplication
 from mpp_intake.usecases.application_views import ApplicationPublic, public_answer
 from mpp_intake.usecases.history import SOURCE
 from mpp_intake.usecases.promise import expected_ready_at
-from mpp_shared import audit
+from mpp_shared import audit, clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Conflict, Invalid, Language
 from mpp_shared.events import EventData, build_event
@@ -100,7 +100,7 @@ async def submit(
     through, unknown documents or a pickup point not offered; (Conflict) a
     resident who already has an active application for the service.
     """
-    now = datetime.now(UTC)
+    now = clock.now()
     service = await offered_service(conn, command)
     point = await pickup_point(conn, service, command)
     missing = service.missing(set(command.documents))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -27,6 +27,7 @@ from mpp_intake.usecases.application_views import (
     read_application,
 )
 from mpp_intake.usecases.history import finish_change
+from mpp_shared import clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Invalid, Language
 from mpp_shared.events import EventData
@@ -66,7 +67,7 @@ async def decide(
     status does not allow or a stale version, (Invalid) checks or items naming
     no requirement of the service."""
     decision = command.decision
-    now = datetime.now(UTC)
+    now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         row = await begin_transition(
             conn,

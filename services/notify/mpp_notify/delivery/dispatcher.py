@@ -26,7 +26,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 from opentelemetry import trace
@@ -35,6 +35,7 @@ from mpp_notify.channels.base import Channel, DeliveryError, OutgoingMessage, Se
 from mpp_notify.delivery.message_queue import MESSAGES, record_delivered, record_failed
 from mpp_notify.delivery.policy import RateLimiter
 from mpp_notify.settings import NotifySettings
+from mpp_shared import clock
 from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import Runtime
@@ -47,7 +48,7 @@ _EMAIL_LIKE = re.compile(r"[^\s@<>\"']+@[^\s@<>\"']+")
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def scrub(detail: str, address: str) -> str:

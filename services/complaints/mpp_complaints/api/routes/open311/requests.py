@@ -5,7 +5,6 @@ one, public fields only."""
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from fastapi import Request, Response
@@ -22,6 +21,7 @@ from mpp_complaints.api.routes.open311.schemas import (
 from mpp_complaints.domain.open311 import Open311Error, request_filter
 from mpp_complaints.usecases import open311
 from mpp_complaints.usecases.open311 import PublicComplaint
+from mpp_shared import clock
 from mpp_shared.web import PoolDep, get_pool
 
 router = open311_router()
@@ -121,7 +121,7 @@ async def list_requests(
         start_date=start_date,
         end_date=end_date,
         status=status,
-        now=datetime.now(UTC),
+        now=clock.now(),
     )
     found = await open311.find_requests(pool, wanted)
     return answer(request, _shaped(found, language), "service_requests", "request")
