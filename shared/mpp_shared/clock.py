@@ -11,9 +11,9 @@ code decide what is due. The file is read again whenever it changes; a
 missing or empty file means no offset. Production refuses the setting
 (`mpp_shared.settings`).
 
-What measures the system rather than the service (leases, retries of OPD
-webhooks, the outbox and inbox, `updated_at` bookkeeping, migrations) keeps
-the machine's or the database's own time.
+What measures the system rather than the service (the OPD webhook queue,
+the outbox and inbox, `updated_at` bookkeeping, token expiry, migrations)
+keeps the machine's or the database's own time.
 
 ``now()``
     The current instant, timezone-aware (UTC).
