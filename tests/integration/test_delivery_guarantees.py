@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
@@ -224,6 +224,89 @@ async def test_a_broker_restarted_empty_is_never_told_an_offset_from_before(
             assert sorted(r["seq"] for r in await kit.effects()) == [1, 2, 3, 4, 5, 6]
     finally:
         broker.stop()
+
+
+async def test_a_commit_kept_by_a_broker_restarted_empty_is_not_trusted(
+    database: str, tmp_path: Path
+) -> None:
+    """The broker dies right after an event was handled and comes back empty
+    (a new cluster); the consumer's commit for it reaches the new broker before
+    the consumer learns its group is gone, and the broker keeps it. The new
+    log holds, below that offset, an event the consumer never saw (published
+    while the relays republished their window): it must still be handled."""
+    broker = TansuBroker(log_path=tmp_path / "broker.log")
+    broker.start()
+    try:
+        async with Kit(database, broker.bootstrap) as kit:
+            producer = await kit.producer()
+            events = {seq: kit.probe_event(f"p{seq}", seq) for seq in range(1, 7)}
+
+            async def send(seq: int) -> None:
+                await producer.send_and_wait(kit.topic, events[seq].to_bytes(), key=b"one-key")
+
+            async def forget_everything_after(conn: asyncpg.Connection, event: CloudEvent) -> None:
+                await record_effect(conn, event)
+                if event.data["seq"] == 4 and not restarted:
+                    restarted.append(True)
+                    await asyncio.to_thread(broker.kill)
+                    await asyncio.to_thread(broker.start)  # same port, empty
+                    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+                    await admin.start()
+                    try:
+                        await ensure_topics(
+                            admin, [kit.topic, kit.topic + ".dlq"], partitions=3, replication=1
+                        )
+                    finally:
+                        await admin.close()
+                    # The new log: a new event at offset 0, then the window republished.
+                    for seq in (5, 1, 2, 3, 4):
+                        await send(seq)
+                    # The commit the consumer sent for seq 4 as the broker came
+                    # back, and which the broker kept (made here so the test
+                    # does not hang on that moment's timing).
+                    await _commit_outside_the_group("amnesia-kept", broker.bootstrap, kit.topic, 4)
+
+            restarted: list[bool] = []
+            consumer = EventConsumer(
+                name="amnesia-kept",
+                topics=[kit.topic],
+                handlers={ProbeHappenedV1.event_type: forget_everything_after},
+                pool=kit.pool,
+                dlq_producer=producer,
+                settings=kit.settings,
+            )
+            task = asyncio.create_task(consumer.run())
+            try:
+                for seq in range(1, 5):
+                    await send(seq)
+                await _until(lambda: _seqs(kit), {1, 2, 3, 4, 5}, 45)
+                await send(6)
+                await _until(lambda: _seqs(kit), {1, 2, 3, 4, 5, 6}, 30)
+            finally:
+                consumer.stop()
+                await asyncio.wait_for(task, 20)
+            assert sorted(r["seq"] for r in await kit.effects()) == [1, 2, 3, 4, 5, 6]
+    finally:
+        broker.stop()
+
+
+async def _commit_outside_the_group(group: str, bootstrap: str, topic: str, offset: int) -> None:
+    """Commit `offset` for `group` on every partition of `topic` holding data,
+    from a client that never joins the group."""
+    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await client.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in client.partitions_for_topic(topic) or ()]
+        if not partitions:
+            await client._client.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p) for p in client.partitions_for_topic(topic) or ()
+            ]
+        client.assign(partitions)
+        ends = await client.end_offsets(partitions)
+        await client.commit({tp: offset for tp, end in ends.items() if end > offset})
+    finally:
+        await client.stop()
 
 
 async def _seqs(kit: Kit) -> set[int]:

@@ -37,6 +37,7 @@ from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.events.envelope import CloudEvent, parse_event
 from mpp_shared.events.topics import dlq_of
 from mpp_shared.messaging import inbox
+from mpp_shared.messaging.cluster import read_anew_in_a_new_cluster
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
         self.owner.forget(assigned)
         self.owner._assignments += 1
         log.info("consumer %s assigned %s", self.owner.name, sorted(map(str, assigned)))
+        await self.owner.distrust_a_new_cluster(assigned)
 
 
 class EventConsumer:
@@ -121,6 +123,7 @@ class EventConsumer:
         self._done: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._assignments = 0  # how many assignments the group gave so far
+        self._cluster: str | None = None  # the broker cluster of the last assignment
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = False
         meter = metrics.get_meter("mpp.consumer")
@@ -165,6 +168,12 @@ class EventConsumer:
         for tp in partitions:
             self._done.pop(tp, None)
             self._committed.pop(tp, None)
+
+    async def distrust_a_new_cluster(self, assigned: list[TopicPartition]) -> None:
+        if self._consumer is not None:
+            self._cluster = await read_anew_in_a_new_cluster(
+                self._consumer, self._cluster, assigned, self.name
+            )
 
     async def run(self) -> None:
         """Consume until stopped; restarts its client after broker failures."""

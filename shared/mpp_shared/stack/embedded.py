@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,10 @@ class TansuBroker:
                 advertised,
                 "--storage-engine",
                 "memory://tansu/",
+                # Memory only: each start is a new cluster, and says so
+                # (mpp_shared.messaging.cluster).
+                "--cluster-id",
+                f"tansu-{uuid.uuid4().hex[:12]}",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
