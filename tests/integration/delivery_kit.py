@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from mpp_shared import migrate
 from mpp_shared.db import create_pool
 from mpp_shared.events import CloudEvent, EventData, build_event
-from mpp_shared.messaging.consumer import EventConsumer
+from mpp_shared.messaging.consumer import EventConsumer, EventHandler
 from mpp_shared.messaging.outbox import OutboxRelay, enqueue
 from mpp_shared.settings import ServiceSettings
 
@@ -118,12 +118,16 @@ class Kit:
         )
 
     def consumer(
-        self, group: str, cls: type[EventConsumer] = EventConsumer, **kw: Any
+        self,
+        group: str,
+        cls: type[EventConsumer] = EventConsumer,
+        handler: EventHandler = record_effect,
+        **kw: Any,
     ) -> EventConsumer:
         return cls(
             name=group,
             topics=[self.topic],
-            handlers={ProbeHappenedV1.event_type: record_effect},
+            handlers={ProbeHappenedV1.event_type: handler},
             pool=self.pool,
             dlq_producer=kw.pop("dlq_producer"),
             settings=self.settings,

@@ -19,7 +19,7 @@ from mpp_shared.events import CloudEvent
 from mpp_shared.messaging.consumer import EventConsumer
 from mpp_shared.messaging.kafka import ensure_topics
 from mpp_shared.stack.embedded import TansuBroker
-from tests.integration.delivery_kit import Kit, ProbeHappenedV1, record_effect, run_until
+from tests.integration.delivery_kit import Kit, record_effect, run_until
 
 
 async def test_rows_committed_out_of_id_order_are_all_published(database: str, servers) -> None:
@@ -190,24 +190,10 @@ async def test_a_broker_restarted_empty_is_never_told_an_offset_from_before(
             async def forget_everything_after(conn: asyncpg.Connection, event: CloudEvent) -> None:
                 await record_effect(conn, event)
                 if event.data["seq"] == 4:
-                    await asyncio.to_thread(broker.kill)
-                    await asyncio.to_thread(broker.start)  # same port, empty
-                    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
-                    await admin.start()
-                    try:
-                        await ensure_topics(
-                            admin, [kit.topic, kit.topic + ".dlq"], partitions=3, replication=1
-                        )
-                    finally:
-                        await admin.close()
+                    await _restart_empty(broker, kit.topic)
 
-            consumer = EventConsumer(
-                name="amnesia",
-                topics=[kit.topic],
-                handlers={ProbeHappenedV1.event_type: forget_everything_after},
-                pool=kit.pool,
-                dlq_producer=producer,
-                settings=kit.settings,
+            consumer = kit.consumer(
+                "amnesia", handler=forget_everything_after, dlq_producer=producer
             )
             task = asyncio.create_task(consumer.run())
             try:
@@ -248,16 +234,7 @@ async def test_a_commit_kept_by_a_broker_restarted_empty_is_not_trusted(
                 await record_effect(conn, event)
                 if event.data["seq"] == 4 and not restarted:
                     restarted.append(True)
-                    await asyncio.to_thread(broker.kill)
-                    await asyncio.to_thread(broker.start)  # same port, empty
-                    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
-                    await admin.start()
-                    try:
-                        await ensure_topics(
-                            admin, [kit.topic, kit.topic + ".dlq"], partitions=3, replication=1
-                        )
-                    finally:
-                        await admin.close()
+                    await _restart_empty(broker, kit.topic)
                     # The new log: a new event at offset 0, then the window republished.
                     for seq in (5, 1, 2, 3, 4):
                         await send(seq)
@@ -267,13 +244,8 @@ async def test_a_commit_kept_by_a_broker_restarted_empty_is_not_trusted(
                     await _commit_outside_the_group("amnesia-kept", broker.bootstrap, kit.topic, 4)
 
             restarted: list[bool] = []
-            consumer = EventConsumer(
-                name="amnesia-kept",
-                topics=[kit.topic],
-                handlers={ProbeHappenedV1.event_type: forget_everything_after},
-                pool=kit.pool,
-                dlq_producer=producer,
-                settings=kit.settings,
+            consumer = kit.consumer(
+                "amnesia-kept", handler=forget_everything_after, dlq_producer=producer
             )
             task = asyncio.create_task(consumer.run())
             try:
@@ -288,6 +260,19 @@ async def test_a_commit_kept_by_a_broker_restarted_empty_is_not_trusted(
             assert sorted(r["seq"] for r in await kit.effects()) == [1, 2, 3, 4, 5, 6]
     finally:
         broker.stop()
+
+
+async def _restart_empty(broker: TansuBroker, topic: str) -> None:
+    """Kill the broker and start it again on the same port, empty, with `topic`
+    and its dead-letter twin made again."""
+    await asyncio.to_thread(broker.kill)
+    await asyncio.to_thread(broker.start)
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        await ensure_topics(admin, [topic, topic + ".dlq"], partitions=3, replication=1)
+    finally:
+        await admin.close()
 
 
 async def _commit_outside_the_group(group: str, bootstrap: str, topic: str, offset: int) -> None:
