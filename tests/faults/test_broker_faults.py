@@ -309,6 +309,15 @@ async def test_broker_amnesia_relays_republish_and_inboxes_absorb(
 ) -> None:
     stack = proxied.stack
     load = await _under_load(stack, 4.0)
+
+    # The broker dies once intake, documents and notify have each published
+    # something it would forget (on a busy machine documents and notify
+    # follow the load late; a fixed wait could kill it before they publish).
+    async def each_published() -> dict[str, int] | None:
+        counts = await _published_counts(stack)
+        return counts if all(counts[n] > 0 for n in ("intake", "documents", "notify")) else None
+
+    await eventually(each_published, timeout=60, what="intake, documents and notify publishing")
     offsets = {name: _log_size(stack, name) for name in SERVICES}
     published_before = await _published_counts(stack)
     killed_at = time.monotonic()
