@@ -12,6 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 help:
 	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
+	@echo "make run TRACES=1 - the same, with a trace viewer in the browser"
 	@echo "make test    - run the whole test suite"
 	@echo "make test-repeat N=5 - the whole suite N times, each in a new order, to hunt flakes"
 	@echo "make test-faults - fault injection: kills, outages, rebalances under a load of journeys"
@@ -25,7 +26,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml deploy/devstack/pyproject.toml
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	@touch $@
 
@@ -34,8 +35,10 @@ setup: $(VENV)/.synced
 lock: $(UV)
 	$(UV) lock
 
+# TRACES=1 also starts a trace viewer (installed on first use in .tools/) and
+# sends every span to it; its URL is in the banner.
 run: setup
-	$(PY) -m mpp_shared.stack.launcher
+	$(PY) -m mpp_devstack.launcher $(if $(filter 1 true yes,$(TRACES)),--traces)
 
 # Every test, every fault case included (tests/faults, ~5 min on 2 cores,
 # also alone as `make test-faults`). The order is shuffled within each suite

@@ -23,8 +23,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from mpp_devstack.embedded import EmbeddedPostgres, TansuBroker
 from mpp_shared.db import ensure_database, with_database
-from mpp_shared.stack.embedded import EmbeddedPostgres, TansuBroker
 
 # The order suites run in. The fault suite runs before any session-wide
 # server or stack exists, so the machine is its own while it measures; the

@@ -26,6 +26,7 @@ from mpp_shared.events.topics import ALL_TOPICS
 from mpp_shared.messaging.consumer import EventConsumer, EventHandler
 from mpp_shared.messaging.kafka import ensure_topics, make_admin, make_producer
 from mpp_shared.messaging.outbox import OutboxRelay
+from mpp_shared.metrics import OUTBOX_GAUGES, SnapshotGauge, Snapshots
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ class Runtime:
     migrations_dir: Path
     consumer_specs: list[ConsumerSpec] = field(default_factory=list)
     background: Sequence[BackgroundTask] = ()
+    # The service's own gauges read from its database (mpp_shared.metrics).
+    gauges: Sequence[SnapshotGauge] = ()
+    # What /health/ready shows beside its checks, e.g. notify's channels.
+    readiness_info: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     pool: asyncpg.Pool = field(init=False)
     relay: OutboxRelay = field(init=False)
     consumers: list[EventConsumer] = field(init=False, default_factory=list)
@@ -107,7 +112,8 @@ class Runtime:
             self._tasks.append(
                 asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
             )
-        for hook in self.background:
+        snapshots = Snapshots(s.service_name, [*OUTBOX_GAUGES, *self.gauges])
+        for hook in [*self.background, _metrics_refresher(snapshots)]:
             name = getattr(hook, "__name__", "background")
             self._background_tasks.append(
                 asyncio.create_task(self._run_background(name, hook), name=name)
@@ -153,6 +159,16 @@ class Runtime:
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         return checks
+
+
+def _metrics_refresher(snapshots: Snapshots) -> BackgroundTask:
+    async def refresh_metrics(runtime: Runtime) -> None:
+        while True:
+            await snapshots.refresh(runtime.pool)
+            snapshots.record_readiness(await runtime.readiness())
+            await asyncio.sleep(runtime.settings.metrics_refresh_interval)
+
+    return refresh_metrics
 
 
 async def _retry(what: str, start: Any, seconds: float = 60.0) -> Any:

@@ -5,18 +5,25 @@ with the shared error handling, health, audit view and OpenAPI errors, and
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
 from mpp_shared import clock
+from mpp_shared.metrics import SnapshotGauge
 from mpp_shared.runtime import BackgroundTask, ConsumerSpec, Runtime
 from mpp_shared.settings import ServiceSettings
-from mpp_shared.telemetry import setup_logging, setup_telemetry, shutdown_telemetry
+from mpp_shared.telemetry import (
+    package_version,
+    setup_logging,
+    setup_telemetry,
+    shutdown_telemetry,
+)
 from mpp_shared.web import document_errors, health_router, install_error_handlers
 from mpp_shared.web.audit import router as audit_router
+from mpp_shared.web.observability import RequestLog, metrics_router
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +37,10 @@ def create_service_app(
     routers: list[APIRouter],
     consumers: list[ConsumerSpec],
     background: Sequence[BackgroundTask] = (),
+    gauges: Sequence[SnapshotGauge] = (),
+    readiness_info: Mapping[str, Mapping[str, str]] | None = None,
 ) -> FastAPI:
-    runtime = Runtime(settings, migrations_dir, consumers, background)
+    runtime = Runtime(settings, migrations_dir, consumers, background, gauges, readiness_info or {})
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -43,21 +52,29 @@ def create_service_app(
             await runtime.stop()
             shutdown_telemetry()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=package_version(settings.service_name),
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(audit_router)
     for router in routers:
         app.include_router(router)
     document_errors(app)
+    # Inside the tracing middleware added below, so each line has its trace id.
+    app.add_middleware(RequestLog)
 
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
         app,
-        excluded_urls="health/live,health/ready",
+        excluded_urls="health/live,health/ready,/metrics$",
         # One server span per request; the ASGI receive/send sub-spans cost
         # a third of the tracing overhead and tell an operator nothing.
         exclude_spans=["receive", "send"],

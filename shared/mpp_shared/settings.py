@@ -88,6 +88,9 @@ class ServiceSettings(BaseSettings):
     # Count the government's cuti bersama (as the `holidays` package lists them) as days off.
     calendar_cuti_bersama: bool = True
 
+    # How often the gauges read from the database are read again (seconds).
+    metrics_refresh_interval: float = 15.0
+
     log_level: str = "INFO"
     log_file: str | None = Field(default=None)
 

@@ -8,11 +8,13 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from importlib import metadata
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -39,10 +41,14 @@ def setup_telemetry(service_name: str) -> None:
     if _configured or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return
     _configured = True
+    # HTTP metrics and spans under the stable semantic-convention names
+    # (http.server.request.duration in seconds, http.route, ...).
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = Resource.create(
         {
-            "service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", f"mpp-{service_name}"),
             "service.namespace": "mpp",
+            "service.version": package_version(service_name),
         }
     )
     tracer_provider = TracerProvider(resource=resource)
@@ -52,7 +58,9 @@ def setup_telemetry(service_name: str) -> None:
         tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(tracer_provider)
 
-    readers = []
+    # Always readable on GET /metrics (mpp_shared.web.observability); pushed
+    # over OTLP too when an exporter is configured.
+    readers: list[MetricReader] = [PrometheusMetricReader()]
     if _exporting("metrics"):
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
@@ -62,6 +70,14 @@ def setup_telemetry(service_name: str) -> None:
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
     AsyncPGInstrumentor().instrument()
+
+
+def package_version(service_name: str) -> str:
+    """The installed version of the service's package (mpp-intake ...)."""
+    try:
+        return metadata.version(f"mpp-{service_name}")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def shutdown_telemetry() -> None:

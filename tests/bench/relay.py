@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
+from mpp_devstack.stack import SERVICES, Stack
 from mpp_shared.db import with_database
 from mpp_shared.events.envelope import CloudEvent
 from mpp_shared.messaging.kafka import ensure_topics
 from mpp_shared.messaging.outbox import WAKE_CHANNEL
 from mpp_shared.settings import ServiceSettings
-from mpp_shared.stack.stack import SERVICES, Stack
 from tests.bench.machine import ProcessSampler
 from tests.support.polling import poll_until
 

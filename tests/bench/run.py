@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mpp_devstack.stack import Stack
 from mpp_shared.events.topics import Topic
 from mpp_shared.settings import ServiceSettings
-from mpp_shared.stack.stack import Stack
 from tests.bench.loadgen import LoadParams, LoadResult, process_entry, run_load
 from tests.bench.machine import CpuDuringLoad, CpuWindow, ProcessSampler, machine_info
 from tests.bench.probe import EventProbe

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mpp_shared.stack.stack import SERVICES
+from mpp_devstack.stack import SERVICES
 from tests.faults.harness import FaultStack
 from tests.faults.invariants import check_invariants
 from tests.faults.journeys import JourneyLoad

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mpp_shared.stack.stack import Stack
+from mpp_devstack.stack import Stack
 from tests.conftest import Servers
 from tests.support.clock import ServiceClock
 from tests.support.opd import OutsideReader

@@ -45,8 +45,8 @@ from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
 from mpp_complaints.settings import DEV_OPEN311_KEY
+from mpp_devstack.stack import SERVICES, Stack
 from mpp_shared.auth import Role
-from mpp_shared.stack.stack import SERVICES, Stack
 from tests.e2e.test_production import _verified_job
 from tests.routes import api_routes, dependency_calls
 from tests.support.auth import auth

@@ -38,10 +38,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from mpp_devstack.stack import SERVICES, Stack
 from mpp_shared import codes
 from mpp_shared.auth import Role, mint_token
 from mpp_shared.settings import DEV_JWT_SECRET
-from mpp_shared.stack.stack import SERVICES, Stack
 from mpp_shared.web.auth import PUBLIC_MARKER
 from tests.routes import api_routes, dependency_calls
 from tests.support.auth import token

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from mpp_complaints.settings import DEV_OPEN311_KEY
-from mpp_shared.stack.stack import Stack
+from mpp_devstack.stack import Stack
 from tests.support.auth import auth
 
 NAME = "Rahmat Hidayat"

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from mpp_shared.stack.stack import Stack
+from mpp_devstack.stack import Stack
 from tests.support.auth import auth
 from tests.support.clock import ServiceClock
 from tests.support.polling import eventually

@@ -10,8 +10,8 @@ import uuid
 
 import httpx
 
+from mpp_devstack.stack import Stack
 from mpp_shared.pii import mask_nik
-from mpp_shared.stack.stack import Stack
 from tests.support.auth import auth
 from tests.support.identities import nik as new_nik
 from tests.support.opd import OutsideReader
@@ -232,7 +232,7 @@ async def test_one_request_from_counter_to_pickup(
     notify_spans = await eventually(
         lambda: otlp.find(
             lambda s: (
-                s.service == "notify"
+                s.service == "mpp-notify"
                 and s.kind == SPAN_KIND_CONSUMER
                 and s.attributes.get("messaging.message.id") == submitted["id"]
             )
@@ -241,7 +241,7 @@ async def test_one_request_from_counter_to_pickup(
     intake_spans = await eventually(
         lambda: otlp.find(
             lambda s: (
-                s.service == "intake"
+                s.service == "mpp-intake"
                 and s.kind == SPAN_KIND_SERVER
                 and s.trace_id == notify_spans[0].trace_id
             )

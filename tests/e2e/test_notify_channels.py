@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from mpp_devstack.stack import Stack
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import DocumentPickupReminderV1
 from mpp_shared.events.topics import Topic
-from mpp_shared.stack.stack import Stack
 from tests.conftest import Servers
 from tests.support.auth import auth
 from tests.support.clock import ServiceClock

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from mpp_shared.stack.stack import Stack
+from mpp_devstack.stack import Stack
 from tests.support.auth import auth
 from tests.support.clock import ServiceClock
 from tests.support.identities import nik, phone

@@ -9,7 +9,7 @@ import httpx
 
 from mpp_complaints.domain.complaints import CATEGORIES
 from mpp_complaints.settings import DEV_OPEN311_KEY
-from mpp_shared.stack.stack import Stack
+from mpp_devstack.stack import Stack
 
 PHONE = "081298765432"
 EMAIL = "siti.aminah@example.co.id"

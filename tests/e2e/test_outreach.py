@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
+from mpp_devstack.stack import Stack
 from mpp_shared.pii import mask_nik
-from mpp_shared.stack.stack import Stack
 from tests.support.auth import auth
 from tests.support.identities import nik
 

@@ -40,8 +40,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from mpp_devstack.stack import SERVICES, Stack
 from mpp_shared.events.topics import ALL_TOPICS
-from mpp_shared.stack.stack import SERVICES, Stack
 from tests.conftest import Servers
 from tests.privacy import (
     Finding,
@@ -165,7 +165,7 @@ async def _exported_since(otlp: OtlpReceiver, start: int, rounds: int = 2) -> No
             if request.path == "/v1/traces"
             for span in spans_from_otlp(request.get_data())[:1]
         ]
-        return all(senders.count(service) >= rounds for service in SERVICES)
+        return all(senders.count(f"mpp-{service}") >= rounds for service in SERVICES)
 
     await eventually(exports, timeout=60, interval=0.25, what="two span exports from every service")
 

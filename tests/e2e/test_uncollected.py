@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from mpp_shared.stack.stack import Stack
+from mpp_devstack.stack import Stack
 from tests.e2e.test_production import _move, _verified_job
 from tests.support.auth import auth
 from tests.support.clock import ServiceClock

@@ -54,9 +54,9 @@ import asyncpg
 import httpx
 import psutil
 
+from mpp_devstack.embedded import EmbeddedPostgres, TansuBroker, free_port
+from mpp_devstack.stack import SERVICES, ServiceProcess, Stack
 from mpp_shared.db import with_database
-from mpp_shared.stack.embedded import EmbeddedPostgres, TansuBroker, free_port
-from mpp_shared.stack.stack import SERVICES, ServiceProcess, Stack
 from tests.support.auth import auth
 from tests.support.providers import Providers
 

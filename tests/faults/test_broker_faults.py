@@ -44,13 +44,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from mpp_devstack.embedded import TansuBroker, free_port
+from mpp_devstack.stack import SERVICES
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import ApplicationSubmittedV1
 from mpp_shared.events.topics import Topic, dlq_of
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.messaging.replay import replay_dlq
-from mpp_shared.stack.embedded import TansuBroker, free_port
-from mpp_shared.stack.stack import SERVICES
 from tests.faults.harness import FaultStack
 from tests.faults.invariants import check_invariants
 from tests.faults.journeys import PICKUP_POINT, STEPS, Journey, JourneyLoad

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mpp_shared.stack.stack import SERVICES
+from mpp_devstack.stack import SERVICES
 from tests.faults.harness import FaultStack, unexpected_errors
 from tests.faults.invariants import InvariantReport, check_invariants
 from tests.faults.journeys import JourneyLoad

@@ -15,10 +15,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
+from mpp_devstack.embedded import TansuBroker
 from mpp_shared.events import CloudEvent
 from mpp_shared.messaging.consumer import EventConsumer
 from mpp_shared.messaging.kafka import ensure_topics
-from mpp_shared.stack.embedded import TansuBroker
 from tests.integration.delivery_kit import Kit, record_effect, run_until
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from mpp_shared.stack.embedded import TansuBroker
-from mpp_shared.stack.stack import Stack
+from mpp_devstack.embedded import TansuBroker
+from mpp_devstack.stack import Stack
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from mpp_shared.stack.embedded import free_port
+from mpp_devstack.embedded import free_port
 from tests.support.opd import OpdEndpoint
 from tests.support.otlp import OtlpReceiver
 

@@ -225,15 +225,49 @@ def test_notify_refuses_the_placeholder_private_key_in_production() -> None:
         NotifySettings(mpp_env="production", **real_secrets())
 
 
-def test_notify_builds_with_a_real_private_key_in_production() -> None:
+def _notify_in_production(**values: Any) -> NotifySettings:
     private, public = generate_seal_keypair()
-    settings = NotifySettings(
+    return NotifySettings(
         mpp_env="production",
         **{**real_secrets(), "notify_seal_public_key": public},
         notify_seal_private_key=private,
+        **values,
     )
-    assert settings.notify_seal_private_key == private
+
+
+def test_notify_builds_with_a_real_private_key_in_production() -> None:
+    settings = _notify_in_production(smtp_host="smtp.kedirikab.go.id")
+    assert settings.notify_seal_private_key != DEV_SEAL_PRIVATE_KEY
     assert settings.service_name == "notify"
+
+
+def test_notify_in_production_refuses_to_tell_nobody_without_a_word() -> None:
+    with pytest.raises(ValidationError, match="NOTIFY_RECORD_ONLY=true") as refused:
+        _notify_in_production()
+    assert "SMS_GATEWAY_URL, WHATSAPP_PHONE_NUMBER_ID and SMTP_HOST" in str(refused.value)
+
+
+def test_notify_records_only_when_the_operator_says_so() -> None:
+    settings = _notify_in_production(notify_record_only=True)
+    assert settings.live_channels() == {}
+
+
+@pytest.mark.parametrize(
+    ("values", "live"),
+    [
+        ({"sms_gateway_url": "https://sms.example.go.id/send"}, {"sms": "sms_gateway"}),
+        ({"whatsapp_phone_number_id": "1098765"}, {"whatsapp": "whatsapp_cloud"}),
+        ({"smtp_host": "smtp.kedirikab.go.id"}, {"email": "smtp"}),
+    ],
+)
+def test_one_real_provider_is_enough_in_production(
+    values: dict[str, str], live: dict[str, str]
+) -> None:
+    assert _notify_in_production(**values).live_channels() == live
+
+
+def test_development_needs_no_provider() -> None:
+    assert NotifySettings().live_channels() == {}
 
 
 def test_notify_development_default_private_key() -> None:

@@ -9,6 +9,7 @@ from mpp_complaints.api.routes.open311 import requests, services
 from mpp_complaints.api.schemas import VALIDATION_MESSAGES
 from mpp_complaints.handlers import HANDLERS
 from mpp_complaints.settings import ComplaintsSettings
+from mpp_complaints.store.metrics import GAUGES
 from mpp_complaints.usecases import deadlines
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import FieldCipher
@@ -25,6 +26,7 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         title="MPP complaints",
         description="Complaints about the service, routed to the responsible OPD.",
         migrations_dir=Path(__file__).parent / "migrations",
+        gauges=GAUGES,
         routers=[
             complaints.router,
             lifecycle.router,

@@ -8,6 +8,7 @@ from mpp_documents.api.routes import board, jobs, reports, verify
 from mpp_documents.api.schemas import VALIDATION_MESSAGES
 from mpp_documents.handlers import make_handlers
 from mpp_documents.settings import DocumentsSettings
+from mpp_documents.store.metrics import GAUGES
 from mpp_documents.usecases import pickup_window, sla_clock
 from mpp_shared.events.topics import Topic
 from mpp_shared.runtime import ConsumerSpec
@@ -23,6 +24,7 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
         title="MPP documents",
         description="Production of verified applications and handover at the pickup point.",
         migrations_dir=Path(__file__).parent / "migrations",
+        gauges=GAUGES,
         routers=[jobs.router, *verify.routers, reports.router, board.router],
         consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS], handlers=make_handlers(settings))],
         background=[sla_clock.scheduler_task(settings), pickup_window.scheduler_task(settings)],

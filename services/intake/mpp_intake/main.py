@@ -16,6 +16,7 @@ from mpp_intake.api.routes import (
 from mpp_intake.api.schemas import VALIDATION_MESSAGES
 from mpp_intake.handlers import HANDLERS
 from mpp_intake.settings import IntakeSettings
+from mpp_intake.store.metrics import GAUGES
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec
@@ -35,6 +36,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             "lists of residents who lack a document."
         ),
         migrations_dir=Path(__file__).parent / "migrations",
+        gauges=GAUGES,
         routers=[
             catalog.services_router,
             catalog.points_router,

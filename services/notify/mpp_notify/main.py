@@ -5,10 +5,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mpp_notify.api.routes import contract, notifications, subscriptions, templates
-from mpp_notify.channels.registry import build_channels, close_channels
+from mpp_notify.channels.registry import (
+    build_channels,
+    channel_status,
+    close_channels,
+    observe_channels,
+)
 from mpp_notify.delivery.dispatcher import MessageDispatcher
 from mpp_notify.handlers import CONSUMED_TOPICS, Notifier
 from mpp_notify.settings import NotifySettings
+from mpp_notify.store.metrics import GAUGES
 from mpp_notify.webhooks.dispatcher import WebhookDispatcher
 from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec, Runtime
@@ -19,6 +25,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
     channels = build_channels(settings)
+    observe_channels(channels)
     messages = MessageDispatcher(settings, cipher, channels)
     webhooks = WebhookDispatcher(settings, cipher)
     notifier = Notifier(
@@ -46,6 +53,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             "message templates, signed webhooks for other OPD systems and the event contract."
         ),
         migrations_dir=Path(__file__).parent / "migrations",
+        gauges=GAUGES,
+        readiness_info={"channels": channel_status(channels)},
         routers=[
             notifications.router,
             templates.router,

@@ -38,6 +38,10 @@ class NotifySettings(ServiceSettings):
     smtp_use_tls: bool = False
     smtp_from: str = "MPP Kabupaten Kediri <noreply@mpp.kedirikab.go.id>"
     provider_timeout: float = 10.0  # seconds for one call to a provider
+    # In production notify refuses to start when no channel has a real
+    # provider (it would tell no citizen anything, without a word), unless the
+    # operator says so here: every message is then only recorded.
+    notify_record_only: bool = False
 
     # --- delivery policy
     delivery_max_attempts: int = Field(default=6, ge=1)
@@ -74,6 +78,30 @@ class NotifySettings(ServiceSettings):
 
         parse_clock(value)
         return value
+
+    def live_channels(self) -> dict[str, str]:
+        """Each channel whose real provider is configured, with that provider."""
+        live = {
+            "sms": "sms_gateway" if self.sms_gateway_url else None,
+            "whatsapp": "whatsapp_cloud" if self.whatsapp_phone_number_id else None,
+            "email": "smtp" if self.smtp_host else None,
+        }
+        return {channel: provider for channel, provider in live.items() if provider}
+
+    @model_validator(mode="after")
+    def _refuse_silence(self) -> NotifySettings:
+        if (
+            self.mpp_env == "production"
+            and not self.live_channels()
+            and not self.notify_record_only
+        ):
+            raise ValueError(
+                "no channel has a real provider (SMS_GATEWAY_URL, WHATSAPP_PHONE_NUMBER_ID "
+                "and SMTP_HOST are all unset), so no citizen would be told anything: "
+                "configure at least one, or set NOTIFY_RECORD_ONLY=true to run on purpose "
+                "with every message only recorded"
+            )
+        return self
 
     @model_validator(mode="after")
     def _zones(self) -> NotifySettings:

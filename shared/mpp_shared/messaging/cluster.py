@@ -1,7 +1,7 @@
 """Which broker cluster a client talks to.
 
 The embedded broker keeps everything in memory and gets a new cluster id on
-every start (`mpp_shared.stack.embedded.TansuBroker`): after a restart it is
+every start (`mpp_devstack.embedded.TansuBroker`): after a restart it is
 a new cluster that knows no group, no log and no offset. It still keeps a
 commit sent to it by a member that joined the cluster before, and a consumer
 resuming from such a commit would start past records the new log holds

@@ -426,7 +426,7 @@ class EventConsumer:
             error.splitlines()[0] if error else "",
         )
         self.dead_lettered_total += 1
-        self._dlq_counter.add(1, {"consumer": self.name})
+        self._dlq_counter.add(1, {"consumer": self.name, "topic": dlq_of(record.topic)})
         if event is not None:
             # Remember it, so a redelivery does not park it a second time.
             while True:

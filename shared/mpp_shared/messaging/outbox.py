@@ -103,17 +103,11 @@ class OutboxRelay:
         self.lock_id = zlib.crc32(f"outbox-relay:{service}".encode())
         self.is_leader = False
         self.published_total = 0
-        self.backlog = 0
         self._wake = asyncio.Event()
         self._stopping = False
         meter = metrics.get_meter("mpp.outbox")
         self._published_counter = meter.create_counter(
             "mpp.outbox.published", unit="{event}", description="events published by the relay"
-        )
-        meter.create_observable_gauge(
-            "mpp.outbox.backlog",
-            callbacks=[lambda _options: [metrics.Observation(self.backlog, {"service": service})]],
-            description="outbox rows not yet published",
         )
 
     def stop(self) -> None:
@@ -202,7 +196,6 @@ class OutboxRelay:
         """
         rows = await self.fetch_unpublished()
         if not rows:
-            self.backlog = 0
             return 0
         # Look before sending: a broker restarted empty since the last look
         # would create the topics on first use with its own partition count
@@ -212,12 +205,6 @@ class OutboxRelay:
             rows = await self.fetch_unpublished()  # the reopened window goes first
         await self.send(rows)
         await self.mark_published(rows)
-        if len(rows) < self.settings.outbox_batch_size:
-            self.backlog = 0
-        else:
-            self.backlog = await self.pool.fetchval(
-                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-            )
         return len(rows)
 
     async def fetch_unpublished(self) -> list[asyncpg.Record]:

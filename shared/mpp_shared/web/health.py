@@ -21,6 +21,10 @@ async def live() -> dict[str, str]:
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str] = Field(description="database, migrations, broker: ok or what is wrong")
+    info: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="What the service reports beside its checks (notify: what each channel does)",
+    )
 
 
 @health_router.get(
@@ -34,5 +38,9 @@ async def ready(request: Request) -> JSONResponse:
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse(
         status_code=200 if ok else 503,
-        content={"status": "ready" if ok else "not_ready", "checks": checks},
+        content={
+            "status": "ready" if ok else "not_ready",
+            "checks": checks,
+            "info": request.app.state.runtime.readiness_info,
+        },
     )

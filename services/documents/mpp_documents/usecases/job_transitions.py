@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from opentelemetry import metrics
 
 from mpp_documents.domain import handover as handover_rules
 from mpp_documents.domain.handover import Handover, HandoverError, RepresentativeInfo
@@ -57,6 +58,16 @@ EVENT_FOR: dict[JobState, type[DocumentJobEvent]] = {
     JobState.ON_HOLD: DocumentOnHoldV1,
     JobState.CANCELLED: DocumentCancelledV1,
 }
+_meter = metrics.get_meter("mpp.documents")
+_ready = _meter.create_counter(
+    "mpp.documents.ready",
+    unit="{document}",
+    description="Documents made ready for pickup, per point, on time (by the promise) or late",
+)
+_picked_up = _meter.create_counter(
+    "mpp.documents.picked_up", unit="{document}", description="Documents handed over, per point"
+)
+
 # Who may hand over an old job without a NIK check on their own word.
 OVERRIDING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
@@ -130,7 +141,20 @@ async def move_job(
             row = await _move(conn, settings, officer, command, row, handover, now)
     if refusal is not None:
         raise refusal
-    return job_of(row)
+    job = job_of(row)
+    count_move(job)
+    return job
+
+
+def count_move(job: Job) -> None:
+    """Count a document made ready (on time or not) or picked up, once its
+    transaction committed (mpp.documents.ready, mpp.documents.picked_up)."""
+    point = job.pickup_point or "none"
+    if job.state is JobState.READY_FOR_PICKUP and job.ready_at is not None:
+        on_time = job.due_at is None or job.ready_at <= job.due_at
+        _ready.add(1, {"point": point, "on_time": str(on_time).lower()})
+    elif job.state is JobState.PICKED_UP:
+        _picked_up.add(1, {"point": point})
 
 
 def _held(row: asyncpg.Record) -> JobState | None:

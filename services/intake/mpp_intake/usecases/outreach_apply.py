@@ -20,7 +20,7 @@ from mpp_intake.store import outreach
 from mpp_intake.usecases.application_views import ApplicationPublic
 from mpp_intake.usecases.history import SOURCE
 from mpp_intake.usecases.outreach_entries import desa_of
-from mpp_intake.usecases.submission import SubmitApplication, submit
+from mpp_intake.usecases.submission import SubmitApplication, count_submitted, submit
 from mpp_shared import clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Invalid, Language
@@ -104,6 +104,7 @@ async def apply_from_entry(
             key=str(entry_id),
         )
         await once.remember(answer)
+    count_submitted(answer, officer)
     return answer
 
 

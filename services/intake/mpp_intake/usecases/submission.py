@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import asyncpg
+from opentelemetry import metrics
 
 from mpp_intake.domain.applications import PreferredChannel, Status
 from mpp_intake.domain.catalog import Channel, ServiceVersion, missing_as_json
@@ -34,6 +35,12 @@ from mpp_shared.idempotency import Idempotency, StoredAnswer
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher, mask_name, mask_nik, seal_for_notify
 from mpp_shared.settings import ServiceSettings
+
+_submitted = metrics.get_meter("mpp.intake").create_counter(
+    "mpp.applications.submitted",
+    unit="{application}",
+    description="Applications taken, per service, channel, pickup point and counter",
+)
 
 # Where a service collected at none of the points nearest the resident goes.
 DEFAULT_POINT = "MPP"
@@ -82,7 +89,21 @@ async def submit_application(
             language=language,
         )
         await once.remember(answer)
+    count_submitted(answer, officer)
     return answer
+
+
+def count_submitted(answer: ApplicationPublic, officer: Principal) -> None:
+    """Count an application once its transaction committed (mpp.applications.submitted)."""
+    _submitted.add(
+        1,
+        {
+            "service_code": answer.service_code,
+            "channel": answer.channel,
+            "point": answer.pickup_point or "none",
+            "counter": officer.counter or "none",
+        },
+    )
 
 
 async def submit(

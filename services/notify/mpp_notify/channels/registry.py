@@ -11,6 +11,9 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from opentelemetry import metrics
+from opentelemetry.metrics import Meter
+
 from mpp_notify.channels.base import Channel, ChannelName
 from mpp_notify.channels.email import SmtpEmail
 from mpp_notify.channels.log import LogChannel
@@ -54,6 +57,31 @@ def build_channels(settings: NotifySettings) -> dict[str, Channel]:
     for name in CHANNEL_NAMES:
         channels.setdefault(name, LogChannel(name))
     return channels
+
+
+def channel_status(channels: Mapping[str, Channel]) -> dict[str, str]:
+    """What each channel does with a message, for /health/ready: "live (<provider>)"
+    or "record only" (the stand-in: nobody receives it)."""
+    return {
+        name: "record only" if channel.provider == "log" else f"live ({channel.provider})"
+        for name, channel in channels.items()
+    }
+
+
+def observe_channels(channels: Mapping[str, Channel], meter: Meter | None = None) -> None:
+    """The gauge `mpp.notify.channel.live`: 1 for a channel a real provider
+    serves, 0 for one whose messages are only recorded."""
+    observations = [
+        metrics.Observation(
+            0 if channel.provider == "log" else 1, {"channel": name, "provider": channel.provider}
+        )
+        for name, channel in channels.items()
+    ]
+    (meter or metrics.get_meter("mpp.notify.channels")).create_observable_gauge(
+        "mpp.notify.channel.live",
+        callbacks=[lambda _options: observations],
+        description="1 when a real provider sends on the channel, 0 when messages are only recorded",
+    )
 
 
 async def close_channels(channels: Mapping[str, Channel]) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
 from mpp_notify.channels.base import Channel, DeliveryError, OutgoingMessage, SendResult
 from mpp_notify.delivery.message_queue import MESSAGES, record_delivered, record_failed
@@ -40,6 +40,11 @@ from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import Runtime
 
+_messages_counter = metrics.get_meter("mpp.notify.delivery").create_counter(
+    "mpp.notify.messages",
+    unit="{message}",
+    description="Delivery attempts per channel by what they left the message as",
+)
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mpp.notify.delivery")
 
@@ -135,12 +140,19 @@ class MessageDispatcher:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 if isinstance(answer, SendResult):
-                    await record_delivered(conn, row, answer, started, finished)
+                    outcome = await record_delivered(conn, row, answer, started, finished)
                 else:
-                    await record_failed(conn, row, answer, started, finished, self.settings)
+                    outcome = await record_failed(
+                        conn, row, answer, started, finished, self.settings
+                    )
         except DATABASE_UNAVAILABLE as exc:
             # The lease runs out and the message is tried again (same id).
             log.warning("could not record the outcome of message %s: %s", row["id"], exc)
+            return
+        if outcome is not None:
+            _messages_counter.add(
+                1, {"channel": row["channel"], "outcome": outcome, "provider": channel.provider}
+            )
 
     async def _send(
         self, channel: Channel, message: OutgoingMessage, row: asyncpg.Record

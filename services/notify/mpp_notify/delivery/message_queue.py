@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -24,6 +24,9 @@ from mpp_notify.settings import NotifySettings
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import NotificationDeadV1, NotificationDeliveredV1
 from mpp_shared.messaging.outbox import enqueue
+
+# What an attempt left the message as (the metric mpp.notify.messages counts them).
+Outcome = Literal["delivered", "retrying", "dead"]
 
 log = logging.getLogger(__name__)
 SOURCE = "/mpp/notify"
@@ -68,8 +71,9 @@ async def record_delivered(
     result: SendResult,
     started: datetime,
     finished: datetime,
-) -> None:
-    """Log the attempt; mark the message delivered and say so, if still current."""
+) -> Outcome | None:
+    """Log the attempt; mark the message delivered and say so, if still current.
+    Returns the outcome written, None when a newer attempt owns the message."""
     await MESSAGES.record_attempt(
         conn,
         row["id"],
@@ -85,7 +89,7 @@ async def record_delivered(
     )
     if not recorded:
         _stale(row)
-        return
+        return None
     event = NotificationDeliveredV1(
         **_about(row),
         provider=result.provider,
@@ -94,6 +98,7 @@ async def record_delivered(
         delivered_at=finished,
     )
     await _publish(conn, row, event)
+    return "delivered"
 
 
 async def record_failed(
@@ -103,9 +108,10 @@ async def record_failed(
     started: datetime,
     finished: datetime,
     settings: NotifySettings,
-) -> None:
+) -> Outcome | None:
     """Log the attempt; if still current, retry a transient failure after the
-    backoff while attempts remain, else mark the message dead and say so."""
+    backoff while attempts remain, else mark the message dead and say so.
+    Returns the outcome written, None when a newer attempt owns the message."""
     await MESSAGES.record_attempt(
         conn,
         row["id"],
@@ -126,10 +132,11 @@ async def record_failed(
             conn, row["id"], row["attempts"], retry_at, failure.detail, finished
         ):
             _stale(row)
-        return
+            return None
+        return "retrying"
     if not await _DEAD(conn, row["id"], row["attempts"], finished, failure.detail):
         _stale(row)
-        return
+        return None
     event = NotificationDeadV1(
         **_about(row),
         provider=row["provider"],
@@ -138,6 +145,7 @@ async def record_failed(
         dead_at=finished,
     )
     await _publish(conn, row, event)
+    return "dead"
 
 
 def _about(row: asyncpg.Record) -> dict[str, Any]:

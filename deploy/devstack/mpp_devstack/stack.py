@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from mpp_devstack.embedded import EmbeddedPostgres, TansuBroker, free_port
 from mpp_shared.db import ensure_database, with_database
-from mpp_shared.stack.embedded import EmbeddedPostgres, TansuBroker, free_port
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,13 @@ class ServiceProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", f"mpp_{self.name}"],
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"mpp_{self.name}"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def signal(self, sig: int) -> None:
         if self.process is not None:
@@ -136,7 +136,7 @@ class Stack:
             "HOST": "127.0.0.1",
             "DATABASE_URL": with_database(self.database_url, self.db_prefix + name),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
-            "OTEL_SERVICE_NAME": name,
+            "OTEL_SERVICE_NAME": f"mpp-{name}",
             "PYTHONUNBUFFERED": "1",
         }
         if self.broker is not None:

@@ -1,0 +1,100 @@
+"""`make run`: the whole system on the embedded default, until Ctrl-C.
+
+A service that dies is started again (mpp_devstack.supervisor); the others go
+on serving. Options (the defaults are what `make run` uses):
+
+  --workdir DIR   data, logs and the trace viewer's files (default ./.mpp)
+  --free-ports    any free ports instead of 8001-8004 and 9092 (tests)
+  --traces        start the trace viewer and send every span to it
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from mpp_devstack.stack import SERVICES, Stack
+from mpp_devstack.supervisor import Supervisor
+
+BANNER = """
+MPP backend is running.
+{lines}
+  broker      {broker}
+  database    {database}
+  logs        {logs}/<service>.log
+  metrics     <service URL>/metrics{traces}
+
+Development token:  make token ROLE=frontdesk   (roles: frontdesk verifier production pickup
+                    complaint_officer supervisor admin opd_system)
+A service that stops is started again. Stop everything with Ctrl-C.
+"""
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--workdir", type=Path, default=Path.cwd() / ".mpp")
+    parser.add_argument("--free-ports", action="store_true")
+    parser.add_argument("--traces", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse(argv)
+    root: Path = options.workdir.resolve()
+    stack = Stack(workdir=root, fixed_ports=not options.free_ports)
+    stopping = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    viewer = None
+    try:
+        if options.traces:
+            from mpp_devstack.traces import TraceViewer
+
+            print("starting the trace viewer ...", flush=True)
+            viewer = TraceViewer(root / "traces", fixed_port=not options.free_ports)
+            viewer.start()
+            stack.extra_env.update(viewer.service_env())
+        print("starting PostgreSQL and the broker ...", flush=True)
+        stack.start_servers()
+        print("starting the services ...", flush=True)
+        stack.start_services()
+    except Exception as exc:
+        print(f"could not start: {exc}", flush=True)
+        stack.stop()
+        if viewer is not None:
+            viewer.stop()
+        return 1
+    lines = "\n".join(
+        f"  {name:<11} {stack.services[name].url}   API docs: {stack.services[name].url}/docs"
+        for name in SERVICES
+    )
+    print(
+        BANNER.format(
+            lines=lines,
+            broker=stack.kafka_bootstrap,
+            database=stack.database_url,
+            logs=root / "logs",
+            traces=f"\n  traces      {viewer.url}" if viewer is not None else "",
+        ),
+        flush=True,
+    )
+    supervisor = Supervisor(stack.services, say=lambda line: print(line, flush=True))
+    while not stopping.wait(0.5):
+        supervisor.tick()
+    print("\nstopping ...", flush=True)
+    stack.stop()
+    if viewer is not None:
+        viewer.stop()
+    print("stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
