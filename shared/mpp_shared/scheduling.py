@@ -64,6 +64,9 @@ class TimerScheduler(ABC):
     next_due_query: ClassVar[str]
     # The counter of events fired, by "kind": (meter, counter, description).
     metric: ClassVar[tuple[str, str, str]]
+    # Every kind it counts: each starts at 0, so the first one fired is an
+    # increase an alert sees, not the birth of a series.
+    kinds: ClassVar[tuple[str, ...]]
 
     def __init__(
         self,
@@ -83,6 +86,8 @@ class TimerScheduler(ABC):
         self.fired_counter = metrics.get_meter(meter).create_counter(
             counter, unit="{event}", description=description
         )
+        for kind in self.kinds:
+            self.fired_counter.add(0, {"kind": kind})
 
     @classmethod
     def task(cls, interval: float) -> Callable[[Runtime], Awaitable[None]]:

@@ -129,6 +129,10 @@ class EventConsumer:
         meter = metrics.get_meter("mpp.consumer")
         self._handled_counter = meter.create_counter("mpp.consumer.handled", unit="{event}")
         self._dlq_counter = meter.create_counter("mpp.consumer.dead_lettered", unit="{event}")
+        # Zero from the start, so the first parked event shows as an increase.
+        self._handled_counter.add(0, {"consumer": name})
+        for topic in topics:
+            self._dlq_counter.add(0, {"consumer": name, "topic": dlq_of(topic)})
         self._lag: dict[TopicPartition, int] = {}
         meter.create_observable_gauge(
             "mpp.consumer.lag",

@@ -109,6 +109,7 @@ class OutboxRelay:
         self._published_counter = meter.create_counter(
             "mpp.outbox.published", unit="{event}", description="events published by the relay"
         )
+        self._published_counter.add(0, {"service": service})
 
     def stop(self) -> None:
         self._stopping = True

@@ -124,6 +124,7 @@ class DeadlineScheduler(TimerScheduler):
         "mpp.complaints.deadlines.fired",
         "Complaint escalations and automatic closings",
     )
+    kinds = ("escalation", "auto_close")
 
     def __init__(
         self, pool: asyncpg.Pool, *, calendar: WorkCalendar | None = None, **kwargs: Any

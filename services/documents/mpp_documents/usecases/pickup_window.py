@@ -115,6 +115,7 @@ class PickupWindowScheduler(TimerScheduler):
         "mpp.pickup.fired",
         "Pickup reminders and uncollected documents emitted",
     )
+    kinds = (REMINDER, UNCOLLECTED, "superseded")
 
     async def fire_batch(self, now: datetime) -> tuple[int, int]:
         sent: dict[TimerKind, int] = {REMINDER: 0, UNCOLLECTED: 0}

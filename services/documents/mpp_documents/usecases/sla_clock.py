@@ -99,6 +99,7 @@ class SlaScheduler(TimerScheduler):
     name = "sla"
     next_due_query = sla_clocks.NEXT_DUE
     metric = ("mpp.documents.sla", "mpp.sla.fired", "SLA warnings and breaches emitted")
+    kinds = ("warning", "breach")
 
     async def fire_batch(self, now: datetime) -> tuple[int, int]:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -32,7 +32,12 @@ import asyncpg
 from opentelemetry import metrics, trace
 
 from mpp_notify.channels.base import Channel, DeliveryError, OutgoingMessage, SendResult
-from mpp_notify.delivery.message_queue import MESSAGES, record_delivered, record_failed
+from mpp_notify.delivery.message_queue import (
+    MESSAGES,
+    OUTCOMES,
+    record_delivered,
+    record_failed,
+)
 from mpp_notify.delivery.policy import RateLimiter
 from mpp_notify.settings import NotifySettings
 from mpp_shared import clock
@@ -91,6 +96,13 @@ class MessageDispatcher:
     async def run(self, runtime: Runtime) -> None:
         """Send what is due, then sleep until the next message comes due, a new
         one is queued, or the poll interval passes; survives database outages."""
+        # Every channel and outcome from zero: the first dead message is an
+        # increase an alert sees, not the birth of a series.
+        for name, channel in self.channels.items():
+            for outcome in OUTCOMES:
+                _messages_counter.add(
+                    0, {"channel": name, "outcome": outcome, "provider": channel.provider}
+                )
         while True:
             try:
                 sent = await self.dispatch_once(runtime.pool)

@@ -27,6 +27,7 @@ from mpp_shared.messaging.outbox import enqueue
 
 # What an attempt left the message as (the metric mpp.notify.messages counts them).
 Outcome = Literal["delivered", "retrying", "dead"]
+OUTCOMES: tuple[Outcome, ...] = ("delivered", "retrying", "dead")
 
 log = logging.getLogger(__name__)
 SOURCE = "/mpp/notify"

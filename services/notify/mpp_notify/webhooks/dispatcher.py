@@ -83,6 +83,7 @@ class WebhookDispatcher:
 
     async def run(self, runtime: Runtime) -> None:
         """The background task (`create_service_app(background=[dispatcher.run])`)."""
+        sender.count_attempts_from_zero()
         await self.serve(runtime.pool)
 
     def client(self) -> httpx.AsyncClient:

@@ -167,6 +167,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+ATTEMPT_OUTCOMES = ("delivered", "transient", "permanent")
+
+
+def count_attempts_from_zero() -> None:
+    """Every outcome of `mpp.webhook.attempts` at 0, so the first failure is
+    an increase an alert sees."""
+    for outcome in ATTEMPT_OUTCOMES:
+        _attempts_counter.add(0, {"outcome": outcome})
+
+
 def _outcome_name(status_code: int | None, error: str | None) -> str:
     if error is None:
         return "delivered"
