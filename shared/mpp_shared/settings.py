@@ -30,7 +30,7 @@ def _dev_x25519_pair() -> tuple[str, str]:
 DEV_PII_ENCRYPTION_KEY = _dev_key("pii-encryption")
 DEV_PII_INDEX_KEY = _dev_key("pii-index")
 DEV_SEAL_PRIVATE_KEY, DEV_SEAL_PUBLIC_KEY = _dev_x25519_pair()
-_PLACEHOLDERS = {
+PLACEHOLDERS = {
     DEV_JWT_SECRET,
     DEV_PII_ENCRYPTION_KEY,
     DEV_PII_INDEX_KEY,
@@ -107,7 +107,7 @@ class ServiceSettings(BaseSettings):
                     "when MPP_ENV=production"
                 )
             for name in self._secret_fields():
-                if getattr(self, name) in _PLACEHOLDERS:
+                if getattr(self, name) in PLACEHOLDERS:
                     raise ValueError(
                         f"{name.upper()} must be set to a real secret when MPP_ENV=production"
                     )

@@ -2,7 +2,9 @@
 
 They catch the mistakes a `docker compose up` would only reveal late: paths that
 do not exist, services that depend on undefined services, env vars missing from
-the example env file, a Kafka quorum that does not list every broker.
+the example env file, a Kafka quorum that does not list every broker, a setting
+a service refuses in production, observability containers wired to the wrong
+ports or files.
 """
 
 from __future__ import annotations
@@ -13,18 +15,33 @@ import functools
 import json
 import re
 import shlex
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from pydantic import ValidationError
+
+from mpp_complaints.settings import ComplaintsSettings
+from mpp_documents.settings import DocumentsSettings
+from mpp_intake.settings import IntakeSettings
+from mpp_notify.settings import NotifySettings
+from mpp_shared.settings import ServiceSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DIR = REPO_ROOT / "deploy"
 COMPOSE_FILE = DEPLOY_DIR / "docker-compose.yml"
 ENV_EXAMPLE = DEPLOY_DIR / ".env.example"
 INIT_SQL = DEPLOY_DIR / "postgres" / "init.sql"
+UV_LOCK = REPO_ROOT / "uv.lock"
+COLLECTOR_CONFIG = DEPLOY_DIR / "otel-collector" / "config.yaml"
+JAEGER_CONFIG = DEPLOY_DIR / "jaeger" / "config.yaml"
+PROMETHEUS_CONFIG = DEPLOY_DIR / "prometheus" / "prometheus.yml"
+GRAFANA_DIR = DEPLOY_DIR / "grafana"
 
 APP_PORTS = {"intake": 8001, "documents": 8002, "complaints": 8003, "notify": 8004}
 KAFKA_IMAGE = "apache/kafka:3.8.0"
@@ -35,7 +52,26 @@ SECRETS = {
     "PII_INDEX_KEY",
     "NOTIFY_SEAL_PUBLIC_KEY",
     "NOTIFY_SEAL_PRIVATE_KEY",
+    "OPEN311_API_KEYS",
+    "GRAFANA_ADMIN_PASSWORD",
 }
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "intake": IntakeSettings,
+    "documents": DocumentsSettings,
+    "complaints": ComplaintsSettings,
+    "notify": NotifySettings,
+}
+PLACEHOLDER = "change-me"
+# What an operator fills in beside the secrets: one notification channel.
+OPERATOR_CHOICES = {
+    "SMTP_HOST": "smtp.kedirikab.go.id",
+    "SMTP_USERNAME": "noreply@mpp.kedirikab.go.id",
+    "SMTP_PASSWORD": "an-smtp-password-from-the-mail-server",
+}
+PROVIDER_SETTINGS = {"SMTP_HOST", "SMS_GATEWAY_URL", "WHATSAPP_PHONE_NUMBER_ID"}
+# Placeholders a service does not refuse itself (see .env.example): PostgreSQL
+# takes any password.
+NOT_REFUSED_BY_SERVICES = {"POSTGRES_PASSWORD"}
 HEALTH_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}, ${NAME:+alt}
@@ -94,9 +130,10 @@ def _env_example() -> dict[str, str]:
     return values
 
 
-def _interpolate(text: str) -> str:
-    """Resolve ${...} the way compose does, with the values from .env.example."""
-    env = _env_example()
+def _interpolate(text: str, values: Mapping[str, str] | None = None) -> str:
+    """Resolve ${...} the way compose does, with the values from .env.example
+    (or with `values`, an env file's variables)."""
+    env = _env_example() if values is None else values
 
     def replace(match: re.Match[str]) -> str:
         name, operator, argument = match.group(1), match.group(2), match.group(3)
@@ -218,14 +255,24 @@ def _is_ignored(relative: str, patterns: list[str]) -> bool:
 
 def test_compose_file_parses_and_defines_the_stack() -> None:
     services = _services()
-    expected = set(APP_PORTS) | {"postgres", "jaeger"}
+    expected = set(APP_PORTS) | {"postgres", "otel-collector", "jaeger", "prometheus", "grafana"}
     assert expected <= set(services), f"missing services: {sorted(expected - set(services))}"
     assert len(_kafka_brokers()) == 3
     for name, service in services.items():
         assert isinstance(service, dict), f"service {name} is not a mapping"
         assert "image" in service or "build" in service, f"{name} has neither image nor build"
-    assert str(services["postgres"]["image"]).startswith("postgres:16")
-    assert services["jaeger"]["image"] == "jaegertracing/all-in-one:1.60"
+    assert services["postgres"]["image"] == f"postgres:{_embedded_postgres_major()}"
+    assert str(services["otel-collector"]["image"]).startswith(
+        "otel/opentelemetry-collector-contrib:0."
+    )
+    assert str(services["jaeger"]["image"]).startswith("jaegertracing/jaeger:2.")
+    assert str(services["prometheus"]["image"]).startswith("prom/prometheus:v3.")
+    assert re.fullmatch(r"grafana/grafana:1[12]\.\d+\.\d+", str(services["grafana"]["image"]))
+    # Jaeger v1 (all-in-one) reached its end of life
+    assert "all-in-one" not in "\n".join(_uncommented_compose_lines())
+    for name, service in services.items():
+        image = str(service.get("image", ""))
+        assert ":" in image and not image.endswith(":latest"), f"{name}: pin the image {image}"
 
 
 def test_every_build_dockerfile_and_context_exist() -> None:
@@ -293,7 +340,9 @@ def test_dockerfile_conventions() -> None:
     assert any("uv==0.13.9" in run for run in runs)
     sync = [found for run in runs for found in re.findall(r"uv sync[^&;|]*", run)]
     assert sync and all("--frozen" in s and "--no-dev" in s for s in sync), sync
-    assert any("--all-packages" in s and "--no-install-workspace" not in s for s in sync)
+    # The services and mpp_shared, never every workspace member (the devstack).
+    assert any("--no-install-workspace" not in s for s in sync)
+    assert not any("--all-packages" in s for s in sync), sync
 
     users = [arguments for keyword, arguments in instructions if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "must run as non-root"
@@ -436,11 +485,19 @@ def test_application_service_environment(name: str) -> None:
     assert env["KAFKA_TOPIC_PARTITIONS"] == broker_env["KAFKA_NUM_PARTITIONS"]
 
     otlp = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
-    assert otlp.hostname in services and otlp.port == 4318
+    assert otlp.hostname == "otel-collector" and otlp.port == 4318
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    # metrics are scraped from /metrics, never pushed
+    assert env["OTEL_METRICS_EXPORTER"] == "none"
     assert env["OTEL_SERVICE_NAME"] == f"mpp-{name}"
+    assert "otel-collector" in (service.get("depends_on") or {})
     for key in ("JWT_SECRET", "PII_ENCRYPTION_KEY", "PII_INDEX_KEY", "NOTIFY_SEAL_PUBLIC_KEY"):
         assert env.get(key), f"{name} lacks {key}"
     assert ("NOTIFY_SEAL_PRIVATE_KEY" in env) == (name == "notify")
+    assert ("OPEN311_API_KEYS" in env) == (name == "complaints")
+    if name == "notify":
+        assert PROVIDER_SETTINGS <= set(env), "every channel's provider comes from the env file"
+        assert "NOTIFY_RECORD_ONLY" in env
 
 
 def _internal_listener(broker: dict[str, Any]) -> str:
@@ -496,3 +553,330 @@ def test_kafka_quorum_lists_all_brokers_and_replication_is_3_with_min_isr_2() ->
     assert len(cluster_ids) == 1, "all brokers must share one CLUSTER_ID"
     cluster_id = cluster_ids.pop()
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16, "CLUSTER_ID is not a UUID"
+
+
+# ------------------------------------------------------------ PostgreSQL version
+
+
+@functools.cache
+def _embedded_postgres_major() -> str:
+    """Major version of the embedded PostgreSQL the tests and `make run` use."""
+    match = re.search(
+        r'^name = "embedded-postgres"\nversion = "(\d+)\.',
+        UV_LOCK.read_text(encoding="utf-8"),
+        re.M,
+    )
+    assert match, "embedded-postgres is not in uv.lock"
+    return match.group(1)
+
+
+def test_postgres_is_the_embedded_major_and_its_volume_holds_the_data() -> None:
+    postgres = _services()["postgres"]
+    major = int(_embedded_postgres_major())
+    assert postgres["image"] == f"postgres:{major}"
+    named = [
+        str(v).split(":")
+        for v in postgres.get("volumes") or []
+        if not str(v).startswith((".", "/"))
+    ]
+    assert len(named) == 1, f"expected one named data volume, found {named}"
+    source, target = named[0][0], named[0][1]
+    assert source in (_compose().get("volumes") or {})
+    # From 18 on, PGDATA is /var/lib/postgresql/<major>/docker and the image's
+    # VOLUME is /var/lib/postgresql; a volume at .../data would not hold the data.
+    assert target == ("/var/lib/postgresql" if major >= 18 else "/var/lib/postgresql/data")
+    assert "PGDATA" not in _env(postgres), "keep the image's own data directory"
+
+
+# ------------------------------------------------------------ observability wiring
+
+
+def _mount(service: str, source: str) -> str:
+    """The container path where `service` mounts the deploy/ path `source`."""
+    for volume in _services()[service].get("volumes") or []:
+        parts = str(volume).split(":")
+        if (DEPLOY_DIR / parts[0]).resolve() == (DEPLOY_DIR / source).resolve():
+            if len(parts) == 3:
+                assert parts[2] == "ro", f"{service}: mount {source} read-only"
+            return parts[1]
+    raise AssertionError(f"{service} does not mount {source}")
+
+
+def _port(endpoint: str) -> int:
+    return int(endpoint.rsplit(":", 1)[1])
+
+
+def _check_pipelines(config: dict[str, Any], where: str) -> None:
+    """Every component a collector pipeline or the service names is configured."""
+    service = config["service"]
+    for extension in service.get("extensions") or []:
+        assert extension in (config.get("extensions") or {}), f"{where}: extension {extension}"
+    assert service["pipelines"], f"{where}: no pipeline"
+    for pipeline, parts in service["pipelines"].items():
+        for kind in ("receivers", "processors", "exporters"):
+            for component in parts.get(kind) or []:
+                assert component in (config.get(kind) or {}), f"{where}: {pipeline} {component}"
+        assert parts.get("receivers") and parts.get("exporters"), f"{where}: {pipeline}"
+
+
+def test_traces_flow_from_the_services_through_the_collector_to_jaeger() -> None:
+    services = _services()
+    collector = _yaml_file(COLLECTOR_CONFIG)
+    _check_pipelines(collector, "collector")
+    assert set(collector["service"]["pipelines"]) == {"traces"}, "metrics are scraped, not pushed"
+    traces = collector["service"]["pipelines"]["traces"]
+    assert "batch" in traces["processors"]
+    assert traces["processors"][0] == "memory_limiter", "memory_limiter goes first"
+
+    # the services' OTLP/HTTP endpoint is the collector's http receiver
+    protocols = collector["receivers"]["otlp"]["protocols"]
+    assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
+    assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317"
+    command = _command(services["otel-collector"])
+    assert command == [f"--config={_mount('otel-collector', 'otel-collector/config.yaml')}"]
+
+    # the collector's exporter reaches Jaeger's OTLP receiver of the same protocol
+    exporters = [collector["exporters"][e] for e in traces["exporters"]]
+    assert len(exporters) == 1 and traces["exporters"][0].split("/")[0] == "otlp"
+    host, port = exporters[0]["endpoint"].rsplit(":", 1)
+    assert host == "jaeger" and host in services
+    jaeger = _yaml_file(JAEGER_CONFIG)
+    _check_pipelines(jaeger, "jaeger")
+    assert _port(jaeger["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]) == int(port)
+    assert _command(services["jaeger"]) == [
+        "--config",
+        _mount("jaeger", "jaeger/config.yaml"),
+    ]
+    assert "jaeger" in (services["otel-collector"].get("depends_on") or {})
+
+    # Jaeger stores what it receives and its query service reads that storage
+    backends = jaeger["extensions"]["jaeger_storage"]["backends"]
+    exporter = jaeger["exporters"][jaeger["service"]["pipelines"]["traces"]["exporters"][0]]
+    assert exporter["trace_storage"] in backends
+    query = jaeger["extensions"]["jaeger_query"]
+    assert query["storage"]["traces"] == exporter["trace_storage"]
+    ui_port = _port(query["http"]["endpoint"])
+    assert ui_port == 16686
+    assert f"127.0.0.1:{ui_port}:{ui_port}" in services["jaeger"].get("ports", [])
+
+
+def test_prometheus_reads_its_rules_and_scrapes_every_replica_of_every_service() -> None:
+    prometheus = _services()["prometheus"]
+    config_dir = _mount("prometheus", "prometheus")
+    flags = dict(word.lstrip("-").split("=", 1) for word in _command(prometheus))
+    assert flags["config.file"] == f"{config_dir}/prometheus.yml"
+    assert any(str(v).endswith(":" + flags["storage.tsdb.path"]) for v in prometheus["volumes"])
+    assert "127.0.0.1:9090:9090" in prometheus.get("ports", [])
+
+    config = _yaml_file(PROMETHEUS_CONFIG)
+    for rule_file in config["rule_files"]:
+        assert (PROMETHEUS_CONFIG.parent / rule_file).is_file(), rule_file
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for name, port in APP_PORTS.items():
+        job = jobs[f"mpp-{name}"]
+        assert _env(_services()[name])["OTEL_SERVICE_NAME"] == job["job_name"]
+        # DNS discovery returns every replica of a compose service
+        (discovery,) = job["dns_sd_configs"]
+        assert discovery["names"] == [name] and discovery["type"] == "A"
+        assert discovery["port"] == port
+
+
+def test_grafana_provisions_the_data_sources_and_the_dashboards_it_mounts() -> None:
+    services = _services()
+    grafana = services["grafana"]
+    env = _env(grafana)
+    assert _mount("grafana", "grafana/provisioning") == "/etc/grafana/provisioning"
+    dashboards_path = _mount("grafana", "grafana/dashboards")
+    assert "3000:3000" in grafana.get("ports", [])
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(dashboards_path + "/")
+    assert (GRAFANA_DIR / "dashboards" / home.removeprefix(dashboards_path + "/")).is_file()
+
+    providers = [
+        provider
+        for path in sorted((GRAFANA_DIR / "provisioning" / "dashboards").glob("*.y*ml"))
+        for provider in _yaml_file(path)["providers"]
+    ]
+    assert [p["options"]["path"] for p in providers] == [dashboards_path]
+
+    sources = {
+        source["type"]: source
+        for path in sorted((GRAFANA_DIR / "provisioning" / "datasources").glob("*.y*ml"))
+        for source in _yaml_file(path)["datasources"]
+    }
+    assert set(sources) == {"prometheus", "jaeger"}
+    jaeger_query = _yaml_file(JAEGER_CONFIG)["extensions"]["jaeger_query"]
+    expected = {
+        "prometheus": ("prometheus", 9090),
+        "jaeger": ("jaeger", _port(jaeger_query["http"]["endpoint"])),
+    }
+    for kind, (host, port) in expected.items():
+        url = urlsplit(sources[kind]["url"])
+        assert (url.hostname, url.port) == (host, port), f"{kind} data source: {url.geturl()}"
+        assert host in services and host in (grafana.get("depends_on") or {})
+
+
+def _yaml_file(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------ service settings
+
+
+@pytest.mark.parametrize("name", sorted(APP_PORTS))
+def test_every_setting_compose_gives_a_service_is_one_it_reads(name: str) -> None:
+    """A misspelt variable is ignored by the service (extra settings are
+    ignored), so the setting silently keeps its default."""
+    fields = {field.upper() for field in SETTINGS[name].model_fields}
+    unknown = {key for key in _env(_app_services()[name]) if not key.startswith("OTEL_")} - fields
+    assert not unknown, f"{name} has no setting {sorted(unknown)}"
+
+
+@functools.cache
+def _generation_commands() -> dict[str, str | None]:
+    """Each change-me variable of .env.example -> the Python code its section
+    gives to generate a value (`python -c "..."` in a comment above it), or
+    None when it gives none."""
+    commands: dict[str, str | None] = {}
+    code: str | None = None
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("# ---"):
+            code = None
+            continue
+        command = re.match(r"#\s+(python3?\s+-c\s+.*)$", stripped)
+        if command:
+            words = shlex.split(command.group(1))
+            assert len(words) == 3 and words[1] == "-c", f"not a python -c command: {line}"
+            code = words[2]
+            continue
+        variable = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$", stripped)
+        if variable and variable.group(2).strip() == PLACEHOLDER:
+            commands[variable.group(1)] = code
+    return commands
+
+
+@functools.cache
+def _generated_secrets() -> dict[str, str]:
+    """A value for every change-me variable, made the way .env.example says."""
+    known = set(_env_example())
+    values: dict[str, str] = {}
+    for name, code in _generation_commands().items():
+        assert code, f"{name}: .env.example does not say how to generate it"
+        if name in values:
+            continue  # an earlier command printed it (both halves of a key pair)
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, f"{name}: the command fails: {result.stderr}"
+        lines = result.stdout.strip().splitlines()
+        assigned = [line.split("=", 1) for line in lines if line.split("=", 1)[0] in known]
+        if assigned:
+            assert len(assigned) == len(lines), f"{name}: {lines}"
+            values.update({key: value for key, value in assigned})
+        else:
+            assert len(lines) == 1 and lines[0].strip(), f"{name}: prints {lines}"
+            values[name] = lines[0].strip()
+    assert set(_generation_commands()) <= set(values)
+    return values
+
+
+def _service_environment(name: str, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The environment compose gives `name`, with an env file of .env.example
+    updated with `overrides`."""
+    values = {**_env_example(), **overrides}
+    return {key: _interpolate(raw, values) for key, raw in _env(_app_services()[name]).items()}
+
+
+def _settings(
+    name: str, environment: Mapping[str, str], monkeypatch: pytest.MonkeyPatch
+) -> ServiceSettings:
+    """The service's settings, read from exactly `environment` as at start-up."""
+    settings_class = SETTINGS[name]
+    for field in settings_class.model_fields:
+        monkeypatch.delenv(field.upper(), raising=False)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    return settings_class()
+
+
+def _secret_variables(name: str) -> list[str]:
+    """The change-me variables the compose environment of `name` refers to."""
+    text = "\n".join(_env(_app_services()[name]).values())
+    return sorted({m.group(1) for m in _BRACED.finditer(text)} & set(_generation_commands()))
+
+
+def test_env_example_says_how_to_generate_every_secret_and_the_commands_work() -> None:
+    generated = _generated_secrets()
+    assert set(generated) >= SECRETS, f"no generator for {sorted(SECRETS - set(generated))}"
+    assert len(set(generated.values())) == len(generated), "two secrets came out the same"
+    for name in ("PII_ENCRYPTION_KEY", "PII_INDEX_KEY", "NOTIFY_SEAL_PUBLIC_KEY"):
+        assert len(base64.b64decode(generated[name], validate=True)) == 32, name
+    assert re.fullmatch(r"[0-9a-f]+", generated["POSTGRES_PASSWORD"]), "URL-safe password"
+
+
+@pytest.mark.parametrize("name", sorted(APP_PORTS))
+def test_service_starts_with_the_compose_environment_and_generated_secrets(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generated = _generated_secrets()
+    settings = _settings(
+        name, _service_environment(name, {**generated, **OPERATOR_CHOICES}), monkeypatch
+    )
+    assert settings.mpp_env == "production"
+    assert settings.port == APP_PORTS[name]
+    assert settings.jwt_secret == generated["JWT_SECRET"]
+    assert settings.kafka_enable_idempotence is True
+    assert settings.kafka_replication_factor == 3
+    if isinstance(settings, ComplaintsSettings):
+        assert settings.open311_keys() == {generated["OPEN311_API_KEYS"]}
+    if isinstance(settings, NotifySettings):
+        assert settings.notify_seal_private_key == generated["NOTIFY_SEAL_PRIVATE_KEY"]
+        assert settings.smtp_host == OPERATOR_CHOICES["SMTP_HOST"]
+        assert not settings.sms_gateway_url and not settings.whatsapp_phone_number_id
+
+
+@pytest.mark.parametrize("name", sorted(APP_PORTS))
+def test_service_refuses_the_env_example_as_it_is(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        _settings(name, _service_environment(name, OPERATOR_CHOICES), monkeypatch)
+    refusable = set(_secret_variables(name)) - NOT_REFUSED_BY_SERVICES
+    assert any(variable in str(refused.value) for variable in refusable), str(refused.value)
+
+
+def _placeholder_cases() -> list[Any]:
+    cases: list[Any] = []
+    for name in sorted(APP_PORTS):
+        for variable in _secret_variables(name):
+            if variable in NOT_REFUSED_BY_SERVICES:
+                continue
+            cases.append(pytest.param(name, variable, id=f"{name}-{variable}"))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "variable"), _placeholder_cases())
+def test_service_refuses_each_placeholder_left_in_the_env_file(
+    name: str, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = {**_generated_secrets(), **OPERATOR_CHOICES, variable: PLACEHOLDER}
+    with pytest.raises(ValidationError) as refused:
+        _settings(name, _service_environment(name, values), monkeypatch)
+    assert variable in str(refused.value)
+
+
+def test_notify_refuses_to_start_without_a_provider_unless_told_to_only_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secrets_only = _generated_secrets()
+    assert all(not _env_example()[setting] for setting in PROVIDER_SETTINGS)
+    with pytest.raises(ValidationError) as refused:
+        _settings("notify", _service_environment("notify", secrets_only), monkeypatch)
+    assert "NOTIFY_RECORD_ONLY" in str(refused.value)
+
+    record_only = {**secrets_only, "NOTIFY_RECORD_ONLY": "true"}
+    settings = _settings("notify", _service_environment("notify", record_only), monkeypatch)
+    assert isinstance(settings, NotifySettings) and settings.notify_record_only is True

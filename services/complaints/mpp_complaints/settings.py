@@ -1,6 +1,6 @@
 from pydantic import model_validator
 
-from mpp_shared.settings import ServiceSettings
+from mpp_shared.settings import PLACEHOLDERS, ServiceSettings
 
 # Accepted only outside production, so that a fresh clone can try the Open311 facade.
 DEV_OPEN311_KEY = "dev-open311-key"
@@ -29,7 +29,8 @@ class ComplaintsSettings(ServiceSettings):
     @model_validator(mode="after")
     def _refuse_dev_open311_key(self) -> "ComplaintsSettings":
         keys = self.open311_keys()
-        if self.mpp_env == "production" and (not keys or DEV_OPEN311_KEY in keys):
+        placeholders = {DEV_OPEN311_KEY, *PLACEHOLDERS}
+        if self.mpp_env == "production" and (not keys or keys & placeholders):
             raise ValueError("OPEN311_API_KEYS must be set to real keys when MPP_ENV=production")
         return self
 
