@@ -53,7 +53,7 @@ from tests.privacy import (
 )
 from tests.support.auth import auth
 from tests.support.identities import email, nik, phone
-from tests.support.opd import OutsideReader
+from tests.support.opd import OutsideReader, stop_reading
 from tests.support.otlp import OtlpReceiver
 from tests.support.polling import eventually
 from tests.support.providers import Providers
@@ -196,7 +196,7 @@ async def _read_every_stream(bootstrap: str) -> list[Any]:
                 records.extend(found)
         return records
     finally:
-        await consumer.stop()
+        await stop_reading(consumer)
 
 
 def _scan_events(detector: PersonalDataDetector, records: list[Any], scanned: Scanned) -> None:
