@@ -60,6 +60,13 @@ class ServiceSettings(BaseSettings):
     kafka_enable_idempotence: bool = False
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
+    # How the clients reach an authenticated cluster (Strimzi's SCRAM listener:
+    # SASL_SSL, SCRAM-SHA-512, the user's name and password, the cluster's CA).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
 
     outbox_poll_interval: float = 0.5
     outbox_batch_size: int = 500
@@ -97,6 +104,17 @@ class ServiceSettings(BaseSettings):
     # Tests only: a file holding how many seconds the service's clock runs
     # ahead of the machine's (mpp_shared.clock). Refused in production.
     clock_file: str | None = None
+
+    @model_validator(mode="after")
+    def _kafka_login_complete(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

@@ -38,6 +38,7 @@ from mpp_shared.events.envelope import CloudEvent, parse_event
 from mpp_shared.events.topics import dlq_of
 from mpp_shared.messaging import inbox
 from mpp_shared.messaging.cluster import read_anew_in_a_new_cluster
+from mpp_shared.messaging.kafka import connection
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class EventConsumer:
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **connection(self.settings),
             group_id=self.name,
             client_id=f"{self.name}-consumer",
             enable_auto_commit=False,

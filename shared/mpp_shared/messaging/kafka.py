@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 
+def connection(settings: ServiceSettings) -> dict[str, Any]:
+    """What every client of the service needs to reach the cluster: its
+    addresses and, for an authenticated cluster, the login and the CA."""
+    found: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        found |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password,
+        }
+    if settings.kafka_security_protocol.endswith("SSL"):
+        found["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return found
+
+
 def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **connection(settings),
         client_id=client_id,
         acks="all",
         # Only Apache Kafka offers idempotent producers; delivery rests on
@@ -28,7 +48,7 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
 
 def make_admin(settings: ServiceSettings, client_id: str) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **connection(settings),
         client_id=client_id,
         request_timeout_ms=10_000,
     )

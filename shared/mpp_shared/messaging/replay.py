@@ -26,7 +26,7 @@ import argparse
 import asyncio
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from mpp_shared.events.envelope import parse_event
+from mpp_shared.messaging.kafka import connection
 from mpp_shared.settings import ServiceSettings
 
 REPLAY_GROUP = "mpp-dlq-replay"
@@ -209,14 +210,17 @@ async def replay_dlq(
     dry_run: bool = False,
     group: str = REPLAY_GROUP,
     say: Callable[[str], None] = print,
+    login: Mapping[str, Any] | None = None,
 ) -> ReplayReport:
     """Republish parked records of the dead-letter `topic`; see the module docstring."""
     if not topic.endswith(".dlq"):
         raise ValueError(f"{topic} is not a dead-letter topic (its name ends in .dlq)")
     filtered_run = since is not None or bool(event_ids)
     report = ReplayReport(topic=topic, dry_run=dry_run)
+    login = login or {}  # an authenticated cluster's login and CA (kafka.connection)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **login,
         group_id=group,
         client_id="mpp-dlq-replay",
         enable_auto_commit=False,
@@ -224,7 +228,7 @@ async def replay_dlq(
         request_timeout_ms=10_000,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, client_id="mpp-dlq-replay", acks="all", linger_ms=2
+        bootstrap_servers=bootstrap, **login, client_id="mpp-dlq-replay", acks="all", linger_ms=2
     )
     await consumer.start()
     try:
@@ -300,7 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--bootstrap", help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP_SERVERS)"
     )
     args = parser.parse_args(argv)
-    bootstrap = args.bootstrap or ServiceSettings().kafka_bootstrap_servers
+    settings = ServiceSettings()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap_servers
+    login = {k: v for k, v in connection(settings).items() if k != "bootstrap_servers"}
     try:
         asyncio.run(
             replay_dlq(
@@ -309,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 since=args.since,
                 event_ids=set(args.event_id),
                 dry_run=args.dry_run,
+                login=login,
             )
         )
     except (ValueError, LookupError) as exc:
