@@ -35,8 +35,9 @@ setup: $(VENV)/.synced
 lock: $(UV)
 	$(UV) lock
 
-# TRACES=1 also starts a trace viewer (installed on first use in .tools/) and
-# sends every span to it; its URL is in the banner.
+# TRACES=1 also starts a trace viewer (Arize Phoenix, installed on first use in
+# .tools/phoenix/, its data in .mpp/traces/) and sends every span to it; its
+# URL is in the banner.
 run: setup
 	$(PY) -m mpp_devstack.launcher $(if $(filter 1 true yes,$(TRACES)),--traces)
 

@@ -675,9 +675,7 @@ def test_environment_fits_the_settings(renders: dict[str, Render], target: str) 
         where = f"{target} Deployment/{service}"
         settings = SETTINGS[service]
         env = _environment(render, deployment)
-        known = (
-            {name.upper() for name in settings.model_fields} | LIBPQ_VARIABLES
-        )
+        known = {name.upper() for name in settings.model_fields} | LIBPQ_VARIABLES
         for name in env:
             if name not in known and not name.startswith("OTEL_"):
                 problems.append(

@@ -73,7 +73,7 @@ class ServiceProcess:
             self.process.wait(5)
             self.process = None
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:

@@ -37,11 +37,15 @@ class TraceViewerError(RuntimeError):
     """The trace viewer could not be installed or started."""
 
 
-def _tail(path: Path, lines: int = 20) -> str:
+def _tail(path: Path, offset: int = 0, lines: int = 20) -> str:
+    """The last `lines` lines of `path` written after byte `offset`."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
     except OSError:
         return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def installed() -> bool:
@@ -69,15 +73,18 @@ def install(say: Callable[[str], None] = print) -> Path:
         python = HOME / "bin" / "python"
         requirement = f"arize-phoenix=={PHOENIX_VERSION}"
         if uv.is_file():
+            # Compiled now, where the folder is writable, rather than on every
+            # start (PYTHONDONTWRITEBYTECODE is often set).
             steps = [
                 [str(uv), "venv", "--clear", "--python", sys.executable, str(HOME)],
-                [str(uv), "pip", "install", "--python", str(python), requirement],
+                [str(uv), "pip", "install", "--compile-bytecode", "--python", str(python)],
             ]
         else:
             steps = [
                 [sys.executable, "-m", "venv", "--clear", str(HOME)],
-                [str(python), "-m", "pip", "install", "--disable-pip-version-check", requirement],
+                [str(python), "-m", "pip", "install", "--disable-pip-version-check"],
             ]
+        steps[1].append(requirement)
         started = time.monotonic()
         with open(log, "wb") as out:
             for step in steps:
@@ -105,16 +112,14 @@ class TraceViewer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 120.0) -> None:
+    def start(self, timeout: float = 240.0) -> None:
         phoenix = install(lambda line: print(line, flush=True))
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self._answers():
             raise TraceViewerError(f"port {self.port} is taken: something already answers there")
         # What the caller's environment says about Phoenix or OpenTelemetry
         # is for the services, not for the viewer.
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))}
         env.update(
             PHOENIX_HOST="127.0.0.1",
             PHOENIX_PORT=str(self.port),
@@ -125,8 +130,15 @@ class TraceViewer:
             # Nothing leaves the machine: no product telemetry, no web fonts.
             PHOENIX_TELEMETRY_ENABLED="false",
             PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
+            # Traces older than a week go (Phoenix sweeps weekly), so the
+            # data of an install left running stays bounded.
+            PHOENIX_DEFAULT_RETENTION_POLICY_DAYS="7",
+            # Its log says what went wrong, not every export received.
+            PHOENIX_LOGGING_LEVEL="warning",
+            PHOENIX_LOG_MIGRATIONS="false",
         )
         with open(self.log_path, "ab") as out:
+            logged = out.tell()
             self.process = subprocess.Popen(
                 [str(phoenix), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
             )
@@ -137,13 +149,13 @@ class TraceViewer:
                 self.process = None
                 raise TraceViewerError(
                     f"the trace viewer exited with {code}; see {self.log_path}:\n"
-                    + _tail(self.log_path)
+                    + _tail(self.log_path, logged)
                 )
             if time.monotonic() > deadline:
                 self.stop()
                 raise TraceViewerError(
                     f"the trace viewer did not answer on {self.url} within {timeout:.0f} s;"
-                    f" see {self.log_path}:\n" + _tail(self.log_path)
+                    f" see {self.log_path}:\n" + _tail(self.log_path, logged)
                 )
             time.sleep(0.5)
 
