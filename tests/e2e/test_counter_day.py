@@ -28,6 +28,28 @@ def body(service: str, documents: list[str], **extra: Any) -> dict[str, Any]:
     }
 
 
+async def submit_verified(
+    http: httpx.AsyncClient, intake: str, resident: str, **extra: Any
+) -> dict[str, Any]:
+    """A KTP-el application taken at the counter at `intake` and verified."""
+    app: dict[str, Any] = expect(
+        await http.post(
+            f"{intake}/v1/applications",
+            json=body("ktp_el", ["kartu_keluarga", "bukti_usia_17"], nik=resident, **extra),
+            headers=auth("frontdesk"),
+        ),
+        201,
+    )
+    expect(
+        await http.post(
+            f"{intake}/v1/applications/{app['id']}/verification",
+            json={"decision": "verified"},
+            headers=auth("verifier"),
+        )
+    )
+    return app
+
+
 async def _messages(
     http: httpx.AsyncClient, stack: Stack, app_id: str, count: int
 ) -> list[dict[str, Any]]:

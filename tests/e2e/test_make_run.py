@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_counter_day import body
+from tests.e2e.test_counter_day import submit_verified
 from tests.support.auth import auth
 from tests.support.http import expect
 from tests.support.identities import nik
@@ -19,25 +19,6 @@ from tests.support.launcher import launched
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-async def _submit_and_verify(http: httpx.AsyncClient, intake: str) -> dict[str, Any]:
-    app: dict[str, Any] = expect(
-        await http.post(
-            f"{intake}/v1/applications",
-            json=body("ktp_el", ["kartu_keluarga", "bukti_usia_17"], nik=nik()),
-            headers=auth("frontdesk"),
-        ),
-        201,
-    )
-    expect(
-        await http.post(
-            f"{intake}/v1/applications/{app['id']}/verification",
-            json={"decision": "verified"},
-            headers=auth("verifier"),
-        )
-    )
-    return app
 
 
 async def _job_of(http: httpx.AsyncClient, documents: str, app: dict[str, Any]) -> Any:
@@ -58,7 +39,7 @@ async def test_a_killed_service_comes_back_and_nothing_is_lost(tmp_path: Path) -
         urls = run.urls()
         assert set(urls) == {"intake", "documents", "complaints", "notify"}, run.console()
         async with httpx.AsyncClient(timeout=20) as http:
-            before = await _submit_and_verify(http, urls["intake"])
+            before = await submit_verified(http, urls["intake"], nik())
             await _job_of(http, urls["documents"], before)
 
             seen = len(run.lines)
@@ -67,7 +48,7 @@ async def test_a_killed_service_comes_back_and_nothing_is_lost(tmp_path: Path) -
             run.wait_for(r"documents: exited \(killed by signal 9\)", timeout=30, after=seen)
 
             # The counters go on while documents is down.
-            during = await _submit_and_verify(http, urls["intake"])
+            during = await submit_verified(http, urls["intake"], nik())
             for name in ("intake", "complaints", "notify"):
                 expect(await http.get(f"{urls[name]}/health/ready"))
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from mpp_devstack import traces
-from tests.e2e.test_counter_day import body
+from tests.e2e.test_counter_day import submit_verified
 from tests.support.auth import auth
 from tests.support.http import expect
 from tests.support.identities import nik
@@ -114,21 +114,7 @@ async def test_one_journey_is_one_trace_across_the_four_services(tmp_path: Path)
         ports = {int(url.rsplit(":", 1)[1]): name for name, url in urls.items()}
         async with httpx.AsyncClient(timeout=20) as http:
             intake = urls["intake"]
-            app = expect(
-                await http.post(
-                    f"{intake}/v1/applications",
-                    json=body("ktp_el", ["kartu_keluarga", "bukti_usia_17"], nik=nik()),
-                    headers=auth("frontdesk"),
-                ),
-                201,
-            )
-            expect(
-                await http.post(
-                    f"{intake}/v1/applications/{app['id']}/verification",
-                    json={"decision": "verified"},
-                    headers=auth("verifier"),
-                )
-            )
+            app = await submit_verified(http, intake, nik())
 
             async def job() -> list[Any] | None:
                 answer = await http.get(

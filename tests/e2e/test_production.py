@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from mpp_devstack.stack import Stack
-from tests.e2e.test_counter_day import body
+from tests.e2e.test_counter_day import body, submit_verified
 from tests.support.auth import auth
 from tests.support.clock import WIB, ServiceClock, add_working_days, working_eve_of_holiday
 from tests.support.http import expect
@@ -21,22 +21,7 @@ from tests.support.polling import eventually
 async def _verified_job(
     stack: Stack, http: httpx.AsyncClient, resident: str, **extra: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    intake = stack.services["intake"].url
-    app = expect(
-        await http.post(
-            f"{intake}/v1/applications",
-            json=body("ktp_el", ["kartu_keluarga", "bukti_usia_17"], nik=resident, **extra),
-            headers=auth("frontdesk"),
-        ),
-        201,
-    )
-    expect(
-        await http.post(
-            f"{intake}/v1/applications/{app['id']}/verification",
-            json={"decision": "verified"},
-            headers=auth("verifier"),
-        )
-    )
+    app = await submit_verified(http, stack.services["intake"].url, resident, **extra)
 
     async def job() -> dict[str, Any] | None:
         r = await http.get(
