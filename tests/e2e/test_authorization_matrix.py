@@ -284,5 +284,6 @@ async def test_the_matrix_covers_every_route_the_running_service_documents(
 def test_public_routes_are_the_expected_ones_and_left_out(service: str) -> None:
     # Labelled as the unit test labels them: by the declared template.
     public = {f"{c.method} {c.route_path}" for c in ROUTES[service] if _is_public(c)}
-    health = {"GET /health/live", "GET /health/ready"}
+    # The probes and the scrape: open on every service.
+    health = {"GET /health/live", "GET /health/ready", "GET /metrics"}
     assert public == EXPECTED_PUBLIC[f"mpp_{service}"] | health
