@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import fnmatch
 import importlib
-import os
 import re
 import shutil
 import subprocess
@@ -39,6 +38,7 @@ from mpp_notify.webhooks.fanout import SUBSCRIBABLE_TOPICS
 from mpp_shared.events.streams import STREAMS
 from mpp_shared.events.topics import ALL_TOPICS, Topic, dlq_of
 from mpp_shared.settings import ServiceSettings
+from tests.support.tools import required_tool
 
 Manifest = dict[str, Any]
 
@@ -122,15 +122,11 @@ class Render:
 
 @pytest.fixture(scope="module")
 def kubectl() -> str:
-    found = shutil.which("kubectl") or (
-        "/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None
+    return required_tool(
+        "kubectl",
+        "the manifests are rendered with kubectl kustomize; https://kubernetes.io/docs/tasks/tools/",
+        Path("/usr/bin/kubectl"),
     )
-    if found is None:
-        message = "kubectl is not installed: the manifests cannot be rendered (kubectl kustomize)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must have it")
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import yaml
 
 from tests.support import metric_contract as contract
 from tests.support.promql import Usage, grouping_labels, metric_names, parse
+from tests.support.tools import required_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
@@ -45,12 +44,9 @@ JOB_PLACEHOLDER = "${__field.labels.job}"
 
 
 def _promtool() -> str:
-    path = shutil.which("promtool")
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail("promtool is missing: .ci/run installs Debian's prometheus package in CI")
-    pytest.skip("promtool is not installed (Debian: apt-get install prometheus); CI installs it")
+    return required_tool(
+        "promtool", "Debian: apt-get install prometheus; .ci/run installs it in CI"
+    )
 
 
 def _run_promtool(*args: str) -> subprocess.CompletedProcess[str]:

