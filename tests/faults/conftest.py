@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.faults.harness import FaultStack
+from tests.faults.journeys import JourneyLoad
 from tests.faults.scan import assert_no_clear_personal_data
 
 
@@ -25,11 +26,20 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack
         stack.stop()
 
 
+@pytest.fixture(autouse=True)
+async def _no_load_outlives_its_case() -> AsyncIterator[None]:
+    """A case that failed before draining its journey load: the load ends
+    with the case instead of running on into the next ones."""
+    yield
+    await JourneyLoad.end_leftovers()
+
+
 @pytest.fixture
 async def healthy_stack(fault_stack: FaultStack) -> AsyncIterator[FaultStack]:
     """The module's FaultStack, healed after the case whatever it left broken."""
     await fault_stack.heal()
     yield fault_stack
+    await JourneyLoad.end_leftovers()  # before healing: no load while it heals
     await fault_stack.heal()
 
 

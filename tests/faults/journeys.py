@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 
@@ -67,6 +67,12 @@ _RETRYABLE = {502, 503, 504}
 class JourneyLoad:
     """A steady stream of complete journeys; see the module docstring."""
 
+    # Loads started and not yet drained. A case that fails before it drains
+    # its load leaves it running on the session's event loop; the faults
+    # conftest ends those after each case (`end_leftovers`), so one failure
+    # does not load and confuse every case after it.
+    running: ClassVar[set[JourneyLoad]] = set()
+
     def __init__(
         self, stack: FaultStack, *, rate: float = 4.0, request_timeout: float = 20.0
     ) -> None:
@@ -106,6 +112,7 @@ class JourneyLoad:
             limits=httpx.Limits(max_connections=200, keepalive_expiry=2.0),
         )
         self._starter = asyncio.create_task(self._start_journeys())
+        JourneyLoad.running.add(self)
 
     async def _start_journeys(self) -> None:
         interval = 1.0 / self.rate
@@ -131,8 +138,24 @@ class JourneyLoad:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._starter
 
+    @classmethod
+    async def end_leftovers(cls) -> int:
+        """Cancel every load still running (its journeys, its client); how many."""
+        leftovers = list(cls.running)
+        for load in leftovers:
+            await load.stop()
+            tasks = list(load._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if load._client is not None:
+                await load._client.aclose()
+            cls.running.discard(load)
+        return len(leftovers)
+
     async def drain(self, timeout: float = 90.0) -> None:
         """No new journeys; wait until every started one is picked up."""
+        JourneyLoad.running.discard(self)
         await self.stop()
         started = time.monotonic()
         pending = [t for t in self._tasks if not t.done()]

@@ -102,7 +102,11 @@ async def test_postgres_down_means_503_in_time_and_recovery_without_restart(
     healthy_stack: FaultStack, figures: dict[str, Any]
 ) -> None:
     pids = {n: p.process.pid for n, p in healthy_stack.services.items() if p.process}
-    async with httpx.AsyncClient(timeout=30) as client:
+    # Idle connections are dropped after 2 s, well before uvicorn closes them
+    # (5 s): the probes are seconds apart, and a request sent on a connection
+    # the server is closing at that moment fails with a ReadError.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         for name in SERVICES:
             assert (await _probe(client, name, healthy_stack)).status_code == HEALTHY[name]
         load = await _under_load(healthy_stack, 3.0)
