@@ -19,7 +19,7 @@ help:
 	@echo "make lint    - ruff, mypy and the import contracts (lint-imports)"
 	@echo "make bench   - throughput, latency and memory figures on the embedded stack"
 	@echo "make soak    - journeys for minutes with random kills: throughput, p99, invariants, memory"
-	@echo "make token ROLE=verifier [SUB=...] [COUNTER=...] - mint a development bearer token"
+	@echo "make token ROLE=verifier [SUB=...] [COUNTER=...] [OPD=...] - mint a development bearer token"
 	@echo "make replay-dlq TOPIC=mpp.applications.dlq [SINCE=ISO] [EVENT_ID=...] [DRY_RUN=1] - put parked events back"
 
 $(UV):
@@ -91,7 +91,7 @@ soak: setup
 	$(PY) -m tests.bench.soak $(SOAK_ARGS)
 
 token: setup
-	@$(PY) -m mpp_shared.auth --role $(ROLE) $(if $(SUB),--sub $(SUB)) $(if $(COUNTER),--counter $(COUNTER))
+	@$(PY) -m mpp_shared.auth --role $(ROLE) $(if $(SUB),--sub $(SUB)) $(if $(COUNTER),--counter $(COUNTER)) $(if $(OPD),--opd $(OPD))
 
 # Parked events of a dead-letter topic back onto their original topic (KAFKA_BOOTSTRAP_SERVERS).
 replay-dlq: setup

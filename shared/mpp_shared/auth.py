@@ -32,6 +32,9 @@ class Principal:
     subject: str
     roles: frozenset[Role]
     counter: str | None = None
+    # The OPD an `opd_system` client speaks for (claim `opd`, e.g. DISDUKCAPIL):
+    # it sees and answers only the complaints assigned to that OPD.
+    opd: str | None = None
 
     def has_any(self, roles: frozenset[Role]) -> bool:
         return bool(self.roles & roles)
@@ -43,6 +46,7 @@ def mint_token(
     subject: str,
     roles: list[str],
     counter: str | None = None,
+    opd: str | None = None,
     issuer: str = "mpp",
     ttl_seconds: int = 12 * 3600,
 ) -> str:
@@ -56,6 +60,8 @@ def mint_token(
     }
     if counter:
         claims["counter"] = counter
+    if opd:
+        claims["opd"] = opd
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -68,7 +74,13 @@ def decode_token(token: str, secret: str, issuer: str = "mpp") -> Principal:
         options={"require": ["exp", "sub", "iss"]},
     )
     roles = frozenset(Role(r) for r in claims.get("roles", []) if r in Role._value2member_map_)
-    return Principal(subject=str(claims["sub"]), roles=roles, counter=claims.get("counter"))
+    opd = claims.get("opd")
+    return Principal(
+        subject=str(claims["sub"]),
+        roles=roles,
+        counter=claims.get("counter"),
+        opd=str(opd) if opd else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--role", required=True, action="append", choices=[r.value for r in Role])
     parser.add_argument("--sub", default=None, help="officer or client id")
     parser.add_argument("--counter", default=None, help="counter / desk id, e.g. MPP-01")
+    parser.add_argument("--opd", default=None, help="the OPD an opd_system client speaks for")
     parser.add_argument("--hours", type=float, default=12)
     args = parser.parse_args(argv)
     settings = ServiceSettings()
@@ -87,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             subject=args.sub or f"dev-{args.role[0]}",
             roles=args.role,
             counter=args.counter,
+            opd=args.opd,
             issuer=settings.jwt_issuer,
             ttl_seconds=int(args.hours * 3600),
         )

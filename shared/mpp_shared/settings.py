@@ -98,6 +98,15 @@ class ServiceSettings(BaseSettings):
     # How often the gauges read from the database are read again (seconds).
     metrics_refresh_interval: float = 15.0
 
+    # What citizens see: the office's name on every public page and receipt,
+    # and where each service's public pages are reached from outside (the
+    # QR code on a receipt opens PUBLIC_INTAKE_URL/track/<code>; the one
+    # printed with a document opens PUBLIC_DOCUMENTS_URL/verify/<code>).
+    office_name: str = "Mal Pelayanan Publik"
+    public_intake_url: str = "http://127.0.0.1:8001"
+    public_documents_url: str = "http://127.0.0.1:8002"
+    public_complaints_url: str = "http://127.0.0.1:8003"
+
     log_level: str = "INFO"
     log_file: str | None = Field(default=None)
 

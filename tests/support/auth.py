@@ -14,17 +14,20 @@ def token(
     *roles: str,
     subject: str | None = None,
     counter: str | None = DEFAULT_COUNTER,
+    opd: str | None = None,
     secret: str = DEV_JWT_SECRET,
     issuer: str = "mpp",
 ) -> str:
     """A token carrying `roles`, for `subject` (`officer-<first role>` unless
-    given) at `counter` (none for systems such as an OPD's). `secret` and
-    `issuer` are the services' development defaults unless given."""
+    given) at `counter` (none for systems such as an OPD's), speaking for
+    `opd` (an `opd_system` client's OPD). `secret` and `issuer` are the
+    services' development defaults unless given."""
     return mint_token(
         secret,
         subject=subject or f"officer-{roles[0]}",
         roles=list(roles),
         counter=counter,
+        opd=opd,
         issuer=issuer,
     )
 
@@ -33,6 +36,7 @@ def auth(
     *roles: str,
     subject: str | None = None,
     counter: str | None = DEFAULT_COUNTER,
+    opd: str | None = None,
 ) -> dict[str, str]:
-    """The Authorization header of `token(*roles, subject=..., counter=...)`."""
-    return {"Authorization": f"Bearer {token(*roles, subject=subject, counter=counter)}"}
+    """The Authorization header of `token(*roles, subject=..., counter=..., opd=...)`."""
+    return {"Authorization": f"Bearer {token(*roles, subject=subject, counter=counter, opd=opd)}"}

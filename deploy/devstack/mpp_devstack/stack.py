@@ -127,9 +127,14 @@ class Stack:
             self.broker = TansuBroker(port, self.workdir / "logs" / "broker.log")
             self.kafka_bootstrap = self.broker.start()
 
-    def service_env(self, name: str, port: int) -> dict[str, str]:
+    def service_env(
+        self, name: str, port: int, ports: dict[str, int] | None = None
+    ) -> dict[str, str]:
         assert self.database_url and self.kafka_bootstrap
+        ports = {**DEFAULT_PORTS, **{n: p.port for n, p in self.services.items()}, **(ports or {})}
         env = {
+            # The public pages link to each other and the QR codes open them.
+            **{f"PUBLIC_{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
             **os.environ,
             "SERVICE_NAME": name,
             "PORT": str(port),
@@ -149,10 +154,14 @@ class Stack:
         assert self.database_url
         for name in names:
             asyncio.run(ensure_database(self.database_url, self.db_prefix + name))
+        ports = {n: DEFAULT_PORTS[n] if self.fixed_ports else free_port() for n in names}
         for name in names:
-            port = DEFAULT_PORTS[name] if self.fixed_ports else free_port()
+            port = ports[name]
             proc = ServiceProcess(
-                name, port, self.service_env(name, port), self.workdir / "logs" / f"{name}.log"
+                name,
+                port,
+                self.service_env(name, port, ports),
+                self.workdir / "logs" / f"{name}.log",
             )
             proc.start()
             self.services[name] = proc
