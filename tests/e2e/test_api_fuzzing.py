@@ -258,6 +258,7 @@ async def records(stack: Stack, http: httpx.AsyncClient) -> AsyncIterator[None]:
     KNOWN["complaints"].update(
         complaint_id=[complaint.json()["id"]],
         service_request_id=[complaint.json()["complaint_code"]],
+        complaint_code=[complaint.json()["complaint_code"]],
         code=[c["code"] for c in categories],
         service_code=[c["code"] for c in categories],
     )
@@ -296,7 +297,7 @@ def _token(role: Role | None, path: str) -> dict[str, str]:
     if role is None:
         return {}
     if role is Role.OPD_SYSTEM:
-        return auth(role.value, subject=OPD_SUBJECT, counter=None)
+        return auth(role.value, subject=OPD_SUBJECT, counter=None, opd=OPD_SUBJECT)
     if path.startswith("/v1/outreach"):
         return auth(role.value, counter=DESA_COUNTER)  # a desa officer
     return auth(role.value)

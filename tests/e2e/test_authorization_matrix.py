@@ -16,6 +16,12 @@ Refusals are exactly 401/403 (never 5xx, never 404/422: path parameters are
 syntactically valid and write routes get a minimal JSON body, so the request
 would reach its handler), and carry nothing but the refusal itself.
 
+The complaints' work queue gets its own checks at the end: exactly the
+complaint officers, supervisors, admins and OPD systems list it; an OPD's
+system never sees another OPD's complaint (404 on every route it may call,
+absent from its list), reads nothing with a token naming no OPD (403), and
+never reads an anonymous reporter's identity on its own.
+
 Public routes (PUBLIC marker, matching EXPECTED_PUBLIC of
 tests/unit/test_route_protection.py, plus the health probes) are listed and
 left out; FastAPI's own /openapi.json and /docs pages are no APIRoutes and
@@ -45,6 +51,7 @@ from mpp_shared.settings import DEV_JWT_SECRET
 from mpp_shared.web.auth import PUBLIC_MARKER
 from tests.routes import api_routes, dependency_calls
 from tests.support.auth import token
+from tests.support.identities import email, phone
 from tests.unit.test_route_protection import EXPECTED_PUBLIC
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
@@ -287,3 +294,135 @@ def test_public_routes_are_the_expected_ones_and_left_out(service: str) -> None:
     # The probes and the scrape: open on every service.
     health = {"GET /health/live", "GET /health/ready", "GET /metrics"}
     assert public == EXPECTED_PUBLIC[f"mpp_{service}"] | health
+
+
+# --- the complaints' work queue and what an OPD may see ----------------------
+
+QUEUE = "GET /v1/complaints"
+QUEUE_ROLES = frozenset({Role.COMPLAINT_OFFICER, Role.SUPERVISOR, Role.ADMIN, Role.OPD_SYSTEM})
+REPORTER_NAME = "Bambang Sutrisno"
+
+
+def _opd_token(opd: str | None) -> dict[str, str]:
+    return _bearer(token("opd_system", subject="matrix-opd", counter=None, opd=opd))
+
+
+def _opd_routes() -> list[RouteCase]:
+    """The routes on one complaint an OPD's system may call, read from the code."""
+    return [
+        c
+        for c in ROUTES["complaints"]
+        if c.allowed is not None and Role.OPD_SYSTEM in c.allowed and "{complaint_id}" in c.path
+    ]
+
+
+def test_the_queue_and_the_opd_routes_are_those_the_matrix_checks() -> None:
+    [queue] = [c for c in ROUTES["complaints"] if c.label == QUEUE]
+    assert queue.allowed == QUEUE_ROLES
+    assert {c.label for c in _opd_routes()} == {
+        "GET /v1/complaints/{complaint_id}",
+        "POST /v1/complaints/{complaint_id}/progress",
+        "POST /v1/complaints/{complaint_id}/response",
+    }
+
+
+@pytest.mark.parametrize("role", sorted(ALL_ROLES), ids=lambda r: r.value)
+async def test_the_complaint_queue_admits_exactly_its_roles(
+    role: Role, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    opd = "DISDUKCAPIL" if role is Role.OPD_SYSTEM else None
+    headers = _bearer(token(role.value, subject="matrix-probe", opd=opd))
+    answer = await http.get(f"{stack.services['complaints'].url}/v1/complaints", headers=headers)
+    if role not in QUEUE_ROLES:
+        assert answer.status_code == 403, answer.text
+        assert set(answer.json()) == {"code", "detail"}
+        return
+    assert answer.status_code == 200, answer.text
+    queue = answer.json()
+    assert {"items", "total", "page", "page_size", "counts"} <= set(queue)
+    if role is Role.OPD_SYSTEM:  # only its own OPD's complaints
+        assert {i["opd"] for i in queue["items"]} <= {"DISDUKCAPIL"}
+
+
+def _body_for(case: RouteCase) -> dict[str, Any] | None:
+    if case.method not in WRITE_METHODS:
+        return None
+    return {"text": "Jawaban dari OPD lain"} if case.path.endswith("/response") else {}
+
+
+async def test_an_opd_never_sees_another_opds_complaint_nor_an_anonymous_reporter(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    url = stack.services["complaints"].url
+    reporter_phone, reporter_email = phone(), email("matriks")
+    filed = await http.post(
+        f"{url}/v1/complaints",
+        json={
+            "description": "Petugas meminta imbalan untuk mempercepat berkas",
+            "category": "pungli",  # INSPEKTORAT's
+            "anonymous": True,
+            "reporter_name": REPORTER_NAME,
+            "phone": reporter_phone.typed,
+            "email": reporter_email,
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    cid = filed.json()["id"]
+    officer = _bearer(token("complaint_officer", subject="matrix-officer"))
+    for action, body in (("verification", {"decision": "verified"}), ("assignment", {})):
+        moved = await http.post(f"{url}/v1/complaints/{cid}/{action}", json=body, headers=officer)
+        assert moved.status_code == 200, moved.text
+    identity = (
+        REPORTER_NAME,
+        "Bambang",
+        reporter_phone.typed,
+        reporter_phone.e164,
+        reporter_phone.international,
+        reporter_email,
+    )
+
+    # Another OPD: the complaint does not exist for it, on every route it may call.
+    for case in _opd_routes():
+        answer = await http.request(
+            case.method,
+            url + case.path.format(complaint_id=cid),
+            json=_body_for(case),
+            headers=_opd_token("DISDUKCAPIL"),
+        )
+        assert answer.status_code == 404, (case.label, answer.text)
+        assert set(answer.json()) == {"code", "detail"}, case.label
+    others = await http.get(
+        f"{url}/v1/complaints",
+        params={"category": "pungli", "page_size": 200},
+        headers=_opd_token("DISDUKCAPIL"),
+    )
+    assert others.status_code == 200, others.text
+    assert cid not in {i["id"] for i in others.json()["items"]}
+    assert {i["opd"] for i in others.json()["items"]} <= {"DISDUKCAPIL"}
+
+    # An OPD system's token naming no OPD reads nothing at all.
+    for case in [c for c in ROUTES["complaints"] if c.label == QUEUE] + _opd_routes():
+        answer = await http.request(
+            case.method,
+            url + case.path.format(complaint_id=cid),
+            json=_body_for(case),
+            headers=_opd_token(None),
+        )
+        assert answer.status_code == 403, (case.label, answer.text)
+
+    # Its own OPD reads and lists it, never with the reporter's identity.
+    own = _opd_token("INSPEKTORAT")
+    read = await http.get(f"{url}/v1/complaints/{cid}", headers=own)
+    assert read.status_code == 200 and read.json()["anonymous"] is True, read.text
+    listed = await http.get(
+        f"{url}/v1/complaints",
+        params={"category": "pungli", "sort": "newest", "page_size": 200},
+        headers=own,
+    )
+    assert cid in {i["id"] for i in listed.json()["items"]}, listed.text
+    assert {i["opd"] for i in listed.json()["items"]} == {"INSPEKTORAT"}
+    started = await http.post(f"{url}/v1/complaints/{cid}/progress", json={}, headers=own)
+    assert started.status_code == 200, started.text
+    for answer in (read, listed, started):
+        for value in identity:
+            assert value not in answer.text, value

@@ -137,8 +137,10 @@ async def test_the_opd_never_sees_an_anonymous_reporter(
         ("progress", {}, "opd_system"),
         ("response", {"text": "Petugas telah diperiksa Inspektorat."}, "opd_system"),
     ]:
+        # The OPD system speaks for the OPD the complaint is assigned to (pungli: INSPEKTORAT).
+        headers = auth(role, opd="INSPEKTORAT") if role == "opd_system" else auth(role)
         r = await http.post(
-            f"{complaints}/v1/complaints/{cid}/{action}", json=body, headers=auth(role)
+            f"{complaints}/v1/complaints/{cid}/{action}", json=body, headers=headers
         )
         assert r.status_code == 200, (action, r.text)
         if role == "opd_system":

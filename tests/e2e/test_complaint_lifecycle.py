@@ -39,10 +39,12 @@ async def _step(
     body: dict[str, Any],
     *roles: str,
 ) -> httpx.Response:
+    # The OPD system speaks for the OPD the complaint is assigned to (pungli: INSPEKTORAT).
+    opd = "INSPEKTORAT" if "opd_system" in roles else None
     return await http.post(
         f"{stack.services['complaints'].url}/v1/complaints/{complaint_id}/{action}",
         json=body,
-        headers=auth(*roles) if roles else {},
+        headers=auth(*roles, opd=opd) if roles else {},
     )
 
 

@@ -9,7 +9,11 @@ Scanned (by tests.privacy.PersonalDataDetector):
 - every span the services exported to the OTLP receiver, in full (attributes
   of any type, span events such as recorded exceptions, status messages,
   links, resource), parsed again from the raw export requests the receiver
-  logged.
+  logged;
+- what people hold and look at, for the application and the complaint this
+  test sends: the receipt (thermal and A4 pages, and the PDF's text), the
+  public tracking page, the complaint's status page and the pickup board,
+  with their JSON twins; there the name sent is looked for too.
 
 Marked `scan_last` so it runs after every other test of the session (see
 tests/conftest.py); it also sends a request of its own carrying a NIK, a
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +44,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pypdf import PdfReader
 
 from mpp_devstack.stack import SERVICES, Stack
 from mpp_shared.events.topics import ALL_TOPICS
@@ -64,7 +70,17 @@ SHOWN = 30  # findings listed in a failure message
 
 
 @dataclass
+class Sent:
+    """What `_send_personal_data` created, to read its pages."""
+
+    application_id: str
+    tracking_code: str
+    complaint_code: str
+
+
+@dataclass
 class Scanned:
+    pages: int = 0
     events: int = 0
     log_lines: int = 0
     spans: int = 0
@@ -76,7 +92,7 @@ class Scanned:
 
 async def _send_personal_data(
     stack: Stack, http: httpx.AsyncClient, providers: Providers, opd_reader: OutsideReader
-) -> dict[str, str]:
+) -> tuple[dict[str, str], Sent]:
     """One application and one complaint carrying clear personal data, followed
     until notify has contacted the citizen (so the data crossed every service)."""
     mobile = phone("0813")
@@ -134,7 +150,47 @@ async def _send_personal_data(
         ),
         timeout=60,
     )
-    return known
+    sent = Sent(
+        application_id=application_id,
+        tracking_code=submitted.json()["tracking_code"],
+        complaint_code=complaint.json()["complaint_code"],
+    )
+    return known, sent
+
+
+async def _scan_pages(
+    detector: PersonalDataDetector, stack: Stack, http: httpx.AsyncClient, sent: Sent
+) -> list[str]:
+    """The receipt, the public pages and their JSON twins of what `sent`
+    created: their texts, scanned (into `Scanned` by the caller)."""
+    intake = stack.services["intake"].url
+    documents = stack.services["documents"].url
+    complaints = stack.services["complaints"].url
+    receipt = f"{intake}/v1/applications/{sent.application_id}/receipt"
+    officer = auth("frontdesk")
+    reads: list[tuple[str, dict[str, str]]] = [
+        (f"{receipt}?format=thermal", officer),
+        (f"{receipt}?format=a4", officer),
+        (f"{receipt}?format=thermal&lang=en", officer),
+        (f"{intake}/track/{sent.tracking_code}", {}),
+        (f"{intake}/v1/track/{sent.tracking_code}", {}),
+        (f"{complaints}/complaints/status/{sent.complaint_code}", {}),
+        (f"{complaints}/v1/complaint-status/{sent.complaint_code}", {}),
+        (f"{documents}/board/MPP", {}),
+        (f"{documents}/v1/pickup-points/MPP/ready", {}),
+    ]
+    texts = []
+    for url, headers in reads:
+        answer = await http.get(url, headers=headers)
+        assert answer.status_code == 200, f"{url}: {answer.status_code} {answer.text[:300]}"
+        texts.append(answer.text)
+    pdf = await http.get(f"{receipt}?format=pdf", headers=officer)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
+    texts.append(
+        "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    )
+    assert sent.tracking_code in texts[-1], "the receipt's PDF text was not read"
+    return texts
 
 
 async def _settled(count: Any, quiet: float = 1.5, timeout: float = 60.0) -> None:
@@ -264,7 +320,11 @@ def _scan_spans(detector: PersonalDataDetector, otlp: OtlpReceiver, scanned: Sca
         scanned.texts += [span.name, repr(span.attributes), repr(span.events), span.status_message]
 
 
-async def test_no_clear_personal_data_on_topics_in_logs_or_in_spans(
+def _detector() -> PersonalDataDetector:
+    return PersonalDataDetector(allowed_emails=office_mailboxes())
+
+
+async def test_no_clear_personal_data_on_pages_on_topics_in_logs_or_in_spans(
     stack: Stack,
     servers: Servers,
     http: httpx.AsyncClient,
@@ -272,26 +332,35 @@ async def test_no_clear_personal_data_on_topics_in_logs_or_in_spans(
     opd_reader: OutsideReader,
     otlp: OtlpReceiver,
 ) -> None:
-    known = await _send_personal_data(stack, http, providers, opd_reader)
+    known, sent = await _send_personal_data(stack, http, providers, opd_reader)
+    page_texts = await _scan_pages(detector := _detector(), stack, http, sent)
     # Let the last outbox rows of the session reach the topics, then let every
     # service export the spans it ended until then.
     await _settled(lambda: len(opd_reader.messages))
     await _exported_since(otlp, len(otlp.server.log))
 
-    detector = PersonalDataDetector(allowed_emails=office_mailboxes())
     scanned = Scanned()
+    for number, text in enumerate(page_texts):
+        scanned.pages += 1
+        scanned.findings += detector.scan_text(text, f"page or receipt {number}")
+        scanned.texts.append(text)
+        assert "Siti Aminah" not in text, f"the name sent is on page or receipt {number}"
     _scan_events(
         detector, [*opd_reader.messages, *await _read_every_stream(servers.bootstrap)], scanned
     )
     _scan_logs(detector, stack.workdir / "logs", scanned)
     _scan_spans(detector, otlp, scanned)
 
-    summary = f"{scanned.events} events, {scanned.log_lines} log lines, {scanned.spans} spans"
+    summary = (
+        f"{scanned.pages} pages and receipts, {scanned.events} events, "
+        f"{scanned.log_lines} log lines, {scanned.spans} spans"
+    )
     print(
         f"personal-data scan: {summary} ({scanned.fuzzed_spans} fuzzer requests' URLs left out), "
         f"{len(scanned.findings)} findings"
     )
     assert scanned.events > 0 and scanned.log_lines > 0 and scanned.spans > 0, summary
+    assert scanned.pages == len(page_texts) > 0, summary
     # Positive control: where the clear values belong (the messages handed to
     # the providers), the same detector does find them.
     delivered = [

@@ -18,8 +18,20 @@ EXPECTED_PUBLIC = {
         "GET /v1/services",
         "GET /v1/services/{code}",
         "GET /v1/pickup-points",
+        # The public pages: tracking by code and the catalog.
+        "GET /track",
+        "GET /track/{tracking_code}",
+        "GET /services",
+        "GET /services/{code}",
     },
-    "mpp_documents": {"GET /v1/verify/{code}"},
+    "mpp_documents": {
+        "GET /v1/verify/{code}",
+        "GET /v1/pickup-points/{code}/ready",
+        # The public pages: a document's verification and the pickup boards.
+        "GET /verify",
+        "GET /verify/{code}",
+        "GET /board/{point_code}",
+    },
     "mpp_complaints": {
         "POST /v1/complaints",
         "POST /v1/complaints/{complaint_id}/closure",
@@ -35,6 +47,12 @@ EXPECTED_PUBLIC = {
         "POST /open311/v2/requests.xml",
         "GET /open311/v2/requests.xml",
         "GET /open311/v2/requests/{service_request_id}.xml",
+        # The reporter's status by complaint code, and the public pages.
+        "GET /v1/complaint-status/{complaint_code}",
+        "GET /complaints/new",
+        "POST /complaints/new",
+        "GET /complaints/status",
+        "GET /complaints/status/{code}",
     },
     "mpp_notify": {
         "GET /v1/contract/asyncapi.json",

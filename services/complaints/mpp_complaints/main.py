@@ -4,7 +4,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_complaints.api.routes import categories, complaints, lifecycle, reports
+from mpp_complaints.api.routes import (
+    categories,
+    complaints,
+    lifecycle,
+    pages,
+    queue,
+    reports,
+    status,
+)
 from mpp_complaints.api.routes.open311 import requests, services
 from mpp_complaints.api.schemas import VALIDATION_MESSAGES
 from mpp_complaints.handlers import HANDLERS
@@ -16,6 +24,7 @@ from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec
 from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
+from mpp_shared.web.pages import Pages
 
 
 def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
@@ -28,12 +37,15 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         migrations_dir=Path(__file__).parent / "migrations",
         gauges=GAUGES,
         routers=[
+            queue.router,
             complaints.router,
             lifecycle.router,
+            status.router,
             categories.router,
             services.router,
             requests.router,
             reports.router,
+            pages.router,
         ],
         consumers=[
             ConsumerSpec(topics=[Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.SLA], handlers=HANDLERS)
@@ -41,6 +53,7 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         background=[deadlines.scheduler_task(settings)],
     )
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    app.state.pages = Pages("mpp_complaints", settings)
     return app
 
 

@@ -25,6 +25,10 @@ class ComplaintsSettings(ServiceSettings):
     # minute per client address (and api_key), burst = rate; 0 turns it off.
     # Per process: N instances allow N times as much (see mpp_complaints.api.ratelimit).
     complaint_rate_per_minute: int = 60
+    # Looking a complaint up by its code (GET /v1/complaint-status/{code} and
+    # the status page): tokens per minute per client address, its own bucket
+    # (reading never uses up filing); 0 turns it off. Per process, like the above.
+    complaint_status_rate_per_minute: int = 120
 
     @model_validator(mode="after")
     def _refuse_dev_open311_key(self) -> "ComplaintsSettings":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_documents.api.routes import board, jobs, reports, verify
+from mpp_documents.api.routes import board, jobs, pages, register, reports, verify
 from mpp_documents.api.schemas import VALIDATION_MESSAGES
 from mpp_documents.handlers import make_handlers
 from mpp_documents.settings import DocumentsSettings
@@ -25,7 +25,14 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
         description="Production of verified applications and handover at the pickup point.",
         migrations_dir=Path(__file__).parent / "migrations",
         gauges=GAUGES,
-        routers=[jobs.router, *verify.routers, reports.router, board.router],
+        routers=[
+            jobs.router,
+            *verify.routers,
+            register.router,
+            reports.router,
+            board.router,
+            pages.router,
+        ],
         consumers=[ConsumerSpec(topics=[Topic.APPLICATIONS], handlers=make_handlers(settings))],
         background=[sla_clock.scheduler_task(settings), pickup_window.scheduler_task(settings)],
     )

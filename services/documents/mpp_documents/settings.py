@@ -3,7 +3,7 @@ the register's office, the pickup window and its reminders."""
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from mpp_shared.settings import ServiceSettings
 
@@ -63,6 +63,10 @@ class DocumentsSettings(ServiceSettings):
     # comma-separated, each before the window's end; empty for none. The
     # pickup window scheduler wakes like the SLA one (sla_scheduler_interval).
     pickup_reminder_days: str = "3,7"
+
+    # The waiting room's board page (/board/<point>) reloads itself this often
+    # (seconds), without JavaScript.
+    board_refresh_seconds: int = Field(default=30, ge=5, le=600)
 
     @model_validator(mode="after")
     def _check_pickup_window(self) -> DocumentsSettings:

@@ -11,6 +11,8 @@ from mpp_intake.api.routes import (
     catalog,
     outreach_entries,
     outreach_lists,
+    pages,
+    receipts,
     tracking,
 )
 from mpp_intake.api.schemas import VALIDATION_MESSAGES
@@ -22,6 +24,7 @@ from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec
 from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
+from mpp_shared.web.pages import Pages
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -32,8 +35,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="MPP intake",
         description=(
             "Service catalog, pickup points, applications for population documents "
-            "(complete on the first visit), verification, public tracking, and outreach "
-            "lists of residents who lack a document."
+            "(complete on the first visit) and their receipts, verification, public "
+            "tracking (also as pages), and outreach lists of residents who lack a document."
         ),
         migrations_dir=Path(__file__).parent / "migrations",
         gauges=GAUGES,
@@ -41,14 +44,17 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             catalog.services_router,
             catalog.points_router,
             applications.router,
+            receipts.router,
             tracking.router,
             outreach_lists.router,
             outreach_entries.router,
+            pages.router,
         ],
         consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
     )
     install_intake_errors(app)
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    app.state.pages = Pages("mpp_intake", settings)
     return app
 
 

@@ -1,5 +1,6 @@
-"""A small in-process token bucket for the public filing routes, kept at the
-edge: it limits callers by address (and api_key) before any use case runs.
+"""A small in-process token bucket for the public filing routes (and, in a
+bucket of its own, the public look-up of a complaint by its code), kept at
+the edge: it limits callers by address (and api_key) before any use case runs.
 
 The limit is per process: with N instances behind a load balancer a client may
 file N times as often. Production would enforce the limit in the gateway or a
@@ -83,6 +84,16 @@ def limiter(request: Request) -> TokenBuckets:
     return buckets
 
 
+def lookup_limiter(request: Request) -> TokenBuckets:
+    """The bucket of the look-ups by complaint code (status page, its JSON twin)."""
+    state = request.app.state
+    buckets = getattr(state, "complaint_status_rate_limiter", None)
+    if buckets is None:
+        buckets = TokenBuckets(state.settings.complaint_status_rate_per_minute)
+        state.complaint_status_rate_limiter = buckets
+    return buckets
+
+
 def client_key(request: Request, extra: str = "") -> str:
     host = request.client.host if request.client else "unknown"
     return f"{host}|{extra}" if extra else host
@@ -100,6 +111,25 @@ def too_many(wait: float) -> TooManyRequests:
         "Too many complaints from this address; try again shortly",
         retry_after=retry_after(wait),
     )
+
+
+def too_many_lookups(wait: float) -> TooManyRequests:
+    return TooManyRequests(
+        "rate_limited",
+        "Terlalu banyak permintaan dari alamat ini; coba lagi sebentar lagi",
+        "Too many requests from this address; try again shortly",
+        retry_after=retry_after(wait),
+    )
+
+
+def filing_wait(request: Request) -> float:
+    """Take a filing token for this client: 0 when allowed, else the seconds to wait."""
+    return limiter(request).take(client_key(request))
+
+
+def lookup_wait(request: Request) -> float:
+    """Take a look-up token for this client: 0 when allowed, else the seconds to wait."""
+    return lookup_limiter(request).take(client_key(request))
 
 
 def refusal(request: Request, extra: str = "") -> JSONResponse | None:

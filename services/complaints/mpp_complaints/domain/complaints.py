@@ -5,7 +5,7 @@ shapes of category and OPD codes, and a complaint as a citizen files it
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,6 +32,7 @@ OPD_CODE = r"^[A-Z][A-Z0-9_]{1,39}$"
 CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 Channel = Literal["web", "mpp_desk", "sms", "whatsapp", "lapor_import"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
 
 
 def is_category_code(code: str) -> bool:

@@ -159,3 +159,21 @@ async def find_public(conn: asyncpg.Connection, wanted: RequestFilter) -> list[a
 async def public_by_code(conn: asyncpg.Connection, complaint_code: str) -> asyncpg.Record | None:
     """One public complaint by its code (None when unknown or confidential)."""
     return await conn.fetchrow(PUBLIC_SELECT + "AND c.complaint_code = $1", complaint_code)
+
+
+# What the reporter's status page shows (by complaint code): never the
+# reporter's contact, nor the description they wrote.
+STATUS_BY_CODE = (
+    "SELECT c.complaint_code, c.category, cat.name_id AS category_name_id, "
+    "cat.name_en AS category_name_en, c.status, c.step, c.step_due_at, c.opd, "
+    "c.response_text, c.responded_at, c.rejection_reason, c.created_at, c.updated_at, "
+    "k.progress AS linked_request_progress FROM complaints c "
+    "LEFT JOIN complaint_categories cat ON cat.code = c.category "
+    "LEFT JOIN known_requests k ON k.tracking_code = c.tracking_code "
+    "WHERE c.complaint_code = $1"
+)
+
+
+async def status_by_code(conn: asyncpg.Connection, complaint_code: str) -> asyncpg.Record | None:
+    """The complaint's state as its reporter reads it (None when unknown)."""
+    return await conn.fetchrow(STATUS_BY_CODE, complaint_code)

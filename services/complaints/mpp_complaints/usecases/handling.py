@@ -1,6 +1,8 @@
 """The OPD's work on an assigned complaint: starting on it (in_progress,
 the follow-up step goes on) and answering the reporter (responded, which
-starts the auto-close step and opens the reopen window)."""
+starts the auto-close step and opens the reopen window). An OPD's system
+works only the complaints assigned to its OPD: another's is not found
+(`usecases/scope.py`)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import complaints
 from mpp_complaints.usecases.deadlines import calendar_of, start_category_step
 from mpp_complaints.usecases.lifecycle import begin, finish, now
+from mpp_complaints.usecases.scope import lock_for
 from mpp_complaints.usecases.views import ComplaintState, state_of
 from mpp_shared.auth import Principal
 from mpp_shared.events.schemas import ComplaintRespondedV1
@@ -38,6 +41,7 @@ async def start_handling(
     """The complaint in progress (no event: the follow-up step goes on)."""
     at = now()
     async with pool.acquire() as conn, conn.transaction():
+        await lock_for(conn, command.complaint_id, handler)
         await begin(conn, command.complaint_id, Status.IN_PROGRESS, command.expected_version)
         await complaints.move(conn, command.complaint_id, Status.IN_PROGRESS, at)
         await finish(conn, handler, command.complaint_id, action="complaint.in_progress")
@@ -55,6 +59,7 @@ async def respond(
     at = now()
     calendar = calendar_of(settings)
     async with pool.acquire() as conn, conn.transaction():
+        await lock_for(conn, command.complaint_id, handler)
         row = await begin(conn, command.complaint_id, Status.RESPONDED, command.expected_version)
         await start_category_step(
             conn,

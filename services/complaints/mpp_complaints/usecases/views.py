@@ -1,5 +1,6 @@
 """Reading complaints as officers and OPD systems see them: the answers the
-use cases give, never the reporter's contact."""
+use cases give, never the reporter's identity or contact (whether or not the
+complaint is anonymous or confidential: no answer carries them)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel
 
+from mpp_complaints.domain.queue import is_overdue
 from mpp_complaints.store import complaints
 from mpp_complaints.store.complaints import COMPLAINT
+from mpp_complaints.usecases.lifecycle import now
+from mpp_complaints.usecases.scope import opd_scope, refuse_unseen
+from mpp_shared.auth import Principal
 
 
 class ComplaintPublic(BaseModel):
@@ -27,6 +32,23 @@ class ComplaintPublic(BaseModel):
     sla_breached_at: datetime | None = None
     picked_up_at: datetime | None = None
     created_at: datetime
+
+
+class ComplaintDetail(ComplaintPublic):
+    """A complaint as the officer or OPD working it reads it: what was
+    filed and where it stands; never the reporter's name or contact."""
+
+    description: str
+    opd: str | None
+    step: str | None
+    step_due_at: datetime | None
+    overdue: bool = False
+    response_text: str | None
+    responded_at: datetime | None
+    reopen_count: int
+    rejection_reason: str | None
+    version: int
+    updated_at: datetime
 
 
 class ComplaintState(BaseModel):
@@ -59,11 +81,18 @@ class ComplaintState(BaseModel):
     picked_up_at: datetime | None = None
 
 
-async def read_complaint(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> ComplaintPublic:
-    """One complaint; NotFound when there is none."""
+async def read_complaint(
+    pool: asyncpg.Pool, complaint_id: uuid.UUID, *, viewer: Principal
+) -> ComplaintDetail:
+    """One complaint; NotFound when there is none or the viewer (an OPD's
+    system) may not see it, Forbidden for an OPD system naming no OPD."""
+    opd_scope(viewer)  # an OPD system naming no OPD reads nothing
     async with pool.acquire() as conn:
         row = await _with_request(conn, complaint_id)
-    return ComplaintPublic(**{k: row[k] for k in ComplaintPublic.model_fields})
+    refuse_unseen(viewer, row["opd"])
+    fields = {k: row[k] for k in ComplaintDetail.model_fields if k != "overdue"}
+    overdue = is_overdue(row["step"], row["status"], row["step_due_at"], now())
+    return ComplaintDetail(**fields, overdue=overdue)
 
 
 async def state_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> ComplaintState:

@@ -1,5 +1,5 @@
-"""What the documents routes depend on: the service's settings and the
-officers each resource admits (admin always)."""
+"""What the documents routes depend on: the service's settings, its public
+pages, and the officers each resource admits (admin always)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from mpp_documents.settings import DocumentsSettings
 from mpp_shared.auth import Principal, Role
 from mpp_shared.web.auth import require_roles
+from mpp_shared.web.pages import Pages
 
 
 def get_settings(request: Request) -> DocumentsSettings:
@@ -18,6 +19,27 @@ def get_settings(request: Request) -> DocumentsSettings:
 
 
 SettingsDep = Annotated[DocumentsSettings, Depends(get_settings)]
+
+
+def public_documents_url(request: Request) -> str:
+    """Where this service's public pages are reached from outside (setting
+    PUBLIC_DOCUMENTS_URL); empty, so a path on this service, for an app built
+    around a router alone without the service's settings."""
+    return str(getattr(request.app.state.settings, "public_documents_url", ""))
+
+
+PublicDocumentsUrl = Annotated[str, Depends(public_documents_url)]
+
+
+def get_pages(request: Request) -> Pages:
+    """The templates of the public pages, made once per app."""
+    pages: Pages | None = getattr(request.app.state, "pages", None)
+    if pages is None:
+        pages = request.app.state.pages = Pages("mpp_documents", request.app.state.settings)
+    return pages
+
+
+PagesDep = Annotated[Pages, Depends(get_pages)]
 
 # The production and pickup desks and their supervisors: the jobs, the
 # pickup board, the backlog.

@@ -1,4 +1,5 @@
-"""Answers and requests of the document register (public verification, revocation)."""
+"""Answers and requests of the document register (public verification,
+revocation, the supervisors' search)."""
 
 from __future__ import annotations
 
@@ -49,9 +50,27 @@ class IssuedDocumentRecord(BaseModel):
     seq: int
     number: str
     verification_code: str
+    verification_url: str = Field(
+        description="The public page the document's QR code opens (print it with the document)"
+    )
     holder_masked: str
     issued_at: datetime
     status: DocumentStatus
     revoked_at: datetime | None
     revoked_by: str | None
     revoke_reason: str | None
+
+
+class RegisterEntryOut(IssuedDocumentRecord):
+    """An entry of the register as a supervisor's search lists it."""
+
+    pickup_point: str | None = Field(
+        description="The job's pickup point: where the document waits or waited"
+    )
+
+
+class RegisterPageOut(BaseModel):
+    items: list[RegisterEntryOut] = Field(description="Newest first (by issue moment)")
+    total: int = Field(description="Every entry the filters let through")
+    page: int
+    page_size: int

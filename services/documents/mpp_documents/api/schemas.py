@@ -120,6 +120,14 @@ class JobPublic(BaseModel):
     held_from: str | None
     document_number: str | None
     verification_code: str | None
+    document_id: uuid.UUID | None = Field(
+        default=None,
+        description="The register's entry once produced: GET /v1/documents/{document_id}/qr",
+    )
+    verification_url: str | None = Field(
+        default=None,
+        description="Once produced: the public page its QR code opens, to print with it",
+    )
     ready_at: datetime | None = None
     picked_up_at: datetime | None = None
     collected_by: str | None = Field(default=None, description="holder | representative")

@@ -155,6 +155,11 @@ def is_valid_code(code: str) -> bool:
     return codes.is_valid(code, CODE_LENGTH, prefix=CODE_PREFIX)
 
 
+def verification_url(public_documents_url: str, code: str) -> str:
+    """What a document's QR code opens: its public verification page."""
+    return f"{public_documents_url.rstrip('/')}/verify/{code}"
+
+
 def type_name(doc_type: str, language: str) -> str:
     """The document type's name in `language` ("id" or "en"); the code if unknown."""
     known = DOCUMENT_TYPES.get(doc_type)

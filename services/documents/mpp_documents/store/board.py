@@ -26,6 +26,15 @@ ORDER BY coalesce(ready_at, updated_at) DESC, id DESC
 LIMIT $2 OFFSET $3
 """
 
+# What the waiting room may see: the codes and services only, never the holder.
+READY = """
+SELECT tracking_code, service_code, coalesce(ready_at, updated_at) AS ready_at
+FROM jobs WHERE pickup_point = $1 AND state = 'ready_for_pickup'
+ORDER BY coalesce(ready_at, updated_at) DESC, id DESC
+LIMIT $2
+"""
+READY_COUNT = "SELECT count(*) FROM jobs WHERE pickup_point = $1 AND state = 'ready_for_pickup'"
+
 
 async def counts(
     conn: asyncpg.Connection, point: str, *, since: datetime, overdue_before: datetime
@@ -42,3 +51,14 @@ async def waiting(
     """The documents ready at the point, newest first."""
     rows: list[asyncpg.Record] = await conn.fetch(WAITING, point, limit, offset)
     return rows
+
+
+async def ready(conn: asyncpg.Connection, point: str, *, limit: int) -> list[asyncpg.Record]:
+    """tracking_code, service_code and ready_at of what is ready, newest first."""
+    rows: list[asyncpg.Record] = await conn.fetch(READY, point, limit)
+    return rows
+
+
+async def ready_count(conn: asyncpg.Connection, point: str) -> int:
+    found: int = await conn.fetchval(READY_COUNT, point)
+    return found

@@ -46,7 +46,8 @@ UPDATE jobs SET state = $2, pickup_point = coalesce($3, pickup_point),
 WHERE id = $1 RETURNING *
 """
 SET_DOCUMENT = """
-UPDATE jobs SET document_number = $2, verification_code = $3 WHERE id = $1 RETURNING *
+UPDATE jobs SET document_number = $2, verification_code = $3, document_id = $4
+WHERE id = $1 RETURNING *
 """
 ADD_HISTORY = """
 INSERT INTO job_history (job_id, from_state, to_state, actor, at, note)
@@ -137,10 +138,17 @@ async def move(
 
 
 async def set_document(
-    conn: asyncpg.Connection, job_id: uuid.UUID, *, number: str, verification_code: str
+    conn: asyncpg.Connection,
+    job_id: uuid.UUID,
+    *,
+    number: str,
+    verification_code: str,
+    document_id: uuid.UUID,
 ) -> asyncpg.Record:
-    """Record the issued document's number and code on the job."""
-    row: asyncpg.Record = await conn.fetchrow(SET_DOCUMENT, job_id, number, verification_code)
+    """Record the issued document's number, code and register id on the job."""
+    row: asyncpg.Record = await conn.fetchrow(
+        SET_DOCUMENT, job_id, number, verification_code, document_id
+    )
     return row
 
 

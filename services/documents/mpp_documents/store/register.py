@@ -6,6 +6,7 @@ in `mpp_documents.usecases.register`."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,10 +31,30 @@ BY_JOB = "SELECT * FROM issued_documents WHERE job_id = $1"
 BY_CODE = "SELECT * FROM issued_documents WHERE verification_code = $1"
 BY_ID = "SELECT * FROM issued_documents WHERE id = $1"
 BY_NUMBER = "SELECT * FROM issued_documents WHERE number = $1"
+BY_ID_OR_JOB = "SELECT * FROM issued_documents WHERE id = $1 OR job_id = $1"
 REVOKE = """
 UPDATE issued_documents SET revoked_at = $2, revoked_by = $3, revoke_reason = $4
 WHERE id = $1 RETURNING *
 """
+
+# The register searched: each filter applies when given ($1..$7), the point
+# is the job's (where the document waits or waited); newest first.
+_SEARCH_WHERE = """
+FROM issued_documents d LEFT JOIN jobs j ON j.id = d.job_id
+WHERE ($1::text IS NULL OR d.number = $1)
+  AND ($2::text IS NULL OR left(d.number, length($2)) = $2)
+  AND ($3::text IS NULL OR d.doc_type = $3)
+  AND ($4::text IS NULL OR j.pickup_point = $4)
+  AND ($5::timestamptz IS NULL OR d.issued_at >= $5)
+  AND ($6::timestamptz IS NULL OR d.issued_at < $6)
+  AND ($7::boolean IS NULL OR (d.revoked_at IS NOT NULL) = $7)
+"""
+SEARCH = (
+    "SELECT d.*, j.pickup_point"
+    + _SEARCH_WHERE
+    + "ORDER BY d.issued_at DESC, d.id DESC LIMIT $8 OFFSET $9"
+)
+SEARCH_COUNT = "SELECT count(*)" + _SEARCH_WHERE
 
 # Constraint names a refused insert reports (migration 004).
 UNIQUE_CODE = "issued_documents_verification_code_key"
@@ -113,7 +134,54 @@ async def find(
     return _found(await conn.fetchrow(BY_NUMBER + lock, normalise_number(number_or_id)))
 
 
+async def find_for_print(conn: asyncpg.Connection, reference: str) -> IssuedDocument | None:
+    """By the register's id, the job's id (both UUIDs) or the document number."""
+    ref_id = _as_id(reference)
+    if ref_id is not None:
+        return _found(await conn.fetchrow(BY_ID_OR_JOB, ref_id))
+    return _found(await conn.fetchrow(BY_NUMBER, normalise_number(reference)))
+
+
 async def mark_revoked(
     conn: asyncpg.Connection, document_id: uuid.UUID, *, at: datetime, by: str, reason: str
 ) -> IssuedDocument:
     return document_of(await conn.fetchrow(REVOKE, document_id, at, by, reason))
+
+
+@dataclass(frozen=True)
+class RegisterQuery:
+    """The filters of a register search, each None when not asked for; the
+    number and prefix normalised, the moments a half-open range [since, before)."""
+
+    number: str | None = None
+    number_prefix: str | None = None
+    doc_type: str | None = None
+    pickup_point: str | None = None
+    since: datetime | None = None
+    before: datetime | None = None
+    revoked: bool | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        return (
+            self.number,
+            self.number_prefix,
+            self.doc_type,
+            self.pickup_point,
+            self.since,
+            self.before,
+            self.revoked,
+        )
+
+
+async def search(
+    conn: asyncpg.Connection, query: RegisterQuery, *, limit: int, offset: int
+) -> list[tuple[IssuedDocument, str | None]]:
+    """One page of the entries `query` lets through, newest first, each with
+    its job's pickup point."""
+    rows = await conn.fetch(SEARCH, *query.args(), limit, offset)
+    return [(document_of(r), r["pickup_point"]) for r in rows]
+
+
+async def count(conn: asyncpg.Connection, query: RegisterQuery) -> int:
+    total: int = await conn.fetchval(SEARCH_COUNT, *query.args())
+    return total

@@ -271,7 +271,11 @@ async def _register_document(
         issued_at=now,
     )
     return await jobs_store.set_document(
-        conn, row["id"], number=issued.number, verification_code=issued.verification_code
+        conn,
+        row["id"],
+        number=issued.number,
+        verification_code=issued.verification_code,
+        document_id=issued.id,
     )
 
 

@@ -42,6 +42,7 @@ class Job:
     held_from: JobState | None
     document_number: str | None
     verification_code: str | None
+    document_id: uuid.UUID | None  # the register's entry, once produced
     ready_at: datetime | None
     picked_up_at: datetime | None
     collected_by: CollectedBy | None
@@ -67,6 +68,7 @@ def job_of(row: Any) -> Job:
         held_from=JobState(held_from) if held_from is not None else None,
         document_number=row["document_number"],
         verification_code=row["verification_code"],
+        document_id=row["document_id"],
         ready_at=row["ready_at"],
         picked_up_at=row["picked_up_at"],
         collected_by=CollectedBy(collected_by) if collected_by is not None else None,

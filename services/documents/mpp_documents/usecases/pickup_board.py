@@ -82,3 +82,42 @@ async def read_board(
             for r in rows
         ],
     )
+
+
+@dataclass(frozen=True)
+class ReadyCode:
+    """A document ready at the point as the waiting room sees it: no holder."""
+
+    tracking_code: str
+    service_code: str
+    ready_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicBoard:
+    pickup_point: str
+    as_of: datetime  # WIB
+    count: int  # all ready at the point
+    items: list[ReadyCode]  # newest first, at most the limit asked for
+
+
+async def read_public_board(pool: asyncpg.Pool, point: str, *, limit: int) -> PublicBoard:
+    """What a waiting-room screen shows: the tracking codes ready at `point`
+    and their services, newest first; nothing about the holder."""
+    now = clock.now().astimezone(ZONE)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        count = await board_store.ready_count(conn, point)
+        rows = await board_store.ready(conn, point, limit=limit)
+    return PublicBoard(
+        pickup_point=point,
+        as_of=now,
+        count=count,
+        items=[
+            ReadyCode(
+                tracking_code=r["tracking_code"],
+                service_code=r["service_code"],
+                ready_at=r["ready_at"],
+            )
+            for r in rows
+        ],
+    )

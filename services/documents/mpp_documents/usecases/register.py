@@ -14,11 +14,13 @@ described in `mpp_documents.domain.register`.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
 from mpp_documents.domain.register import (
+    ZONE,
     AlreadyRevoked,
     IssuedDocument,
     NotRegistered,
@@ -26,12 +28,14 @@ from mpp_documents.domain.register import (
     format_number,
     issue_year,
     new_verification_code,
+    normalise_number,
     normalise_office,
 )
 from mpp_documents.store import register as register_store
+from mpp_documents.store.register import RegisterQuery
 from mpp_shared import audit, clock
 from mpp_shared.auth import Principal
-from mpp_shared.errors import NotFound
+from mpp_shared.errors import Invalid, NotFound
 
 # A verification code drawn twice (45 random bits) is drawn again; this many
 # clashes in a row means something else is wrong.
@@ -150,3 +154,76 @@ async def look_up_code(pool: asyncpg.Pool, code: str) -> IssuedDocument:
             "No document is registered under this code",
         )
     return document
+
+
+async def find_document(pool: asyncpg.Pool, reference: str) -> IssuedDocument:
+    """The register's entry for what the production desk holds: the entry's
+    id (`document_id` of the job), the job's id or the document number."""
+    async with pool.acquire() as conn:
+        document = await register_store.find_for_print(conn, reference)
+    if document is None:
+        raise NotRegistered(reference)
+    return document
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    """A supervisor's search of the register; every filter optional. Days are
+    WIB days, both ends included."""
+
+    number: str | None = None  # exactly this number (case does not matter)
+    number_prefix: str | None = None  # numbers starting so, e.g. 3506-KTP-2026-
+    service_code: str | None = None
+    pickup_point: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    revoked: bool | None = None  # True: revoked only; False: valid only
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    document: IssuedDocument
+    pickup_point: str | None  # the job's point: where it waits or waited
+
+
+@dataclass(frozen=True)
+class RegisterPage:
+    entries: list[RegisterEntry]  # newest first
+    total: int  # every entry the filters let through
+
+
+def register_query(filters: RegisterFilters) -> RegisterQuery:
+    """The store's query; refuses a range whose end comes before its start."""
+    first, last = filters.issued_from, filters.issued_to
+    if first is not None and last is not None and last < first:
+        raise Invalid.field(
+            "issued_to",
+            "range",
+            "tidak boleh sebelum issued_from",
+            "must not be before issued_from",
+        )
+    return RegisterQuery(
+        number=normalise_number(filters.number) if filters.number else None,
+        number_prefix=normalise_number(filters.number_prefix) if filters.number_prefix else None,
+        doc_type=filters.service_code or None,
+        pickup_point=filters.pickup_point or None,
+        since=datetime.combine(first, time.min, ZONE) if first else None,
+        before=datetime.combine(last + timedelta(days=1), time.min, ZONE) if last else None,
+        revoked=filters.revoked,
+    )
+
+
+async def search_register(
+    pool: asyncpg.Pool, filters: RegisterFilters, *, page: int, page_size: int
+) -> RegisterPage:
+    """One page of the register, newest first, and the count of all it matches
+    (both from one snapshot). The holder is masked in every entry."""
+    query = register_query(filters)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        total = await register_store.count(conn, query)
+        found = await register_store.search(
+            conn, query, limit=page_size, offset=(page - 1) * page_size
+        )
+    return RegisterPage(
+        entries=[RegisterEntry(document=d, pickup_point=p) for d, p in found], total=total
+    )

@@ -1,5 +1,5 @@
-"""What intake's routes depend on: the field cipher, the settings, and who
-may call them (as `Annotated` aliases)."""
+"""What intake's routes depend on: the field cipher, the settings, the
+public pages, and who may call them (as `Annotated` aliases)."""
 
 from typing import Annotated
 
@@ -9,6 +9,7 @@ from mpp_shared.auth import Principal, Role
 from mpp_shared.pii import FieldCipher
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.web.auth import require_roles
+from mpp_shared.web.pages import Pages
 
 
 async def get_cipher(request: Request) -> FieldCipher:
@@ -21,13 +22,24 @@ async def get_settings(request: Request) -> ServiceSettings:
     return settings
 
 
+async def get_pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
 CipherDep = Annotated[FieldCipher, Depends(get_cipher)]
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+PagesDep = Annotated[Pages, Depends(get_pages)]
 FrontDesk = Annotated[Principal, Depends(require_roles(Role.FRONTDESK))]
 Verifier = Annotated[Principal, Depends(require_roles(Role.VERIFIER))]
 Officer = Annotated[
     Principal,
     Depends(require_roles(Role.FRONTDESK, Role.VERIFIER, Role.SUPERVISOR, Role.PICKUP)),
+]
+# Who prints an application's receipt: the counter, the verifier, a supervisor.
+ReceiptPrinter = Annotated[
+    Principal,
+    Depends(require_roles(Role.FRONTDESK, Role.VERIFIER, Role.SUPERVISOR)),
 ]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 DesaOrSupervisor = Annotated[Principal, Depends(require_roles(Role.FRONTDESK, Role.SUPERVISOR))]

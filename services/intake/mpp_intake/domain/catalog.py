@@ -105,6 +105,16 @@ class ServiceVersion:
         """Codes naming no requirement of this service, sorted."""
         return sorted({code for code in codes if self.requirement(code) is None})
 
+    def paper_name(self, code: str, language: str) -> str:
+        """The name of the paper `code` (a requirement or one of its
+        alternatives) as the catalog gives it; the code itself when unknown."""
+        for r in self.requirements:
+            papers: list[Requirement | Alternative] = [r, *r.any_of]
+            for paper in papers:
+                if paper.code == code:
+                    return paper.name_en if language == "en" else paper.name_id
+        return code
+
     def accepted_for(self, code: str) -> set[str]:
         """Every code that satisfies the requirement `code` belongs to (`code`
         alone when it belongs to none)."""

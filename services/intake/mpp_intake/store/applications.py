@@ -87,6 +87,12 @@ TIMELINE = (
     "SELECT step, at, pickup_point FROM application_timeline "
     "WHERE application_id = $1 ORDER BY at, id"
 )
+# How many of the actions `$2` the audit trail holds for the application `$1`
+# (e.g. the prints of its receipt); the trail is the one record of them.
+AUDITED = """
+SELECT count(*) FROM audit_log
+WHERE target_type = 'application' AND target_id = $1::text AND action = ANY($2::text[])
+"""
 LOCK_PROGRESS = "SELECT progress FROM applications WHERE id = $1 FOR UPDATE"
 # A handed-over or cancelled document ends the application: the NIK may apply again.
 RECORD_PROGRESS = """
@@ -250,6 +256,17 @@ async def timeline(
     conn: asyncpg.Connection | asyncpg.Pool, application_id: uuid.UUID
 ) -> list[asyncpg.Record]:
     return list(await conn.fetch(TIMELINE, application_id))
+
+
+async def lock(conn: asyncpg.Connection, application_id: uuid.UUID) -> asyncpg.Record | None:
+    """The application row (as `SELECT` reads it), locked until the transaction ends."""
+    return await conn.fetchrow(APPLICATIONS.lock_query, application_id)
+
+
+async def audited(conn: asyncpg.Connection, application_id: uuid.UUID, actions: list[str]) -> int:
+    """How many entries of `actions` the audit trail holds for the application."""
+    count: int = await conn.fetchval(AUDITED, str(application_id), actions)
+    return count
 
 
 async def lock_progress(conn: asyncpg.Connection, application_id: uuid.UUID) -> str | None:

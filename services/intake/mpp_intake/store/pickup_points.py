@@ -12,25 +12,34 @@ from mpp_intake.domain.catalog import PickupPoint
 from mpp_intake.store import cache
 
 ALL = "SELECT * FROM pickup_points ORDER BY code"
+ONE = "SELECT * FROM pickup_points WHERE code = $1"
 CODES = "SELECT code FROM pickup_points"
 NEAREST = "SELECT code FROM pickup_points WHERE $1 = ANY(serves_regions) ORDER BY code LIMIT 1"
 OPENING_HOURS = "SELECT opening_hours FROM pickup_points WHERE code = $1"
 
 
+def _point(r: asyncpg.Record) -> PickupPoint:
+    hours = r["opening_hours"]
+    return PickupPoint(
+        code=r["code"],
+        name=r["name"],
+        kind=r["kind"],
+        region_code=r["region_code"],
+        address=r["address"],
+        opening_hours=json.loads(hours) if isinstance(hours, str) else hours,
+        daily_capacity=r["daily_capacity"],
+        serves_regions=tuple(r["serves_regions"]),
+    )
+
+
 async def pickup_points(conn: asyncpg.Connection | asyncpg.Pool) -> list[PickupPoint]:
-    return [
-        PickupPoint(
-            code=r["code"],
-            name=r["name"],
-            kind=r["kind"],
-            region_code=r["region_code"],
-            address=r["address"],
-            opening_hours=r["opening_hours"],
-            daily_capacity=r["daily_capacity"],
-            serves_regions=tuple(r["serves_regions"]),
-        )
-        for r in await conn.fetch(ALL)
-    ]
+    return [_point(r) for r in await conn.fetch(ALL)]
+
+
+async def pickup_point(conn: asyncpg.Connection | asyncpg.Pool, code: str) -> PickupPoint | None:
+    """The point `code`; None when there is none."""
+    row = await conn.fetchrow(ONE, code)
+    return _point(row) if row else None
 
 
 async def pickup_point_codes(conn: asyncpg.Connection | asyncpg.Pool) -> set[str]:

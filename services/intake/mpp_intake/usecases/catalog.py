@@ -39,6 +39,15 @@ class PointChoice:
     suggested: bool  # nearest to the kecamatan asked about
 
 
+@dataclass(frozen=True)
+class ServiceDetail:
+    """A service as the public page shows it: its current version and the
+    pickup points it is collected at."""
+
+    service: ServiceVersion
+    points: list[PickupPoint]
+
+
 async def current_services(pool: asyncpg.Pool) -> list[ServiceVersion]:
     return await catalog.current_services(pool)
 
@@ -53,6 +62,16 @@ async def find_service(pool: asyncpg.Pool, code: str, version: int | None) -> Se
     if service is None:
         raise NotFound("not_found", "Layanan tidak ditemukan", "Service not found")
     return service
+
+
+async def service_detail(pool: asyncpg.Pool, code: str) -> ServiceDetail:
+    """The current version of `code` with its pickup points, in the catalog's
+    order; NotFound when there is no such service."""
+    service = await find_service(pool, code, None)
+    points = {p.code: p for p in await pickup_points.pickup_points(pool)}
+    return ServiceDetail(
+        service=service, points=[points[c] for c in service.pickup_points if c in points]
+    )
 
 
 async def publish_service(

@@ -1,5 +1,6 @@
-"""Public tracking by tracking code: progress, promise, what to bring and the
-timeline; never a NIK or a name."""
+"""Public tracking by tracking code: progress, promise, what to bring, the
+pickup point (address and opening hours) and the timeline, each step in the
+citizen's words; never a NIK or a name."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pydantic import BaseModel
 
 from mpp_intake.domain import tracking_code as codes
 from mpp_intake.domain.guidance import next_step, what_to_bring
-from mpp_intake.store import applications
+from mpp_intake.domain.wording import step_words
+from mpp_intake.store import applications, pickup_points
 from mpp_intake.usecases.application_views import MissingRequirement, named_items
 from mpp_shared.errors import Invalid, Language, NotFound
 
@@ -19,6 +21,7 @@ class TimelineStep(BaseModel):
     step: str
     at: datetime
     pickup_point: str | None = None
+    label: str = ""  # the step in the citizen's words
 
 
 class TrackingPublic(BaseModel):
@@ -33,6 +36,11 @@ class TrackingPublic(BaseModel):
     what_to_bring: list[str]
     next_step: str
     timeline: list[TimelineStep]
+    status_label: str = ""  # the status in the citizen's words
+    pickup_point_name: str | None = None
+    pickup_point_address: str | None = None
+    # {"mon": ["08:00", "15:00"], ..., "sun": null}, as GET /v1/pickup-points gives it
+    pickup_point_hours: dict[str, list[str] | None] | None = None
 
 
 async def track(pool: asyncpg.Pool, tracking_code: str, language: Language) -> TrackingPublic:
@@ -54,6 +62,9 @@ async def track(pool: asyncpg.Pool, tracking_code: str, language: Language) -> T
     absent = named_items(row["missing"], language)
     returned = named_items(row["returned_items"], language)
     hold = row["hold_reason"]
+    point = (
+        await pickup_points.pickup_point(pool, row["pickup_point"]) if row["pickup_point"] else None
+    )
     return TrackingPublic(
         hold_reason=(hold["name_en"] if en else hold["name_id"]) if hold else None,
         tracking_code=row["tracking_code"],
@@ -72,6 +83,16 @@ async def track(pool: asyncpg.Pool, tracking_code: str, language: Language) -> T
             language,
         ),
         timeline=[
-            TimelineStep(step=s["step"], at=s["at"], pickup_point=s["pickup_point"]) for s in steps
+            TimelineStep(
+                step=s["step"],
+                at=s["at"],
+                pickup_point=s["pickup_point"],
+                label=step_words(s["step"], language),
+            )
+            for s in steps
         ],
+        status_label=step_words(row["progress"], language),
+        pickup_point_name=point.name if point else None,
+        pickup_point_address=point.address if point else None,
+        pickup_point_hours=point.opening_hours if point else None,
     )

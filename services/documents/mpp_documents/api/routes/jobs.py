@@ -11,6 +11,8 @@ from mpp_documents.api.deps import SettingsDep, Staff
 from mpp_documents.api.schemas import JobList, JobPublic, JobTransition
 from mpp_documents.domain.handover import RepresentativeInfo
 from mpp_documents.domain.jobs import JobState
+from mpp_documents.domain.register import verification_url
+from mpp_documents.settings import DocumentsSettings
 from mpp_documents.usecases import jobs
 from mpp_documents.usecases.job_transitions import MoveJob, move_job
 from mpp_shared.auth import Role
@@ -32,8 +34,13 @@ MOVERS: dict[JobState, frozenset[Role]] = {
 }
 
 
-def job_public(job: jobs.Job) -> JobPublic:
-    return JobPublic.model_validate(job, from_attributes=True)
+def job_public(job: jobs.Job, settings: DocumentsSettings) -> JobPublic:
+    answer = JobPublic.model_validate(job, from_attributes=True)
+    if job.verification_code:
+        answer.verification_url = verification_url(
+            settings.public_documents_url, job.verification_code
+        )
+    return answer
 
 
 def move_command(job_id: uuid.UUID, body: JobTransition) -> MoveJob:
@@ -61,18 +68,19 @@ def move_command(job_id: uuid.UUID, body: JobTransition) -> MoveJob:
 @router.get("", response_model=JobList, summary="Jobs by application or state")
 async def list_jobs(
     pool: PoolDep,
+    settings: SettingsDep,
     _staff: Staff,
     application_id: uuid.UUID | None = None,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     found = await jobs.find_jobs(pool, application_id=application_id, state=state, limit=limit)
-    return JobList(items=[job_public(job) for job in found], count=len(found))
+    return JobList(items=[job_public(job, settings) for job in found], count=len(found))
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="One job")
-async def get_job(job_id: uuid.UUID, pool: PoolDep, _staff: Staff) -> Any:
-    return job_public(await jobs.get_job(pool, job_id))
+async def get_job(job_id: uuid.UUID, pool: PoolDep, settings: SettingsDep, _staff: Staff) -> Any:
+    return job_public(await jobs.get_job(pool, job_id), settings)
 
 
 @router.post(
@@ -88,4 +96,4 @@ async def transition(
             f"Peran Anda tidak boleh mengubah status menjadi {target.value}",
             f"Your role may not move a job to {target.value}",
         )
-    return job_public(await move_job(pool, settings, staff, move_command(job_id, body)))
+    return job_public(await move_job(pool, settings, staff, move_command(job_id, body)), settings)

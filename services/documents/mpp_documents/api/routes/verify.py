@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from mpp_documents.api.deps import Supervisor
+from mpp_documents.api.deps import PublicDocumentsUrl, Supervisor
 from mpp_documents.api.register_schemas import (
     DocumentVerification,
     IssuedDocumentRecord,
@@ -19,6 +19,7 @@ from mpp_documents.domain.register import (
     issue_date,
     normalise_code,
     type_name,
+    verification_url,
 )
 from mpp_documents.usecases import register
 from mpp_shared.web import ApiError, Language, LanguageDep, PoolDep
@@ -45,7 +46,11 @@ def verification_answer(document: IssuedDocument, language: Language) -> Documen
     )
 
 
-def staff_record(document: IssuedDocument, language: Language = "id") -> IssuedDocumentRecord:
+def staff_record(
+    document: IssuedDocument, language: Language = "id", *, public_documents_url: str = ""
+) -> IssuedDocumentRecord:
+    """The register's entry as staff see it; its verification URL on
+    `public_documents_url` (the setting; without it, a path on this service)."""
     return IssuedDocumentRecord(
         id=document.id,
         job_id=document.job_id,
@@ -57,6 +62,7 @@ def staff_record(document: IssuedDocument, language: Language = "id") -> IssuedD
         seq=document.seq,
         number=document.number,
         verification_code=document.verification_code,
+        verification_url=verification_url(public_documents_url, document.verification_code),
         holder_masked=document.holder_masked,
         issued_at=document.issued_at,
         status=document.status,
@@ -111,8 +117,9 @@ async def revoke_document(
     pool: PoolDep,
     supervisor: Supervisor,
     language: LanguageDep,
+    public_url: PublicDocumentsUrl,
 ) -> Any:
     document = await register.revoke_document(
         pool, supervisor, number_or_id=number_or_id, reason=body.reason
     )
-    return staff_record(document, language)
+    return staff_record(document, language, public_documents_url=public_url)
