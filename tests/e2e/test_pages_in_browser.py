@@ -224,7 +224,8 @@ async def test_the_catalog_page_lists_a_services_requirements(
         await page.goto(f"{intake}/services")
         await readable(page, PHONE)
         await page.get_by_role("link", name="Akta Kelahiran").first.click()
-        text = await readable(page, PHONE)
+        await readable(page, PHONE)
+        assert "Akta Kelahiran" in await page.inner_text("h1")
         requirements = await page.inner_text("#requirements")
         assert "Surat keterangan kelahiran dari rumah sakit" in requirements, requirements
         assert "Rp 0" in await page.inner_text("#fee")
