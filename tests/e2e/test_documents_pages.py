@@ -15,8 +15,8 @@ import zxingcpp
 from PIL import Image
 
 from mpp_devstack.stack import Stack
-from mpp_documents.api.page_format import long_date
 from mpp_shared import codes
+from mpp_shared.wording import long_date
 from tests.e2e.test_pickup import _ready
 from tests.e2e.test_production import _move
 from tests.support.auth import auth

@@ -16,12 +16,13 @@ from mpp_complaints.domain.queue import (
     parse_channel,
     parse_statuses,
 )
-from mpp_complaints.domain.words import STATUS_WORDS, STEP_WORDS, wib, words
+from mpp_complaints.domain.words import STATUS_WORDS, STEP_WORDS, words
 from mpp_complaints.store.metrics import GAUGES
 from mpp_complaints.store.queue import OVERDUE
 from mpp_complaints.usecases.scope import opd_scope, refuse_unseen, scoped_opd
 from mpp_shared.auth import Principal, Role
 from mpp_shared.errors import Forbidden, Invalid, NotFound
+from mpp_shared.wording import datetime_words as wib
 
 NOW = datetime(2025, 5, 15, 9, 0, tzinfo=UTC)
 
@@ -123,7 +124,7 @@ def test_every_status_and_step_has_words_in_both_languages() -> None:
 def test_a_deadline_reads_in_wib() -> None:
     # 09:00 UTC is 16:00 in Jakarta, on a Thursday.
     assert wib(NOW, "id") == "Kamis, 15 Mei 2025 pukul 16.00 WIB"
-    assert wib(NOW, "en") == "Thursday 15 May 2025, 16:00 WIB"
+    assert wib(NOW, "en") == "Thursday, 15 May 2025 at 16:00 WIB"
     # Past 17:00 UTC it is the next day in WIB.
     late = datetime(2025, 12, 31, 18, 30, tzinfo=UTC)
     assert wib(late, "id") == "Kamis, 1 Januari 2026 pukul 01.30 WIB"

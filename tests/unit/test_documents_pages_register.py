@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from mpp_documents.api.page_format import long_date, wib_moment, wib_time
 from mpp_documents.domain.register import ZONE, verification_url
 from mpp_documents.usecases.register import RegisterFilters, register_query
 from mpp_shared.errors import Invalid
@@ -20,16 +19,6 @@ def test_the_qr_code_opens_the_public_verification_page() -> None:
         == "https://dokumen.kedirikab.go.id/verify/V7KQ3M9XH26"
     )
     assert verification_url("http://127.0.0.1:8002", "V2") == "http://127.0.0.1:8002/verify/V2"
-
-
-def test_dates_and_times_are_written_in_wib_in_the_readers_language() -> None:
-    late_utc = datetime(2026, 12, 31, 17, 5, tzinfo=UTC)  # 00.05 WIB on 1 January
-    assert wib_time(late_utc, "id") == "00.05 WIB"
-    assert wib_time(late_utc, "en") == "00:05 WIB"
-    assert wib_moment(late_utc, "id") == "00.05 WIB, 1 Januari 2027"
-    assert wib_moment(late_utc, "en") == "00:05 WIB, 1 January 2027"
-    assert long_date(date(2026, 8, 17), "id") == "17 Agustus 2026"
-    assert long_date(date(2026, 5, 1), "en") == "1 May 2026"
 
 
 def test_filters_become_the_registers_query() -> None:

@@ -4,12 +4,8 @@ and a deadline as a date and time in WIB. Pure."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from mpp_shared.errors import Language
-
-WIB = ZoneInfo("Asia/Jakarta")
+from mpp_shared.wording import pick
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {
     "received": ("Diterima, menunggu verifikasi", "Received, waiting to be verified"),
@@ -56,48 +52,10 @@ PROGRESS_WORDS: dict[str, tuple[str, str]] = {
     "picked_up": ("Sudah diambil", "Picked up"),
 }
 
-_DAYS = (
-    ("Senin", "Monday"),
-    ("Selasa", "Tuesday"),
-    ("Rabu", "Wednesday"),
-    ("Kamis", "Thursday"),
-    ("Jumat", "Friday"),
-    ("Sabtu", "Saturday"),
-    ("Minggu", "Sunday"),
-)
-_MONTHS = (
-    ("Januari", "January"),
-    ("Februari", "February"),
-    ("Maret", "March"),
-    ("April", "April"),
-    ("Mei", "May"),
-    ("Juni", "June"),
-    ("Juli", "July"),
-    ("Agustus", "August"),
-    ("September", "September"),
-    ("Oktober", "October"),
-    ("November", "November"),
-    ("Desember", "December"),
-)
-
-
-def _pick(pair: tuple[str, str], language: Language) -> str:
-    return pair[1] if language == "en" else pair[0]
-
 
 def words(table: dict[str, tuple[str, str]], key: str | None, language: Language) -> str | None:
     """The words for `key` (the key itself when the table lacks it; None for None)."""
     if key is None:
         return None
     pair = table.get(key)
-    return _pick(pair, language) if pair else key
-
-
-def wib(moment: datetime, language: Language) -> str:
-    """Kamis, 15 Mei 2025 pukul 16.00 WIB / Thursday 15 May 2025, 16:00 WIB."""
-    local = moment.astimezone(WIB)
-    day = _pick(_DAYS[local.weekday()], language)
-    month = _pick(_MONTHS[local.month - 1], language)
-    if language == "en":
-        return f"{day} {local.day} {month} {local.year}, {local:%H:%M} WIB"
-    return f"{day}, {local.day} {month} {local.year} pukul {local:%H.%M} WIB"
+    return pick(pair, language) if pair else key

@@ -17,12 +17,12 @@ from mpp_complaints.domain.words import (
     REJECTION_WORDS,
     STATUS_WORDS,
     STEP_WORDS,
-    wib,
     words,
 )
 from mpp_complaints.store import complaints
 from mpp_shared import codes
 from mpp_shared.errors import Language, NotFound
+from mpp_shared.wording import datetime_words
 
 UNKNOWN_CODE = (
     "Kode pengaduan tidak ditemukan. Periksa kembali kode pada bukti pengaduan Anda.",
@@ -89,7 +89,7 @@ async def status_by_code(pool: asyncpg.Pool, raw_code: str, language: Language) 
         step=row["step"],
         step_text=words(STEP_WORDS, row["step"], language),
         step_due_at=due,
-        step_due_text=wib(due, language) if due is not None else None,
+        step_due_text=datetime_words(due, language) if due is not None else None,
         opd=row["opd"],
         response_text=shown_response,
         responded_at=row["responded_at"],

@@ -8,22 +8,19 @@ Times are shown in WIB (Asia/Jakarta), the zone of the working calendar:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from mpp_shared.errors import Language
+from mpp_shared.wording import DAYS, date_words, datetime_words, in_wib, pick, time_words
 
-WIB = ZoneInfo("Asia/Jakarta")
+__all__ = [
+    "date_words",
+    "datetime_words",
+    "in_wib",
+    "time_words",
+]
+
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS_ID = (
-    "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
-).split()
-MONTHS_EN = (
-    "January February March April May June July August September October November December"
-).split()
 
 # Each step of an application's timeline (and its current progress) as the
 # citizen reads it: (id, en).
@@ -69,44 +66,15 @@ SLA_UNIT_WORDS = {
 }
 
 
-def _pick(pair: tuple[str, str], language: Language) -> str:
-    return pair[1] if language == "en" else pair[0]
-
-
-def in_wib(at: datetime) -> datetime:
-    """`at` (timezone-aware) on the office's clock."""
-    return at.astimezone(WIB)
-
-
-def date_words(at: datetime, language: Language) -> str:
-    """ "Senin, 3 Maret 2025" / "Monday, 3 March 2025" (the day in WIB)."""
-    local = in_wib(at)
-    if language == "en":
-        return f"{DAYS_EN[local.weekday()]}, {local.day} {MONTHS_EN[local.month - 1]} {local.year}"
-    return f"{DAYS_ID[local.weekday()]}, {local.day} {MONTHS_ID[local.month - 1]} {local.year}"
-
-
-def time_words(at: datetime, language: Language) -> str:
-    """ "15.00 WIB" / "15:00 WIB"."""
-    local = in_wib(at)
-    return f"{local:%H:%M} WIB" if language == "en" else f"{local:%H.%M} WIB"
-
-
-def datetime_words(at: datetime, language: Language) -> str:
-    """ "Senin, 3 Maret 2025 pukul 15.00 WIB" / "Monday, 3 March 2025 at 15:00 WIB"."""
-    joint = " at " if language == "en" else " pukul "
-    return date_words(at, language) + joint + time_words(at, language)
-
-
 def step_words(step: str, language: Language) -> str:
     """A timeline step or progress in the citizen's words (the code itself if unknown)."""
     pair = STEP_WORDS.get(step)
-    return _pick(pair, language) if pair else step
+    return pick(pair, language) if pair else step
 
 
 def channel_words(channel: str, language: Language) -> str:
     pair = CHANNEL_WORDS.get(channel)
-    return _pick(pair, language) if pair else channel
+    return pick(pair, language) if pair else channel
 
 
 def fee_words(fee_idr: int, language: Language) -> str:
@@ -120,7 +88,7 @@ def fee_words(fee_idr: int, language: Language) -> str:
 def sla_words(amount: int, unit: str, language: Language) -> str:
     """ "14 hari kerja" / "14 working days"."""
     pair = SLA_UNIT_WORDS.get(unit, (unit, unit))
-    return f"{amount} {_pick(pair, language)}"
+    return f"{amount} {pick(pair, language)}"
 
 
 def _hours_text(span: Any, language: Language) -> str:
@@ -138,7 +106,7 @@ def opening_hours_lines(hours: Mapping[str, Any] | None, language: Language) -> 
     A day missing from `hours` is closed."""
     if not hours:
         return []
-    names = DAYS_EN if language == "en" else DAYS_ID
+    names = [pick(day, language) for day in DAYS]
     lines: list[str] = []
     start = 0
     for index in range(1, len(DAY_KEYS) + 1):

@@ -14,7 +14,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, get_args
-from zoneinfo import ZoneInfo
 
 from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -22,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from mpp_shared.errors import Language
 from mpp_shared.events.envelope import registered_types
 from mpp_shared.events.schemas import ComplaintEscalatedV1
+from mpp_shared.wording import in_wib, long_date, time_words
 
 Channel = Literal["sms", "whatsapp", "email"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
@@ -85,23 +85,15 @@ class StoredTemplate:
 
 # --- the MPP filters ------------------------------------------------------------
 
-_WIB = ZoneInfo("Asia/Jakarta")
-_MONTHS_EN = (
-    "January February March April May June July August September October November December"
-).split()
-_MONTHS_ID = (
-    "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
-).split()
-
 
 def _when(value: str | None, language: Language) -> str:
-    """An event's ISO timestamp as a citizen reads it, in WIB."""
+    """An event's ISO timestamp as a citizen reads it, in WIB: "4 Desember
+    2026, pukul 11.02 WIB" (a message has no room for the weekday)."""
     if not value:
         return "-"
-    at = datetime.fromisoformat(value).astimezone(_WIB)
-    if language == "en":
-        return f"{at.day} {_MONTHS_EN[at.month - 1]} {at.year}, {at:%H:%M} WIB"
-    return f"{at.day} {_MONTHS_ID[at.month - 1]} {at.year}, pukul {at:%H.%M} WIB"
+    at = datetime.fromisoformat(value)
+    joint = ", " if language == "en" else ", pukul "
+    return long_date(in_wib(at).date(), language) + joint + time_words(at, language)
 
 
 def _names(items: list[dict[str, Any]], language: Language) -> str:

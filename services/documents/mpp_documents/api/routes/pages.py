@@ -22,7 +22,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mpp_documents.api.deps import PagesDep, SettingsDep
-from mpp_documents.api.page_format import long_date, wib_moment
 from mpp_documents.api.routes.board import PUBLIC_BOARD_LIMIT
 from mpp_documents.api.routes.verify import verification_answer
 from mpp_documents.domain.handover import is_point_code
@@ -32,6 +31,7 @@ from mpp_shared.errors import NotFound
 from mpp_shared.web import PoolDep
 from mpp_shared.web.auth import PUBLIC
 from mpp_shared.web.pages import page_language
+from mpp_shared.wording import in_wib, long_date, time_words
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
@@ -112,7 +112,9 @@ async def board_page(
         refresh_seconds=settings.board_refresh_seconds,
         point=board.pickup_point,
         as_of=board.as_of,
-        as_of_text=wib_moment(board.as_of, language),
+        # "09.05 WIB, 4 Maret 2026": read after "Keadaan pukul" / "As of".
+        as_of_text=f"{time_words(board.as_of, language)}, "
+        f"{long_date(in_wib(board.as_of).date(), language)}",
         count=board.count,
         items=[
             {"code": item.tracking_code, "service": type_name(item.service_code, language)}
