@@ -27,6 +27,13 @@ MPP backend is running.
   logs        {logs}/<service>.log
   metrics     <service URL>/metrics{traces}
 
+Citizens' pages (open in a browser):
+  {intake}/services            services and their requirements
+  {intake}/track               tracking by the code on a receipt
+  {documents}/verify           checking a document's verification code
+  {documents}/board/MPP        the pickup board of a waiting room
+  {complaints}/complaints/new  the complaint form
+
 Development token:  make token ROLE=frontdesk   (roles: frontdesk verifier production pickup
                     complaint_officer supervisor admin opd_system)
 A service that stops is started again. Stop everything with Ctrl-C.
@@ -82,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             database=stack.database_url,
             logs=root / "logs",
             traces=f"\n  traces      {viewer.url}" if viewer is not None else "",
+            intake=stack.services["intake"].url,
+            documents=stack.services["documents"].url,
+            complaints=stack.services["complaints"].url,
         ),
         flush=True,
     )
