@@ -19,6 +19,7 @@ from mpp_notify.channels.registry import build_channels
 from mpp_notify.delivery.dispatcher import MessageDispatcher
 from mpp_notify.handlers import Notifier
 from mpp_notify.settings import NotifySettings
+from mpp_notify.store import delivery_log
 from mpp_shared.events import CloudEvent, build_event
 from mpp_shared.events.envelope import registered_types
 from mpp_shared.events.examples import EXAMPLES
@@ -198,3 +199,34 @@ async def test_a_send_interrupted_by_a_crash_is_tried_again_under_the_same_id(
     ]
     delivered = await notify_pool.fetchrow("SELECT status, attempts FROM delivery_log")
     assert delivered["status"] == "delivered" and delivered["attempts"] == 2
+
+
+async def test_messages_of_one_batch_are_listed_in_the_order_of_their_events(
+    notify_pool: asyncpg.Pool, gateway: Gateway
+) -> None:
+    """The consumer handles a partition's batch in one transaction; the
+    citizen's messages still list in the order their events happened."""
+    notifier, _ = parts(gateway, Clock(MORNING))
+    app_id = uuid.uuid4()
+    steps = [
+        "mpp.application.submitted.v1",
+        "mpp.application.verified.v1",
+        "mpp.document.ready_for_pickup.v1",
+        "mpp.document.picked_up.v1",
+    ]
+    async with notify_pool.acquire() as conn, conn.transaction():
+        await notifier.handle(conn, citizen_event(steps[0], app_id))
+        for step in steps[1:]:
+            await notifier.handle(conn, citizen_event(step, app_id))
+    async with notify_pool.acquire() as conn:
+        listed = await delivery_log.find_page(
+            conn,
+            application_id=app_id,
+            complaint_id=None,
+            tracking_code=None,
+            status=None,
+            channel=None,
+            limit=10,
+            offset=0,
+        )
+    assert [row["source_event_type"] for row in listed] == steps
