@@ -24,6 +24,7 @@ from mpp_shared.telemetry import (
 from mpp_shared.web import document_errors, health_router, install_error_handlers
 from mpp_shared.web.audit import router as audit_router
 from mpp_shared.web.observability import RequestLog, metrics_router
+from mpp_shared.web.pages import Pages
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,10 @@ def create_service_app(
     background: Sequence[BackgroundTask] = (),
     gauges: Sequence[SnapshotGauge] = (),
     readiness_info: Mapping[str, Mapping[str, str]] | None = None,
+    pages: str | None = None,
 ) -> FastAPI:
+    """The service's app; `pages` names the package whose
+    `api/pages/templates/` hold its public pages (`mpp_shared.web.pages`)."""
     runtime = Runtime(settings, migrations_dir, consumers, background, gauges, readiness_info or {})
 
     @asynccontextmanager
@@ -60,6 +64,8 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    if pages is not None:
+        app.state.pages = Pages(pages, settings)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(metrics_router)

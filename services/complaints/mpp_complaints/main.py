@@ -24,7 +24,6 @@ from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec
 from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
-from mpp_shared.web.pages import Pages
 
 
 def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
@@ -32,6 +31,7 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
     register_messages(VALIDATION_MESSAGES)
     app = create_service_app(
         settings=settings,
+        pages="mpp_complaints",
         title="MPP complaints",
         description="Complaints about the service, routed to the responsible OPD.",
         migrations_dir=Path(__file__).parent / "migrations",
@@ -53,7 +53,6 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         background=[deadlines.scheduler_task(settings)],
     )
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
-    app.state.pages = Pages("mpp_complaints", settings)
     return app
 
 

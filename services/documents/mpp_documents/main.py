@@ -21,6 +21,7 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
     register_messages(VALIDATION_MESSAGES)
     return create_service_app(
         settings=settings,
+        pages="mpp_documents",
         title="MPP documents",
         description="Production of verified applications and handover at the pickup point.",
         migrations_dir=Path(__file__).parent / "migrations",

@@ -24,7 +24,6 @@ from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec
 from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
-from mpp_shared.web.pages import Pages
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -32,6 +31,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     register_messages({**VALIDATION_MESSAGES, **CATALOG_MESSAGES})
     app = create_service_app(
         settings=settings,
+        pages="mpp_intake",
         title="MPP intake",
         description=(
             "Service catalog, pickup points, applications for population documents "
@@ -54,7 +54,6 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     install_intake_errors(app)
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
-    app.state.pages = Pages("mpp_intake", settings)
     return app
 
 

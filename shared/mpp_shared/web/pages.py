@@ -16,11 +16,11 @@ of the services' pages (settings `PUBLIC_INTAKE_URL` and the others).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
 from mpp_shared.errors import Language, Refusal
@@ -118,6 +118,15 @@ class Pages:
             title_en="Not found" if status_code == 404 else "Please check",
             message=refusal.message_en if language == "en" else refusal.message_id,
         )
+
+
+def app_pages(request: Request) -> Pages:
+    """The service's pages, made once with its app (`create_service_app(pages=...)`)."""
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+PagesDep = Annotated[Pages, Depends(app_pages)]
 
 
 def _switch_url(request: Request, language: Language) -> str:

@@ -10,7 +10,6 @@ from fastapi import Depends, Request
 from mpp_documents.settings import DocumentsSettings
 from mpp_shared.auth import Principal, Role
 from mpp_shared.web.auth import require_roles
-from mpp_shared.web.pages import Pages
 
 
 def get_settings(request: Request) -> DocumentsSettings:
@@ -30,16 +29,6 @@ def public_documents_url(request: Request) -> str:
 
 PublicDocumentsUrl = Annotated[str, Depends(public_documents_url)]
 
-
-def get_pages(request: Request) -> Pages:
-    """The templates of the public pages, made once per app."""
-    pages: Pages | None = getattr(request.app.state, "pages", None)
-    if pages is None:
-        pages = request.app.state.pages = Pages("mpp_documents", request.app.state.settings)
-    return pages
-
-
-PagesDep = Annotated[Pages, Depends(get_pages)]
 
 # The production and pickup desks and their supervisors: the jobs, the
 # pickup board, the backlog.

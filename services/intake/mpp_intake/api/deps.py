@@ -9,7 +9,6 @@ from mpp_shared.auth import Principal, Role
 from mpp_shared.pii import FieldCipher
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.web.auth import require_roles
-from mpp_shared.web.pages import Pages
 
 
 async def get_cipher(request: Request) -> FieldCipher:
@@ -22,14 +21,8 @@ async def get_settings(request: Request) -> ServiceSettings:
     return settings
 
 
-async def get_pages(request: Request) -> Pages:
-    pages: Pages = request.app.state.pages
-    return pages
-
-
 CipherDep = Annotated[FieldCipher, Depends(get_cipher)]
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
-PagesDep = Annotated[Pages, Depends(get_pages)]
 FrontDesk = Annotated[Principal, Depends(require_roles(Role.FRONTDESK))]
 Verifier = Annotated[Principal, Depends(require_roles(Role.VERIFIER))]
 Officer = Annotated[

@@ -30,19 +30,12 @@ from mpp_shared.errors import Invalid, NotFound, TooManyRequests
 from mpp_shared.idempotency import StoredAnswer
 from mpp_shared.web import PoolDep
 from mpp_shared.web.auth import PUBLIC
-from mpp_shared.web.pages import Pages, page_language
+from mpp_shared.web.pages import app_pages, page_language
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
 FormField = Annotated[str, Form()]
 FIELD_LIMIT = 8000  # characters kept of any field shown again
-
-
-def pages_of(request: Request) -> Pages:
-    found = getattr(request.app.state, "pages", None)
-    if found is None:
-        found = request.app.state.pages = Pages("mpp_complaints", request.app.state.settings)
-    return found
 
 
 def _lang_query(request: Request) -> str:
@@ -59,7 +52,7 @@ def _render(
     headers: dict[str, str] | None = None,
     **context: object,
 ) -> HTMLResponse:
-    return pages_of(request).render(
+    return app_pages(request).render(
         request,
         template,
         status_code=status_code,

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mpp_documents.api.deps import PagesDep, SettingsDep
+from mpp_documents.api.deps import SettingsDep
 from mpp_documents.api.routes.board import PUBLIC_BOARD_LIMIT
 from mpp_documents.api.routes.verify import verification_answer
 from mpp_documents.domain.handover import is_point_code
@@ -30,7 +30,7 @@ from mpp_documents.usecases import pickup_board, register
 from mpp_shared.errors import NotFound
 from mpp_shared.web import PoolDep
 from mpp_shared.web.auth import PUBLIC
-from mpp_shared.web.pages import page_language
+from mpp_shared.web.pages import PagesDep, page_language
 from mpp_shared.wording import in_wib, long_date, time_words
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])

@@ -12,14 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mpp_intake.api.catalog_schemas import ServicePublic
-from mpp_intake.api.deps import PagesDep
 from mpp_intake.domain import tracking_code as codes
 from mpp_intake.domain.wording import datetime_words, opening_hours_lines
 from mpp_intake.usecases import catalog, tracking
 from mpp_shared.errors import Invalid, Language, NotFound, Refusal
 from mpp_shared.web import PoolDep
 from mpp_shared.web.auth import PUBLIC
-from mpp_shared.web.pages import SECURITY_HEADERS, page_language
+from mpp_shared.web.pages import SECURITY_HEADERS, PagesDep, page_language
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 

@@ -10,12 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mpp_intake.api.deps import PagesDep, ReceiptPrinter, SettingsDep
+from mpp_intake.api.deps import ReceiptPrinter, SettingsDep
 from mpp_intake.api.receipt_pdf import receipt_pdf
 from mpp_intake.api.receipt_view import receipt_view
 from mpp_intake.usecases import receipts
 from mpp_shared.web import PoolDep
-from mpp_shared.web.pages import SECURITY_HEADERS, page_language
+from mpp_shared.web.pages import SECURITY_HEADERS, PagesDep, page_language
 from mpp_shared.web.qr import qr_svg_data_uri
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
