@@ -25,6 +25,12 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     OPD_SYSTEM = "opd_system"
+    # A resident signed in with a one-time code (intake's online application):
+    # the token's subject is the citizen session, which holds the NIK.
+    CITIZEN = "citizen"
+    # A citizen channel relaying residents' own requests (notify's WhatsApp
+    # assistant filing a complaint on the sender's behalf).
+    CHANNEL = "channel"
 
 
 @dataclass(frozen=True)

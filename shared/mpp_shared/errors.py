@@ -68,6 +68,14 @@ class Invalid(Refusal):
         )
 
 
+class TooLarge(Refusal):
+    """The request (an uploaded file, all files of an application) is larger than allowed."""
+
+
+class UnsupportedType(Refusal):
+    """The content is of a kind not accepted (checked by content, never by name)."""
+
+
 class TooManyRequests(Refusal):
     """A rate limit was reached; `retry_after` says how many seconds to wait."""
 

@@ -264,6 +264,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "dead_at": NOW,
         "complaint_id": uuid.UUID("00000000-0000-4000-8000-000000000105"),
     },
+    "mpp.citizen.signin_code_requested.v1": {
+        "request_id": uuid.UUID("00000000-0000-4000-8000-000000000106"),
+        "channel": "sms",
+        "language": "id",
+        "contact_sealed": "3q2+7w==...(sealed for notify)",
+        "code_sealed": "u7D1hQ==...(sealed for notify)",
+        "expires_at": NOW,
+    },
 }
 
 

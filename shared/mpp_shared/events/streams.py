@@ -59,6 +59,14 @@ STREAMS: dict[str, Stream] = {
         subject="the notification id",
         key="the application or complaint id the message was about",
     ),
+    Topic.CITIZEN: Stream(
+        producer="intake",
+        summary="Residents' access to the online application: one-time sign-in codes, sealed "
+        "for notify, which sends them.",
+        subject_field="request_id",
+        subject="the code request id",
+        key="the code request id",
+    ),
 }
 
 

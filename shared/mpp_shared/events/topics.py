@@ -11,6 +11,7 @@ class Topic(StrEnum):
     COMPLAINTS = "mpp.complaints"
     SLA = "mpp.sla"
     NOTIFICATIONS = "mpp.notifications"
+    CITIZEN = "mpp.citizen"
 
 
 def dlq_of(topic: str) -> str:

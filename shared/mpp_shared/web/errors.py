@@ -24,7 +24,9 @@ from mpp_shared.errors import (
     Language,
     NotFound,
     Refusal,
+    TooLarge,
     TooManyRequests,
+    UnsupportedType,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ STATUS_OF: dict[type[Refusal], int] = {
     Forbidden: 403,
     Conflict: 409,
     Invalid: 422,
+    TooLarge: 413,
+    UnsupportedType: 415,
     TooManyRequests: 429,
 }
 

@@ -54,6 +54,7 @@ from mpp_shared.events.schemas.notifications import (
     NotificationEvent,
     NotificationRecordedV1,
 )
+from mpp_shared.events.schemas.signin import CitizenEvent, SignInCodeRequestedV1
 from mpp_shared.events.schemas.sla import SlaBreachedV1, SlaEvent, SlaWarningV1
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ApplicationReturnedV1",
     "ApplicationSubmittedV1",
     "ApplicationVerifiedV1",
+    "CitizenEvent",
     "ComplaintAssignedV1",
     "ComplaintClosedV1",
     "ComplaintEscalatedV1",
@@ -92,6 +94,7 @@ __all__ = [
     "NotificationDeliveredV1",
     "NotificationEvent",
     "NotificationRecordedV1",
+    "SignInCodeRequestedV1",
     "SlaBreachedV1",
     "SlaEvent",
     "SlaWarningV1",
