@@ -47,6 +47,15 @@ class FieldCipher:
     def decrypt(self, blob: bytes, *, context: str) -> str:
         return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], context.encode()).decode()
 
+    def encrypt_bytes(self, data: bytes, *, context: str) -> bytes:
+        """Encrypt a whole file (an uploaded paper); the context (e.g. its storage
+        key) binds the ciphertext to it, so a blob moved elsewhere no longer opens."""
+        nonce = os.urandom(_NONCE)
+        return nonce + self._aead.encrypt(nonce, data, context.encode())
+
+    def decrypt_bytes(self, blob: bytes, *, context: str) -> bytes:
+        return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], context.encode())
+
     def blind_index(self, value: str, *, context: str) -> bytes:
         return hmac.new(self._index_key, f"{context}:{value}".encode(), hashlib.sha256).digest()
 

@@ -79,6 +79,8 @@ def stack(
     )
     try:
         running.start_services()
+        # Meta calls notify's webhook back with each message's status.
+        providers.whatsapp_webhook = f"{running.services['notify'].url}/v1/whatsapp/webhook"
         yield running
     finally:
         running.stop()

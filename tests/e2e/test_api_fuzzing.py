@@ -50,8 +50,10 @@ from mpp_shared.auth import Role
 from tests.e2e.test_production import _verified_job
 from tests.routes import api_routes, dependency_calls
 from tests.support.auth import auth
-from tests.support.identities import nik
+from tests.support.citizen import sign_in
+from tests.support.identities import nik, phone
 from tests.support.polling import eventually
+from tests.support.providers import Providers
 
 CONFIG: dict[str, Any] = {
     "seed": 20240817,
@@ -106,6 +108,8 @@ KNOWN: dict[str, dict[str, list[str]]] = {name: {} for name in SERVICES}
 # points): only read operations get them, so the fuzzer never rewrites what
 # the other end-to-end tests rely on. Ids are of records made for this run.
 SHARED_CONFIG = {"code", "service_code", "event_type", "pickup_point"}
+# The signed-in resident of the citizen operations (filled by `records`).
+CITIZEN: dict[str, Any] = {}
 
 
 def _pick(values: list[str], seed: Any) -> str:
@@ -178,7 +182,9 @@ SCHEMAS = {name: _schema(name, app) for name, app in APPS.items()}
 
 
 @pytest.fixture(scope="module")
-async def records(stack: Stack, http: httpx.AsyncClient) -> AsyncIterator[None]:
+async def records(
+    stack: Stack, http: httpx.AsyncClient, providers: Providers
+) -> AsyncIterator[None]:
     """Real records of every kind for the fuzzer to aim at; the webhook
     subscription is deleted afterwards (it would otherwise be delivered to)."""
     intake, complaints = stack.services["intake"].url, stack.services["complaints"].url
@@ -239,6 +245,9 @@ async def records(stack: Stack, http: httpx.AsyncClient) -> AsyncIterator[None]:
         return str(items[0]["id"]) if items else None
 
     catalog = (await http.get(f"{intake}/v1/services")).json()["items"]
+    # A resident's session, for the operations of a signed-in citizen.
+    CITIZEN.update(nik=nik(), phone=phone().typed, intake=intake, providers=providers)
+    CITIZEN["token"] = _citizen_sign_in()
     categories = (await http.get(f"{complaints}/v1/categories")).json()
     KNOWN["intake"].update(
         application_id=[application["id"], pending.json()["id"]],
@@ -293,9 +302,23 @@ def fuzz_session() -> Iterator[requests.Session]:
     session.close()
 
 
-def _token(role: Role | None, path: str) -> dict[str, str]:
+def _citizen_sign_in(*, another: bool = False) -> str:
+    """A session of the resident the `records` fixture chose (or of another
+    resident: the code limits per NIK and phone hold in the fuzzer too)."""
+    c = CITIZEN
+    resident, mobile = (nik(), phone().typed) if another else (c["nik"], c["phone"])
+    return sign_in(c["intake"], c["providers"], nik=resident, phone=mobile)
+
+
+def _token(role: Role | None, path: str, method: str = "GET") -> dict[str, str]:
     if role is None:
         return {}
+    if role is Role.CITIZEN:
+        # A real session; signing out gets a session of its own each time.
+        ending = method == "DELETE" and path == "/v1/citizen/sessions/current"
+        return {
+            "Authorization": f"Bearer {_citizen_sign_in(another=True) if ending else CITIZEN['token']}"
+        }
     if role is Role.OPD_SYSTEM:
         return auth(role.value, subject=OPD_SUBJECT, counter=None, opd=OPD_SUBJECT)
     if path.startswith("/v1/outreach"):
@@ -318,7 +341,7 @@ def test_api(
     key = (case.operation.method.upper(), case.operation.path)
     roles = ROLES[service][key]
     role = roles[next(_TURNS.setdefault((service, *key), itertools.count())) % len(roles)]
-    headers = _token(role, case.operation.path)
+    headers = _token(role, case.operation.path, case.operation.method.upper())
     url = stack.services[service].url
     response = case.call(base_url=url, session=fuzz_session, headers=headers, timeout=15)
     case.validate_response(

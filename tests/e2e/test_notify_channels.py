@@ -102,8 +102,11 @@ async def test_each_channel_carries_the_message_in_the_citizens_language(
     [sms] = await eventually(lambda: providers.to(sms_e164))
     assert by_sms["tracking_code"] in sms.body and "sudah kami terima" in sms.body
     assert sms.headers["Authorization"] == "Bearer gateway-test-token"
+    # The citizen never wrote to the district's WhatsApp: outside the 24-hour
+    # window the message goes as its approved template, in their language.
     [wa] = await eventually(lambda: providers.to(wa_e164))
-    assert by_wa["tracking_code"] in wa.body and "We have received" in wa.body
+    assert wa.template is not None and wa.template["name"] == "mpp_application_submitted"
+    assert wa.template["language"] == {"code": "en"} and by_wa["tracking_code"] in wa.body
     assert wa.headers["Authorization"] == "Bearer whatsapp-test-token"
     [mail] = await eventually(lambda: providers.to(mailbox))
     assert by_mail["tracking_code"] in mail.body and "We have received" in mail.body

@@ -21,6 +21,15 @@ EXPECTED_TABLES = {
         "pickup_points",
         "outreach_lists",
         "outreach_entries",
+        # Citizen sign-in with a one-time code.
+        "citizen_signin_codes",
+        "citizen_sessions",
+        "citizen_rate_events",
+        # Uploaded papers (UPLOAD_STORAGE=postgres), ciphertext only.
+        "upload_blobs",
+        # Online applications: drafts and the uploaded papers' descriptions.
+        "online_drafts",
+        "application_files",
     },
     "documents": {
         "jobs",
@@ -39,6 +48,10 @@ EXPECTED_TABLES = {
         "event_journal",
         "subscriptions",
         "webhook_deliveries",
+        # The WhatsApp assistant and the providers' status reports.
+        "wa_conversations",
+        "wa_inbound_messages",
+        "provider_status_reports",
     },
 }
 PLUMBING = {"outbox", "inbox", "idempotency_keys", "audit_log", "schema_migrations"}

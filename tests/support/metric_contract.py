@@ -54,6 +54,8 @@ METRICS: dict[str, frozenset[str]] = {
     "mpp_notify_channel_live": frozenset({"channel", "provider"}),
     "mpp_webhook_attempts_total": frozenset({"outcome"}),
     "mpp_webhook_subscriptions_disabled": frozenset(),
+    # Exposed once a provider's webhook call was refused (unsigned, wrong token).
+    "mpp_notify_provider_callbacks_refused_total": frozenset({"provider", "reason"}),
 }
 
 _EVERY_SERVICE = (

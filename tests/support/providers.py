@@ -12,7 +12,14 @@ What the suites rely on:
   (`sms_requests`); with `dedupe_sms_by_reference` it answers a repeat with
   the first message id and does not deliver it again, as real gateways do;
 - `opd` is an OPD webhook endpoint at /hooks/opd; `opd_endpoint(...)` serves
-  another one for the length of a block.
+  another one for the length of a block;
+- the WhatsApp Cloud API accepts text and template messages (a template is
+  kept in `SentMessage.template`) and, once `whatsapp_webhook` is set (the
+  e2e stack sets notify's), calls it back like Meta: a signed `delivered`
+  status callback for each accepted message (`whatsapp_callbacks`:
+  "delivered", "read", "failed" or None for none); `inbound_payload(...)`,
+  `status_payload(...)` and `signed_headers(...)` build the Cloud API's
+  webhook JSON and its X-Hub-Signature-256 for tests that post them.
 """
 
 from __future__ import annotations
@@ -20,15 +27,20 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import hashlib
+import hmac
 import itertools
 import json
 import logging
+import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -53,6 +65,8 @@ class SentMessage:
     subject: str | None
     reference: str | None  # the notification id the provider was given
     headers: dict[str, str]
+    template: dict[str, Any] | None = None  # WhatsApp: the template message sent
+    message_id: str | None = None  # the id the provider answered
 
 
 class Providers:
@@ -84,6 +98,13 @@ class Providers:
         )
         self.otlp = OtlpReceiver(server, keep_spans=keep_spans)
         self.opd = self._serve_opd(OPD_HOOK_PATH, secret=None)
+        # Meta's side of the webhook: where and how it calls back.
+        self.whatsapp_webhook: str | None = None
+        self.whatsapp_callbacks: str | None = "delivered"
+        self.callbacks_posted: list[tuple[str, str, int]] = []  # (wamid, status, answer)
+        self._callbacks: queue.Queue[tuple[str, str, str] | None] = queue.Queue()
+        self._callback_thread = threading.Thread(target=self._call_back, daemon=True)
+        self._callback_thread.start()
 
     @classmethod
     def start(
@@ -109,6 +130,8 @@ class Providers:
         return found
 
     def stop(self) -> None:
+        self._callbacks.put(None)
+        self._callback_thread.join(timeout=5)
         if self.smtp is not None:
             self.smtp.stop()
         self.server.clear()
@@ -123,6 +146,9 @@ class Providers:
             "WHATSAPP_API_URL": f"{base}/whatsapp/v21.0",
             "WHATSAPP_PHONE_NUMBER_ID": WHATSAPP_PHONE_NUMBER_ID,
             "WHATSAPP_ACCESS_TOKEN": "whatsapp-test-token",
+            "WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
+            "WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
+            "SMS_REPORT_TOKEN": SMS_REPORT_TOKEN,
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp.endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "200",
             "OTEL_METRIC_EXPORT_INTERVAL": "5000",
@@ -215,18 +241,143 @@ class Providers:
         if code is not None:
             error = {"error": {"message": "scripted", "type": "OAuthException", "code": 100}}
             return Response(json.dumps(error), status=code, content_type="application/json")
+        template = doc.get("template") if doc.get("type") == "template" else None
+        if template is not None:
+            parameters = [
+                str(p.get("text"))
+                for component in template.get("components") or []
+                for p in component.get("parameters") or []
+            ]
+            body = f"[template {template['name']} {template['language']['code']}] " + " | ".join(
+                parameters
+            )
+        else:
+            body = doc["text"]["body"]
         with self.lock:
             message_id = f"wamid.TEST{next(self._message_ids)}"
             self.record(
-                SentMessage("whatsapp", to, doc["text"]["body"], None, None, dict(request.headers))
+                SentMessage(
+                    "whatsapp",
+                    to,
+                    body,
+                    None,
+                    None,
+                    dict(request.headers),
+                    template=template,
+                    message_id=message_id,
+                )
             )
+            status = self.whatsapp_callbacks
+        if status is not None and self.whatsapp_webhook is not None:
+            self._callbacks.put((message_id, status, doc["to"]))
         answer = {"messaging_product": "whatsapp", "messages": [{"id": message_id}]}
         return Response(json.dumps(answer), content_type="application/json")
+
+    def _call_back(self) -> None:
+        """Meta's status callbacks, in order, after the send was answered."""
+        with httpx.Client(timeout=10) as client:
+            while (item := self._callbacks.get()) is not None:
+                message_id, status, to = item
+                url = self.whatsapp_webhook
+                if url is None:
+                    continue
+                body = json.dumps(status_payload(message_id, status, to)).encode()
+                try:
+                    answer = client.post(url, content=body, headers=signed_headers(body))
+                    code = answer.status_code
+                except httpx.HTTPError:
+                    code = 0
+                with self.lock:
+                    self.callbacks_posted.append((message_id, status, code))
 
     def record(self, message: SentMessage) -> None:
         """Keep a delivered message, unless told not to (the caller holds the lock)."""
         if self.keep_messages:
             self.sent.append(message)
+
+
+# Meta's app secret and verify token of the test stack (providers.env()).
+WHATSAPP_APP_SECRET = "whatsapp-app-secret-for-tests"
+WHATSAPP_VERIFY_TOKEN = "whatsapp-verify-token-for-tests"
+WABA_ID = "102290129340398"
+# The SMS gateway's token for posting delivery reports to notify.
+SMS_REPORT_TOKEN = "sms-report-token-for-tests"
+
+
+def signed_headers(body: bytes, secret: str = WHATSAPP_APP_SECRET) -> dict[str, str]:
+    """The headers Meta sends with a webhook body."""
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
+
+
+def _webhook(value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": WABA_ID,
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550783881",
+                                "phone_number_id": WHATSAPP_PHONE_NUMBER_ID,
+                            },
+                            **value,
+                        },
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def inbound_payload(
+    sender: str, text: str, message_id: str, *, name: str = "Warga", timestamp: int | None = None
+) -> dict[str, Any]:
+    """A text message from `sender` (E.164) as the Cloud API delivers it."""
+    wa_id = sender.lstrip("+")
+    sent = timestamp if timestamp is not None else int(time.time())
+    return _webhook(
+        {
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "messages": [
+                {
+                    "from": wa_id,
+                    "id": message_id,
+                    "timestamp": str(sent),
+                    "text": {"body": text},
+                    "type": "text",
+                }
+            ],
+        }
+    )
+
+
+def status_payload(
+    message_id: str, status: str, recipient: str, *, error_code: int | None = None
+) -> dict[str, Any]:
+    """A status callback (sent / delivered / read / failed) of a message."""
+    item: dict[str, Any] = {
+        "id": message_id,
+        "status": status,
+        "timestamp": str(int(time.time())),
+        "recipient_id": recipient.lstrip("+"),
+    }
+    if status != "failed":
+        item["conversation"] = {"id": "CONVERSATION_ID", "origin": {"type": "service"}}
+        item["pricing"] = {"billable": True, "pricing_model": "CBP", "category": "service"}
+    else:
+        item["errors"] = [
+            {
+                "code": error_code or 131026,
+                "title": "Message undeliverable",
+                "error_data": {"details": "Message Undeliverable."},
+            }
+        ]
+    return _webhook({"statuses": [item]})
 
 
 class SmtpHandler:

@@ -256,7 +256,14 @@ def test_notify_records_only_when_the_operator_says_so() -> None:
     ("values", "live"),
     [
         ({"sms_gateway_url": "https://sms.example.go.id/send"}, {"sms": "sms_gateway"}),
-        ({"whatsapp_phone_number_id": "1098765"}, {"whatsapp": "whatsapp_cloud"}),
+        (
+            {
+                "whatsapp_phone_number_id": "1098765",
+                "whatsapp_app_secret": "a-real-app-secret",
+                "whatsapp_verify_token": "a-real-verify-token",
+            },
+            {"whatsapp": "whatsapp_cloud"},
+        ),
         ({"smtp_host": "smtp.kedirikab.go.id"}, {"email": "smtp"}),
     ],
 )
@@ -272,3 +279,26 @@ def test_development_needs_no_provider() -> None:
 
 def test_notify_development_default_private_key() -> None:
     assert NotifySettings().notify_seal_private_key == DEV_SEAL_PRIVATE_KEY
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"whatsapp_phone_number_id": "1098765"}, "WHATSAPP_APP_SECRET"),
+        (
+            {"whatsapp_phone_number_id": "1098765", "whatsapp_app_secret": "a-real-app-secret"},
+            "WHATSAPP_VERIFY_TOKEN",
+        ),
+        (
+            {"smtp_host": "smtp.kedirikab.go.id", "sms_delivery_reports": True},
+            "SMS_REPORT_TOKEN",
+        ),
+    ],
+)
+def test_live_provider_webhooks_need_real_secrets_in_production(
+    values: dict[str, Any], named: str
+) -> None:
+    """The development webhook secrets are public: a live WhatsApp channel (or
+    SMS delivery reports) in production needs its own."""
+    with pytest.raises(ValidationError, match=named):
+        _notify_in_production(**values)

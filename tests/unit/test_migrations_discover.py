@@ -123,6 +123,9 @@ def test_intake_migrations() -> None:
         "complete_on_first_visit",
         "outreach",
         "hold_reason",
+        "citizen_signin",
+        "upload_blobs",
+        "online_applications",
     ]
     catalog, seed, complete = (_statements(m.path.read_text()) for m in found[1:4])
     created = {s.split()[2] for s in catalog if s.upper().startswith("CREATE TABLE")}

@@ -23,6 +23,13 @@ EXPECTED_PUBLIC = {
         "GET /track/{tracking_code}",
         "GET /services",
         "GET /services/{code}",
+        # Citizen sign-in with a one-time code, and its pages.
+        "POST /v1/citizen/signin-codes",
+        "POST /v1/citizen/sessions",
+        "GET /online/masuk",
+        "POST /online/masuk",
+        "GET /online/kode",
+        "POST /online/kode",
     },
     "mpp_documents": {
         "GET /v1/verify/{code}",
@@ -55,6 +62,10 @@ EXPECTED_PUBLIC = {
         "GET /complaints/status/{code}",
     },
     "mpp_notify": {
+        # Called by the providers, authenticated by a signature or their own token.
+        "GET /v1/whatsapp/webhook",
+        "POST /v1/whatsapp/webhook",
+        "POST /v1/providers/sms/reports",
         "GET /v1/contract/asyncapi.json",
         "GET /v1/contract/schemas",
         "GET /v1/contract/schemas/{event_type}.json",

@@ -135,6 +135,8 @@ class Stack:
         env = {
             # The public pages link to each other and the QR codes open them.
             **{f"PUBLIC_{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
+            # Documented internal calls between services (notify's WhatsApp assistant).
+            **{f"{n.upper()}_INTERNAL_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
             **os.environ,
             "SERVICE_NAME": name,
             "PORT": str(port),

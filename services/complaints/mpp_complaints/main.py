@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from mpp_complaints.api.routes import (
     categories,
+    channel,
     complaints,
     lifecycle,
     pages,
@@ -39,6 +40,7 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         routers=[
             queue.router,
             complaints.router,
+            channel.router,
             lifecycle.router,
             status.router,
             categories.router,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncpg
 
 from mpp_intake.domain.applications import PROGRESS_FROM_DOCUMENT_EVENT, later_progress
-from mpp_intake.store import applications
+from mpp_intake.store import application_files, applications
 from mpp_shared.events import CloudEvent
 from mpp_shared.events.schemas import DocumentJobEvent, DocumentOnHoldV1
 from mpp_shared.messaging.consumer import EventHandler
@@ -38,6 +38,9 @@ async def on_document_progress(conn: asyncpg.Connection, event: CloudEvent) -> N
     await applications.add_step(
         conn, data.application_id, step, data.occurred_at, data.pickup_point, event.id
     )
+    if step == "picked_up":
+        # Uploaded papers are kept UPLOAD_RETENTION_DAYS from the handover.
+        await application_files.start_retention(conn, data.application_id, data.occurred_at)
 
 
 HANDLERS: dict[str, EventHandler] = {

@@ -7,8 +7,12 @@ from fastapi import FastAPI
 from mpp_intake.api.catalog_schemas import CATALOG_MESSAGES
 from mpp_intake.api.errors import install_intake_errors
 from mpp_intake.api.routes import (
+    application_files,
     applications,
     catalog,
+    citizen_applications,
+    citizen_signin,
+    online_pages,
     outreach_entries,
     outreach_lists,
     pages,
@@ -19,6 +23,7 @@ from mpp_intake.api.schemas import VALIDATION_MESSAGES
 from mpp_intake.handlers import HANDLERS
 from mpp_intake.settings import IntakeSettings
 from mpp_intake.store.metrics import GAUGES
+from mpp_intake.usecases.application_files import retention_task
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec
@@ -49,8 +54,14 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             outreach_lists.router,
             outreach_entries.router,
             pages.router,
+            citizen_signin.router,
+            citizen_signin.pages_router,
+            citizen_applications.router,
+            application_files.router,
+            online_pages.router,
         ],
         consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
+        background=[retention_task(settings)],
     )
     install_intake_errors(app)
     app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)

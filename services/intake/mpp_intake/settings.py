@@ -1,6 +1,54 @@
+from typing import Literal
+
+from pydantic import model_validator
+
 from mpp_shared.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8001
+
+    # Citizen sign-in with a one-time code (the online application): how long
+    # a code and a session live, and the rate limits (kept in PostgreSQL, so
+    # every replica counts alike) per NIK, per phone and per client address.
+    citizen_code_ttl_seconds: int = 300
+    citizen_session_ttl_seconds: int = 1800
+    citizen_code_window_seconds: int = 900
+    citizen_codes_per_nik: int = 3
+    citizen_codes_per_phone: int = 3
+    # Generous: many phones share one address behind a carrier's NAT.
+    citizen_codes_per_address: int = 30
+    citizen_exchanges_per_address: int = 60
+
+    # Uploaded papers of online applications: where they are kept (the
+    # database by default; an S3-compatible bucket, e.g. MinIO, in
+    # production), the size limits, and how long they stay after pickup.
+    upload_storage: Literal["postgres", "s3"] = "postgres"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+    upload_max_file_bytes: int = 5 * 1024 * 1024
+    upload_max_application_bytes: int = 20 * 1024 * 1024
+    upload_retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> "IntakeSettings":
+        if self.upload_storage != "s3":
+            return self
+        if not self.s3_bucket:
+            raise ValueError("UPLOAD_STORAGE=s3 needs S3_BUCKET")
+        if self.mpp_env == "production":
+            for name in ("s3_access_key_id", "s3_secret_access_key"):
+                if getattr(self, name) in S3_PLACEHOLDERS:
+                    raise ValueError(
+                        f"{name.upper()} must be set to a real secret when "
+                        "UPLOAD_STORAGE=s3 and MPP_ENV=production"
+                    )
+        return self
+
+
+# MinIO's out-of-the-box login and the words the examples use: refused in production.
+S3_PLACEHOLDERS = {None, "", "minioadmin", "changeme", "change-me"}

@@ -20,25 +20,34 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from mpp_notify.assistant.templates import template_message
 from mpp_notify.channels.base import Channel
 from mpp_notify.delivery import quiet_hours
 from mpp_notify.domain.recipients import Recipient, choose
 from mpp_notify.domain.template_variables import variables_for
 from mpp_notify.settings import NotifySettings
 from mpp_notify.store import delivery_log, recipients
+from mpp_notify.usecases import signin_codes
 from mpp_notify.usecases.message_text import render_message
 from mpp_notify.webhooks.fanout import SUBSCRIBABLE_TOPICS, record_and_fan_out
 from mpp_shared import clock
 from mpp_shared.events import CloudEvent, EventData, build_event
 from mpp_shared.events.envelope import registered_types
-from mpp_shared.events.schemas import ComplaintEscalatedV1, NotificationRecordedV1
+from mpp_shared.events.schemas import (
+    ComplaintEscalatedV1,
+    ComplaintFiledV1,
+    NotificationRecordedV1,
+    SignInCodeRequestedV1,
+)
+from mpp_shared.events.topics import Topic
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher, open_sealed
 from mpp_shared.telemetry import current_trace_id
 
 SOURCE = "/mpp/notify"
-# Every domain stream: each event is journalled for webhooks, some become messages.
-CONSUMED_TOPICS = sorted(SUBSCRIBABLE_TOPICS)
+# Every domain stream: each event is journalled for webhooks, some become
+# messages; and `mpp.citizen` (sign-in codes), only sent, never journalled.
+CONSUMED_TOPICS = sorted(SUBSCRIBABLE_TOPICS | {Topic.CITIZEN})
 
 
 def _now() -> datetime:
@@ -68,10 +77,29 @@ class Notifier:
     @property
     def handlers(self) -> dict[str, Any]:
         return {
-            event_type: self.handle
-            for event_type, model in registered_types().items()
-            if model.topic in CONSUMED_TOPICS
+            **{
+                event_type: self.handle
+                for event_type, model in registered_types().items()
+                if model.topic in SUBSCRIBABLE_TOPICS
+            },
+            SignInCodeRequestedV1.event_type: self.send_signin_code,
         }
+
+    async def send_signin_code(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
+        """A one-time sign-in code, by SMS or WhatsApp (usecases.signin_codes)."""
+        data = event.typed_data()
+        assert isinstance(data, SignInCodeRequestedV1)
+        queued = await signin_codes.queue_signin_code(
+            conn,
+            event,
+            data,
+            cipher=self.cipher,
+            seal_private_key=self.settings.notify_seal_private_key,
+            provider=self.channels[data.channel].provider,
+            now=self.clock(),
+        )
+        if queued is not None:
+            self.on_message_queued()
 
     async def handle(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         if await record_and_fan_out(conn, event):
@@ -138,7 +166,9 @@ class Notifier:
         recipient = choose(contact) if contact else None
         if recipient is None:
             return  # nobody to tell (anonymous, or no contact given)
-        await self.queue(conn, event, data, recipient, subject_type, subject_id)
+        if not (isinstance(data, ComplaintFiledV1) and data.channel == "whatsapp"):
+            # (A complaint filed over WhatsApp was answered with its code there.)
+            await self.queue(conn, event, data, recipient, subject_type, subject_id)
         # Those that overtook it, in the order they happened.
         for waited in sorted(
             (CloudEvent.model_validate(envelope) for envelope in waiting), key=lambda e: e.time
@@ -153,6 +183,21 @@ class Notifier:
         zone = self.settings.point_time_zones.get(point or "", self.settings.time_zone)
         return quiet_hours.held_until(
             self.clock(), ZoneInfo(zone), self.quiet_start, self.quiet_end
+        )
+
+    def whatsapp_template(
+        self, event_type: str, recipient: Recipient, variables: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The approved template a WhatsApp message goes as outside the 24-hour
+        window (the dispatcher decides when it sends)."""
+        if recipient.channel != "whatsapp":
+            return None
+        return template_message(
+            self.settings.whatsapp_templates,
+            self.settings.whatsapp_default_templates,
+            event_type,
+            recipient.language,
+            variables,
         )
 
     async def queue(
@@ -192,6 +237,7 @@ class Notifier:
             complaint_id=subject_id if subject_type == "complaint" else None,
             tracking_code=variables.get("tracking_code"),
             trace_id=current_trace_id(),
+            template=self.whatsapp_template(event.type, recipient, variables),
         )
         if not await delivery_log.insert(conn, message):
             return

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_notify.api.routes import contract, notifications, subscriptions, templates
+from mpp_notify.api.routes import contract, notifications, subscriptions, templates, whatsapp
+from mpp_notify.assistant.clients import ServiceClients
 from mpp_notify.channels.registry import (
     build_channels,
     channel_status,
@@ -15,6 +16,7 @@ from mpp_notify.delivery.dispatcher import MessageDispatcher
 from mpp_notify.handlers import CONSUMED_TOPICS, Notifier
 from mpp_notify.settings import NotifySettings
 from mpp_notify.store.metrics import GAUGES
+from mpp_notify.usecases.whatsapp_assistant import Assistant
 from mpp_notify.webhooks.dispatcher import WebhookDispatcher
 from mpp_shared.pii import FieldCipher
 from mpp_shared.runtime import ConsumerSpec, Runtime
@@ -60,6 +62,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             templates.router,
             subscriptions.router,
             contract.router,
+            whatsapp.router,
         ],
         consumers=[ConsumerSpec(topics=list(CONSUMED_TOPICS), handlers=notifier.handlers)],
         background=[message_dispatcher, webhook_dispatcher],
@@ -68,6 +71,19 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     app.state.notify_settings = settings
     app.state.message_dispatcher = messages
     app.state.webhook_dispatcher = webhooks
+    app.state.whatsapp_assistant = Assistant(
+        settings,
+        cipher,
+        ServiceClients(
+            intake_url=settings.intake_internal_url,
+            complaints_url=settings.complaints_internal_url,
+            timeout=settings.internal_http_timeout,
+            jwt_secret=settings.jwt_secret,
+            jwt_issuer=settings.jwt_issuer,
+        ),
+        provider=channels["whatsapp"].provider,
+        on_queued=messages.wake,
+    )
     return app
 
 

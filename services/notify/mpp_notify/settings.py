@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from mpp_notify.assistant.templates import WhatsAppTemplate
 from mpp_shared.settings import DEV_SEAL_PRIVATE_KEY, ServiceSettings
+
+# Development defaults of the provider secrets; refused in production.
+DEV_WHATSAPP_APP_SECRET = "development-only-whatsapp-app-secret"
+DEV_WHATSAPP_VERIFY_TOKEN = "development-only-whatsapp-verify-token"
+DEV_SMS_REPORT_TOKEN = "development-only-sms-report-token"
 
 
 class NotifySettings(ServiceSettings):
@@ -62,6 +68,31 @@ class NotifySettings(ServiceSettings):
     time_zone: str = "Asia/Jakarta"
     point_time_zones: dict[str, str] = Field(default_factory=dict)
 
+    # --- WhatsApp assistant (Cloud API webhook), status callbacks, templates
+    # (mpp_notify.assistant). The app secret signs every webhook call
+    # (X-Hub-Signature-256); the verify token answers Meta's subscription check.
+    whatsapp_app_secret: str = DEV_WHATSAPP_APP_SECRET
+    whatsapp_verify_token: str = DEV_WHATSAPP_VERIFY_TOKEN
+    # Per event type, the approved template sent outside the 24-hour window:
+    # {"mpp.document.ready_for_pickup.v1": {"name": "mpp_dokumen_siap",
+    #  "languages": {"id": "id", "en": "en"}, "parameters": ["service", "tracking_code"]}}.
+    # Event types not named here get the default naming (see assistant.templates)
+    # unless WHATSAPP_DEFAULT_TEMPLATES=false.
+    whatsapp_templates: dict[str, WhatsAppTemplate] = Field(default_factory=dict)
+    whatsapp_default_templates: bool = True
+    assistant_idle_minutes: float = Field(default=30.0, gt=0)  # conversation state expires
+    assistant_messages_per_hour: int = Field(default=60, ge=1)  # per sender, then silence
+    assistant_complaints_per_day: int = Field(default=3, ge=1)  # per sender
+    # Internal HTTP calls of the assistant (catalog, tracking, filing complaints).
+    intake_internal_url: str = "http://127.0.0.1:8001"
+    complaints_internal_url: str = "http://127.0.0.1:8003"
+    internal_http_timeout: float = Field(default=3.0, gt=0)
+    # The SMS gateway posts delivery reports to POST /v1/providers/sms/reports
+    # (Authorization: Bearer SMS_REPORT_TOKEN); with reports on, an accepted SMS
+    # is `sent` until its report says delivered.
+    sms_delivery_reports: bool = False
+    sms_report_token: str = DEV_SMS_REPORT_TOKEN
+
     # --- OPD webhooks
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
@@ -101,6 +132,24 @@ class NotifySettings(ServiceSettings):
                 "configure at least one, or set NOTIFY_RECORD_ONLY=true to run on purpose "
                 "with every message only recorded"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_dev_provider_secrets(self) -> NotifySettings:
+        """In production, a live WhatsApp channel (or SMS delivery reports)
+        needs its own webhook secrets: the development ones are public."""
+        if self.mpp_env != "production":
+            return self
+        checks = {
+            "whatsapp_app_secret": (self.whatsapp_phone_number_id, DEV_WHATSAPP_APP_SECRET),
+            "whatsapp_verify_token": (self.whatsapp_phone_number_id, DEV_WHATSAPP_VERIFY_TOKEN),
+            "sms_report_token": (self.sms_delivery_reports, DEV_SMS_REPORT_TOKEN),
+        }
+        for name, (live, dev_value) in checks.items():
+            if live and getattr(self, name) in ("", dev_value):
+                raise ValueError(
+                    f"{name.upper()} must be set to a real secret when MPP_ENV=production"
+                )
         return self
 
     @model_validator(mode="after")

@@ -94,6 +94,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "service_code": "kk",
         "expected_ready_at": READY,
         "resubmitted_at": NOW,
+        "uploads": [
+            {
+                "requirement": "formulir_f101",
+                "file_id": uuid.UUID("3c9e2a71-5b4d-4f8e-9a1b-7d6c5e4f3a21"),
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "size": 182344,
+            }
+        ],
     },
     "mpp.application.verified.v1": {
         "application_id": APP_ID,

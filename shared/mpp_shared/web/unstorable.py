@@ -4,6 +4,7 @@ naming the field, before any route sees the request."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -62,6 +63,28 @@ def _unstorable_in_body(body: bytes, content_type: str) -> str | None:
     return "body" if b"\x00" in body else None
 
 
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_PART_NAME = re.compile(rb'name="([^"]*)"', re.IGNORECASE)
+
+
+def _unstorable_in_multipart(body: bytes, content_type: str) -> str | None:
+    """The first text field of a multipart form with unstorable text; file
+    parts are bytes (an uploaded scan holds NULs) and are not looked at."""
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        return None  # the route refuses a form it cannot read
+    for part in body.split(b"--" + found.group(1).encode("latin-1")):
+        head, separator, value = part.partition(b"\r\n\r\n")
+        if not separator or b"filename=" in head.lower():
+            continue
+        named = _PART_NAME.search(head)
+        name = named.group(1).decode("utf-8", "replace") if named else "body"
+        text = value.removesuffix(b"\r\n").decode("utf-8", "replace")
+        if _unstorable(name) or _unstorable(text):
+            return name
+    return None
+
+
 class RefuseUnstorableText:
     """Answers 422, naming the field, a request whose path, query or body holds
     text PostgreSQL cannot store, before any route sees it: otherwise every
@@ -90,7 +113,12 @@ class RefuseUnstorableText:
                     break
             body = b"".join(m.get("body", b"") for m in messages)
             content_type = Headers(scope=scope).get("content-type", "")
-            field_name = _unstorable_in_body(body, content_type.split(";")[0].strip().lower())
+            media_type = content_type.split(";")[0].strip().lower()
+            field_name = (
+                _unstorable_in_multipart(body, content_type)
+                if media_type == "multipart/form-data"
+                else _unstorable_in_body(body, media_type)
+            )
         if field_name is not None:
             refusal = ApiError.invalid(field_name, "unstorable_character", *_UNSTORABLE)
             answer = JSONResponse(refusal.body(request_language(Request(scope))), 422)

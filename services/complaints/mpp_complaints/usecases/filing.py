@@ -107,7 +107,7 @@ async def file(
         tracking_code=tracking_code,
         application_id=application_id,
         language=complaint.language,
-        contact_sealed=_sealed_for_notify(contact, complaint.language, settings),
+        contact_sealed=_sealed_for_notify(contact, complaint.language, settings, complaint.channel),
         filed_at=at,
     )
     await enqueue(
@@ -131,9 +131,15 @@ async def file(
 
 
 def _sealed_for_notify(
-    contact: dict[str, str], language: str, settings: ComplaintsSettings
+    contact: dict[str, str], language: str, settings: ComplaintsSettings, channel: str
 ) -> str | None:
-    """The reporter's contact (and language), readable by notify alone."""
+    """The reporter's contact (and language), readable by notify alone; a
+    complaint filed over WhatsApp is answered there."""
     if not contact:
         return None
-    return seal_for_notify({**contact, "language": language}, settings.notify_seal_public_key)
+    extra = (
+        {"preferred_channel": "whatsapp"} if channel == "whatsapp" and "phone" in contact else {}
+    )
+    return seal_for_notify(
+        {**contact, "language": language, **extra}, settings.notify_seal_public_key
+    )

@@ -5,6 +5,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from mpp_intake.api.citizen_auth import current_citizen
+from mpp_intake.domain.citizen import CitizenSession
 from mpp_shared.auth import Principal, Role
 from mpp_shared.pii import FieldCipher
 from mpp_shared.settings import ServiceSettings
@@ -37,3 +39,6 @@ ReceiptPrinter = Annotated[
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 DesaOrSupervisor = Annotated[Principal, Depends(require_roles(Role.FRONTDESK, Role.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+# A resident signed in with a one-time code (token as Bearer, or the pages'
+# HttpOnly cookie `mpp_citizen`): reaches only its own applications.
+CitizenDep = Annotated[CitizenSession, Depends(current_citizen)]

@@ -12,6 +12,7 @@ so both refuse alike.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -30,7 +31,12 @@ from mpp_shared import audit, clock
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Conflict, Invalid, Language
 from mpp_shared.events import EventData, build_event
-from mpp_shared.events.schemas import ApplicationIncompleteV1, ApplicationSubmittedV1, MissingItem
+from mpp_shared.events.schemas import (
+    ApplicationIncompleteV1,
+    ApplicationSubmittedV1,
+    MissingItem,
+    UploadRef,
+)
 from mpp_shared.idempotency import Idempotency, StoredAnswer
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher, mask_name, mask_nik, seal_for_notify
@@ -114,8 +120,10 @@ async def submit(
     officer: Principal,
     command: SubmitApplication,
     language: Language,
+    uploads: Sequence[UploadRef] = (),
 ) -> ApplicationPublic:
-    """Submit inside the caller's transaction; the officer's answer.
+    """Submit inside the caller's transaction; the officer's answer. `uploads`:
+    the papers uploaded online, named in the event by reference and hash.
 
     Refuses (Invalid) an unknown service, a channel the service is not offered
     through, unknown documents or a pickup point not offered; (Conflict) a
@@ -138,7 +146,7 @@ async def submit(
         expected_ready_at=promised,
         at=now,
     )
-    data = _event(new, service, command, sealed=_sealed_contact(command, settings))
+    data = _event(new, service, command, sealed=_sealed_contact(command, settings), uploads=uploads)
     event = build_event(data, source=SOURCE, subject=str(new.id))
     # A second active application for the resident is caught by the insert
     # itself (ON CONFLICT on the one-active index), race-free and without a
@@ -282,7 +290,12 @@ def _new_application(
 
 
 def _event(
-    new: NewApplication, service: ServiceVersion, command: SubmitApplication, *, sealed: str
+    new: NewApplication,
+    service: ServiceVersion,
+    command: SubmitApplication,
+    *,
+    sealed: str,
+    uploads: Sequence[UploadRef] = (),
 ) -> EventData:
     """application.incomplete (saying what is missing) or application.submitted."""
     common = {
@@ -300,6 +313,7 @@ def _event(
         "submitted_at": new.created_at,
         "service_name_id": service.name_id,
         "service_name_en": service.name_en,
+        "uploads": list(uploads) or None,
     }
     if new.missing:
         return ApplicationIncompleteV1(**common, missing=[MissingItem(**m) for m in new.missing])

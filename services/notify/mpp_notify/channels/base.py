@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 ChannelName = Literal["sms", "whatsapp", "email"]
 Provider = Literal["sms_gateway", "whatsapp_cloud", "smtp", "log"]
@@ -28,6 +28,9 @@ class OutgoingMessage:
     language: Literal["id", "en"]
     subject: str | None  # e-mail subject line (other channels ignore it)
     body: str
+    # WhatsApp outside the 24-hour window: the approved template to send
+    # instead of the text, {"name", "language", "parameters": [str, ...]}.
+    template: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

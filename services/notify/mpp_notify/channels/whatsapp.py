@@ -16,12 +16,13 @@ Graph codes in `TRANSIENT_GRAPH_CODES`) are retried, everything else (bad
 number, recipient not on WhatsApp, re-engagement window closed, ...) is a
 refusal of this message.
 
-Follow-up, a matter of the provider account rather than of this client:
 WhatsApp accepts free-form text only inside the 24-hour customer service
-window opened by the citizen's own message. Business-initiated messages
-outside it must be pre-approved template messages (`"type": "template"`);
-until templates are registered with Meta and mapped here, such sends are
-refused with Graph code 131047 (re-engagement) and recorded as failed.
+window opened by the citizen's own message. Outside it the dispatcher hands
+the message's approved template (WHATSAPP_TEMPLATES, assistant.templates)
+and it goes as `"type": "template"` with its name, language code and body
+parameters. Accepted by the API is `sent`; the status callbacks of the
+webhook (api/routes/whatsapp.py, delivery.reports) make it `delivered`
+(on the handset), `read` or `failed`.
 """
 
 from __future__ import annotations
@@ -85,13 +86,15 @@ class WhatsAppCloud:
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         require_phone_number(message)
-        payload = {
+        payload: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": message.address.lstrip("+"),
-            "type": "text",
-            "text": {"preview_url": False, "body": message.body},
         }
+        if message.template is not None:
+            payload |= template_payload(message.template)
+        else:
+            payload |= {"type": "text", "text": {"preview_url": False, "body": message.body}}
         headers = {"Authorization": f"Bearer {self.access_token}"}
         response = await post_json(self._client, self.url, payload, headers, self.timeout)
         answer = json_or_none(response)
@@ -119,6 +122,20 @@ class WhatsAppCloud:
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
+
+
+def template_payload(template: dict[str, Any]) -> dict[str, Any]:
+    """An approved template message: its name, language code and the values
+    of its body parameters ({{1}}, {{2}}, ...)."""
+    parameters = [{"type": "text", "text": str(v)} for v in template.get("parameters") or []]
+    return {
+        "type": "template",
+        "template": {
+            "name": template["name"],
+            "language": {"code": template["language"]},
+            "components": [{"type": "body", "parameters": parameters}] if parameters else [],
+        },
+    }
 
 
 def _message_id(answer: Any) -> str | None:

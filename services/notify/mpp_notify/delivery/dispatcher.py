@@ -26,7 +26,8 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 from opentelemetry import metrics, trace
@@ -40,6 +41,8 @@ from mpp_notify.delivery.message_queue import (
 )
 from mpp_notify.delivery.policy import RateLimiter
 from mpp_notify.settings import NotifySettings
+from mpp_notify.store import conversations
+from mpp_notify.store.secret_bodies import body_to_send
 from mpp_shared import clock
 from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.pii import FieldCipher
@@ -55,6 +58,10 @@ tracer = trace.get_tracer("mpp.notify.delivery")
 
 _PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 _EMAIL_LIKE = re.compile(r"[^\s@<>\"']+@[^\s@<>\"']+")
+
+
+# WhatsApp's customer-service window: free text within it, templates outside.
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 def _now() -> datetime:
@@ -141,7 +148,8 @@ class MessageDispatcher:
             address=self.cipher.decrypt(row["recipient_enc"], context="recipient-address"),
             language=row["language"],
             subject=row["subject"],
-            body=row["body"],
+            body=body_to_send(self.cipher, row["body"], row["secret_body_enc"]),
+            template=await self._template_if_window_closed(pool, channel, row),
         )
         limiter = self.limits.get(row["channel"])
         if limiter is not None and channel.provider != "log":
@@ -152,7 +160,9 @@ class MessageDispatcher:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 if isinstance(answer, SendResult):
-                    outcome = await record_delivered(conn, row, answer, started, finished)
+                    outcome = await record_delivered(
+                        conn, row, answer, started, finished, awaits_report=self._reports(channel)
+                    )
                 else:
                     outcome = await record_failed(
                         conn, row, answer, started, finished, self.settings
@@ -165,6 +175,26 @@ class MessageDispatcher:
             _messages_counter.add(
                 1, {"channel": row["channel"], "outcome": outcome, "provider": channel.provider}
             )
+
+    def _reports(self, channel: Channel) -> bool:
+        """Whether the provider reports delivery later (then accepted is `sent`)."""
+        return channel.provider == "whatsapp_cloud" or (
+            channel.provider == "sms_gateway" and self.settings.sms_delivery_reports
+        )
+
+    async def _template_if_window_closed(
+        self, pool: asyncpg.Pool, channel: Channel, row: asyncpg.Record
+    ) -> dict[str, Any] | None:
+        """The message's approved template when WhatsApp's 24-hour window with
+        its recipient is closed (their last message is older, or there is none);
+        None: send the text (inside the window, or no template applies)."""
+        if channel.provider != "whatsapp_cloud" or row["template"] is None:
+            return None
+        last = await conversations.last_inbound(pool, row["recipient_index"])
+        if last is not None and self.clock() - last < WHATSAPP_WINDOW:
+            return None
+        template: dict[str, Any] = row["template"]
+        return template
 
     async def _send(
         self, channel: Channel, message: OutgoingMessage, row: asyncpg.Record

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import asyncpg
 
 from mpp_notify.channels.base import DeliveryError, SendResult
+from mpp_notify.delivery import reports
 from mpp_notify.delivery.lease_queue import LeaseQueue
 from mpp_notify.delivery.policy import retry_delay
 from mpp_notify.settings import NotifySettings
@@ -26,8 +27,9 @@ from mpp_shared.events.schemas import NotificationDeadV1, NotificationDeliveredV
 from mpp_shared.messaging.outbox import enqueue
 
 # What an attempt left the message as (the metric mpp.notify.messages counts them).
-Outcome = Literal["delivered", "retrying", "dead"]
-OUTCOMES: tuple[Outcome, ...] = ("delivered", "retrying", "dead")
+# "sent": accepted by a provider that reports delivery later (delivery.reports).
+Outcome = Literal["delivered", "sent", "retrying", "dead"]
+OUTCOMES: tuple[Outcome, ...] = ("delivered", "sent", "retrying", "dead")
 
 log = logging.getLogger(__name__)
 SOURCE = "/mpp/notify"
@@ -45,12 +47,15 @@ MESSAGES = LeaseQueue(
         "language",
         "subject",
         "body",
+        "secret_body_enc",  # the real text when `body` is redacted (a sign-in code)
         "attempts",
         "source_event_id",
         "source_event_type",
         "application_id",
         "complaint_id",
         "tracking_code",
+        "recipient_index",
+        "template",
     ),
     interrupted_error="the dispatcher stopped during this attempt",
 )
@@ -58,6 +63,10 @@ MESSAGES = LeaseQueue(
 # $3 on: the values each outcome sets; the queue adds the guard and ends the lease.
 _DELIVERED = MESSAGES.outcome(
     "status = 'delivered', delivered_at = $3, provider = $4, provider_message_id = $5, "
+    "last_error = NULL, updated_at = $3"
+)
+_SENT = MESSAGES.outcome(
+    "status = 'sent', sent_at = $3, provider = $4, provider_message_id = $5, "
     "last_error = NULL, updated_at = $3"
 )
 _RETRYING = MESSAGES.outcome(
@@ -72,9 +81,13 @@ async def record_delivered(
     result: SendResult,
     started: datetime,
     finished: datetime,
+    *,
+    awaits_report: bool = False,
 ) -> Outcome | None:
     """Log the attempt; mark the message delivered and say so, if still current.
-    Returns the outcome written, None when a newer attempt owns the message."""
+    Returns the outcome written, None when a newer attempt owns the message.
+    `awaits_report`: the provider reports delivery later, so the message is
+    only `sent` (accepted) until its report comes (delivery.reports)."""
     await MESSAGES.record_attempt(
         conn,
         row["id"],
@@ -85,6 +98,14 @@ async def record_delivered(
         status_code=result.status_code,
         provider_message_id=result.provider_message_id,
     )
+    if awaits_report and result.provider_message_id:
+        if not await _SENT(
+            conn, row["id"], row["attempts"], finished, result.provider, result.provider_message_id
+        ):
+            _stale(row)
+            return None
+        await reports.apply_waiting(conn, result.provider, result.provider_message_id)
+        return "sent"
     recorded = await _DELIVERED(
         conn, row["id"], row["attempts"], finished, result.provider, result.provider_message_id
     )

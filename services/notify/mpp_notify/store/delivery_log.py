@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import astuple, dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -16,9 +17,9 @@ import asyncpg
 INSERT = """
 INSERT INTO delivery_log (id, source_event_id, source_event_type, channel, provider,
     recipient_index, recipient_masked, recipient_enc, language, subject, body, status,
-    urgent, next_attempt_at, application_id, complaint_id, tracking_code, trace_id)
+    urgent, next_attempt_at, application_id, complaint_id, tracking_code, trace_id, template)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-        $14, $15, $16, $17, $18)
+        $14, $15, $16, $17, $18, $19)
 ON CONFLICT (source_event_id, channel, recipient_index) DO NOTHING
 RETURNING true
 """
@@ -39,7 +40,8 @@ LOCK_STATUS = "SELECT status FROM delivery_log WHERE id = $1 FOR UPDATE"
 # Due at once, as if new; what it was is in the audit entry.
 QUEUE_AGAIN = """
 UPDATE delivery_log SET status = 'queued', next_attempt_at = now(), dead_at = NULL,
-delivered_at = NULL, last_error = NULL, resends = resends + 1, updated_at = now()
+delivered_at = NULL, sent_at = NULL, read_at = NULL, last_error = NULL, resends = resends + 1,
+updated_at = now()
 WHERE id = $1
 """
 
@@ -66,6 +68,8 @@ class NewMessage:
     complaint_id: uuid.UUID | None
     tracking_code: str | None
     trace_id: str | None
+    # WhatsApp: the approved template sent instead when the 24-hour window is closed.
+    template: dict[str, Any] | None = None
 
 
 async def insert(conn: asyncpg.Connection, message: NewMessage) -> bool:

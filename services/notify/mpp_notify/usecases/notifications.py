@@ -21,7 +21,8 @@ from mpp_shared.contacts import InvalidValue, normalise_phone, validate_email
 from mpp_shared.errors import Conflict, Invalid, NotFound
 from mpp_shared.pii import FieldCipher
 
-Status = Literal["queued", "held", "sending", "retrying", "delivered", "dead"]
+# sent: accepted by a provider that reports delivery (WhatsApp), not yet on the handset.
+Status = Literal["queued", "held", "sending", "retrying", "sent", "delivered", "dead"]
 IN_FLIGHT: tuple[Status, ...] = ("queued", "held", "sending", "retrying")
 
 
@@ -37,7 +38,9 @@ class NotificationPublic(BaseModel):
     language: str
     subject: str | None = None
     body: str
-    status: str  # queued | held | sending | retrying | delivered | dead
+    status: str  # queued | held | sending | retrying | sent | delivered | dead
+    sent_at: datetime | None = None
+    read_at: datetime | None = None
     urgent: bool = True
     attempts: int = 0
     next_attempt_at: datetime | None = None

@@ -22,6 +22,7 @@ from mpp_shared.events.schemas.applications import (
     ApplicationSubmittedV1,
     ApplicationVerifiedV1,
     MissingItem,
+    UploadRef,
 )
 from mpp_shared.events.schemas.citizen import ContactChannel, Language
 from mpp_shared.events.schemas.complaints import (
@@ -98,4 +99,5 @@ __all__ = [
     "SlaBreachedV1",
     "SlaEvent",
     "SlaWarningV1",
+    "UploadRef",
 ]

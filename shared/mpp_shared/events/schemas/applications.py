@@ -23,6 +23,16 @@ class MissingItem(BaseModel):
     note: str | None = None
 
 
+class UploadRef(BaseModel):
+    """A paper uploaded online: a reference and a content hash, never its content."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    requirement: str
+    file_id: uuid.UUID
+    sha256: str
+    size: int
+
+
 class ApplicationEvent(EventData):
     """Fields every application event starts with (the base itself is not published)."""
 
@@ -52,6 +62,8 @@ class ApplicationSubmittedV1(ApplicationEvent):
     expected_ready_at: datetime | None = None
     service_name_id: str | None = None
     service_name_en: str | None = None
+    # Online applications: the papers uploaded (references and hashes only).
+    uploads: list[UploadRef] | None = None
 
 
 class ApplicationIncompleteV1(ApplicationEvent):
@@ -74,6 +86,7 @@ class ApplicationIncompleteV1(ApplicationEvent):
     submitted_at: datetime
     service_name_id: str | None = None
     service_name_en: str | None = None
+    uploads: list[UploadRef] | None = None
 
 
 class ApplicationCompletedV1(ApplicationEvent):
@@ -83,6 +96,7 @@ class ApplicationCompletedV1(ApplicationEvent):
 
     expected_ready_at: datetime | None = None
     completed_at: datetime
+    uploads: list[UploadRef] | None = None
 
 
 class ApplicationReturnedV1(ApplicationEvent):
@@ -102,6 +116,8 @@ class ApplicationResubmittedV1(ApplicationEvent):
 
     expected_ready_at: datetime | None = None
     resubmitted_at: datetime
+    # The corrected papers uploaded online (references and hashes only).
+    uploads: list[UploadRef] | None = None
 
 
 # No docstring: a model's docstring is its description in the published
