@@ -8,7 +8,6 @@ span."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import httpx
@@ -18,18 +17,19 @@ from tests.e2e.test_pages_in_browser import readable
 from tests.privacy import exported_spans
 from tests.support.auth import auth
 from tests.support.browser import PHONE, chromium, chromium_path, opened
-from tests.support.citizen import client_address, request_code, sign_in, wait_for_code
+from tests.support.citizen import (
+    client_address,
+    mentions_code,
+    request_code,
+    sign_in,
+    wait_for_code,
+)
 from tests.support.identities import nik as new_nik
 from tests.support.identities import phone as new_phone
 from tests.support.opd import OutsideReader
 from tests.support.otlp import OtlpReceiver
 from tests.support.polling import eventually
 from tests.support.providers import Providers
-
-
-def _mentions(text: str, code: str) -> bool:
-    """The code as a value of its own (not inside a longer number or a time)."""
-    return re.search(rf"(?<![\d.:]){code}(?!\d)", text) is not None
 
 
 async def test_a_resident_signs_in_with_a_code_by_sms_and_out_again(
@@ -90,7 +90,7 @@ async def test_a_resident_signs_in_with_a_code_by_sms_and_out_again(
     )
     [entry] = logged.json()["items"]
     assert entry["body"].startswith("Kode masuk MPP Anda: ******.")
-    assert not _mentions(logged.text, code)
+    assert not mentions_code(logged.text, code)
 
     # The event on the shared topic: the code and the phone sealed, no NIK.
     [event] = await eventually(
@@ -101,7 +101,7 @@ async def test_a_resident_signs_in_with_a_code_by_sms_and_out_again(
     raw = str(event)
     for secret in (nik, phone.e164, phone.international, phone.typed):
         assert secret not in raw
-    assert not _mentions(raw, code)
+    assert not mentions_code(raw, code)
     # Nor in any log line or span of any service.
     _nowhere_in_logs_or_spans(stack, otlp, [nik, phone.e164], code)
 
@@ -112,11 +112,11 @@ def _nowhere_in_logs_or_spans(
     for log in Path(stack.workdir, "logs").glob("*.log"):
         text = log.read_text(errors="replace")
         assert not any(v in text for v in values), log.name
-        assert not _mentions(text, code), log.name
+        assert not mentions_code(text, code), log.name
     spans = exported_spans(otlp.server)
     assert spans
     text = repr([(s.name, s.attributes, s.events, s.status_message) for s in spans])
-    assert not any(v in text for v in values) and not _mentions(text, code)
+    assert not any(v in text for v in values) and not mentions_code(text, code)
 
 
 async def test_the_answer_never_tells_whether_a_nik_is_known_and_limits_hold(

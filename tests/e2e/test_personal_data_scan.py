@@ -15,6 +15,12 @@ Scanned (by tests.privacy.PersonalDataDetector):
   public tracking page, the complaint's status page and the pickup board,
   with their JSON twins; there the name sent is looked for too.
 
+The citizen channels are in what it sends too: a resident signs in with a
+one-time code and applies online with two uploaded papers (a PDF whose text
+holds another NIK, and a photo), and a WhatsApp user files a complaint
+through the assistant. Their NIKs, numbers, the paper's NIK and the sign-in
+code are looked for everywhere; the resident's own online pages are scanned.
+
 Marked `scan_last` so it runs after every other test of the session (see
 tests/conftest.py); it also sends a request of its own carrying a NIK, a
 phone number and an e-mail address, so it never scans an empty system.
@@ -49,6 +55,9 @@ from pypdf import PdfReader
 from mpp_devstack.stack import SERVICES, Stack
 from mpp_shared.events.topics import ALL_TOPICS
 from tests.conftest import Servers
+from tests.e2e.test_online_application import signed_in, upload
+from tests.e2e.test_whatsapp_assistant import say
+from tests.integration.test_online_application import jpeg_photo, pdf_paper
 from tests.privacy import (
     Finding,
     PersonalDataDetector,
@@ -58,6 +67,7 @@ from tests.privacy import (
     spans_from_otlp,
 )
 from tests.support.auth import auth
+from tests.support.citizen import mentions_code
 from tests.support.identities import email, nik, phone
 from tests.support.opd import OutsideReader, stop_reading
 from tests.support.otlp import OtlpReceiver
@@ -76,6 +86,8 @@ class Sent:
     application_id: str
     tracking_code: str
     complaint_code: str
+    online_application_id: str = ""
+    citizen_token: str = ""
 
 
 @dataclass
@@ -155,7 +167,52 @@ async def _send_personal_data(
         tracking_code=submitted.json()["tracking_code"],
         complaint_code=complaint.json()["complaint_code"],
     )
+    await _apply_online(stack, http, providers, known, sent)
+    await _complain_on_whatsapp(stack, http, providers, known, sent)
     return known, sent
+
+
+async def _apply_online(
+    stack: Stack, http: httpx.AsyncClient, providers: Providers, known: dict[str, str], sent: Sent
+) -> None:
+    """A resident signs in with a code and applies online with two papers."""
+    intake = stack.services["intake"].url
+    mobile = phone("0857")
+    known |= {"online_nik": nik(), "online_phone": mobile.typed, "paper_nik": nik()}
+    token, code = await signed_in(intake, providers, known["online_nik"], mobile.typed)
+    known["signin_code"] = code
+    citizen = {"Authorization": f"Bearer {token}"}
+    draft = await http.post(
+        f"{intake}/v1/citizen/drafts", json={"service_code": "pindah_datang"}, headers=citizen
+    )
+    assert draft.status_code == 201, draft.text
+    files = f"{intake}/v1/citizen/drafts/{draft.json()['id']}/files"
+    for document, name, data, kind in (
+        ("skpwni", "skpwni.pdf", pdf_paper(f"NIK {known['paper_nik']}"), "application/pdf"),
+        ("ktp_el_pemohon", "ktp.jpg", jpeg_photo(), "image/jpeg"),
+    ):
+        added = await http.post(files, headers=citizen, **upload(document, name, data, kind))
+        assert added.status_code == 201, added.text
+    submitted = await http.post(
+        f"{intake}/v1/citizen/drafts/{draft.json()['id']}/submission",
+        json={"full_name": "Rini Kusuma"},
+        headers=citizen,
+    )
+    assert submitted.status_code == 201, submitted.text
+    sent.online_application_id = submitted.json()["id"]
+    sent.citizen_token = token
+    await eventually(lambda: len(providers.to(mobile.e164)) >= 2, timeout=60)  # code + receipt
+
+
+async def _complain_on_whatsapp(
+    stack: Stack, http: httpx.AsyncClient, providers: Providers, known: dict[str, str], sent: Sent
+) -> None:
+    """A WhatsApp user greets the assistant and files a complaint about `sent`."""
+    mobile = phone("0878")
+    known["whatsapp_phone"] = mobile.typed
+    await say(stack, http, mobile.e164, "halo")
+    await say(stack, http, mobile.e164, f"pengaduan loket tutup lebih awal {sent.tracking_code}")
+    await eventually(lambda: len(providers.to(mobile.e164)) >= 2, timeout=60)
 
 
 async def _scan_pages(
@@ -182,6 +239,15 @@ async def _scan_pages(
     texts = []
     for url, headers in reads:
         answer = await http.get(url, headers=headers)
+        assert answer.status_code == 200, f"{url}: {answer.status_code} {answer.text[:300]}"
+        texts.append(answer.text)
+    citizen = {"Authorization": f"Bearer {sent.citizen_token}"}
+    for url in (
+        f"{intake}/online",
+        f"{intake}/online/permohonan/{sent.online_application_id}",
+        f"{intake}/v1/citizen/applications/{sent.online_application_id}",
+    ):
+        answer = await http.get(url, headers=citizen)
         assert answer.status_code == 200, f"{url}: {answer.status_code} {answer.text[:300]}"
         texts.append(answer.text)
     pdf = await http.get(f"{receipt}?format=pdf", headers=officer)
@@ -376,5 +442,7 @@ async def test_no_clear_personal_data_on_pages_on_topics_in_logs_or_in_spans(
         f"{len(scanned.findings)} clear personal data found in {summary}:\n{listing}"
     )
     # ... and, independent of its patterns, the values this test itself sent.
+    code = known.pop("signin_code")
     for name, value in known.items():
         assert not any(value in text for text in scanned.texts), f"the {name} sent leaked"
+    assert not any(mentions_code(text, code) for text in scanned.texts), "the sign-in code leaked"

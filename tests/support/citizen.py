@@ -99,3 +99,10 @@ def sign_in(
     )
     assert answer.status_code == 201, answer.text
     return str(answer.json()["token"])
+
+
+def mentions_code(text: str, code: str) -> bool:
+    """Whether `text` holds the sign-in code as a value of its own: not inside a
+    longer number, a time or a hex id (trace and span ids hold runs of digits
+    that a code could equal)."""
+    return re.search(rf"(?<![\w.:]){code}(?!\w)", text) is not None

@@ -40,6 +40,7 @@ METRICS: dict[str, frozenset[str]] = {
     # intake
     "mpp_applications_submitted_total": frozenset({"service_code", "channel", "point", "counter"}),
     "mpp_applications_in_stage": frozenset({"stage", "point"}),
+    "mpp_uploads_deleted_total": frozenset({"kind"}),
     # documents
     "mpp_documents_ready_total": frozenset({"point", "on_time"}),
     "mpp_documents_picked_up_total": frozenset({"point"}),
@@ -72,6 +73,7 @@ EXPOSED_BY: dict[str, frozenset[str]] = {
     **{name: ALL_JOBS for name in _EVERY_SERVICE},
     "mpp_applications_submitted_total": frozenset({"mpp-intake"}),
     "mpp_applications_in_stage": frozenset({"mpp-intake"}),
+    "mpp_uploads_deleted_total": frozenset({"mpp-intake"}),
     "mpp_documents_ready_total": frozenset({"mpp-documents"}),
     "mpp_documents_picked_up_total": frozenset({"mpp-documents"}),
     "mpp_sla_open_jobs": frozenset({"mpp-documents"}),

@@ -97,6 +97,7 @@ class Notifier:
             seal_private_key=self.settings.notify_seal_private_key,
             provider=self.channels[data.channel].provider,
             now=self.clock(),
+            templates=self.settings.whatsapp_templates,
         )
         if queued is not None:
             self.on_message_queued()

@@ -128,12 +128,25 @@ def template_payload(template: dict[str, Any]) -> dict[str, Any]:
     """An approved template message: its name, language code and the values
     of its body parameters ({{1}}, {{2}}, ...)."""
     parameters = [{"type": "text", "text": str(v)} for v in template.get("parameters") or []]
+    components: list[dict[str, Any]] = (
+        [{"type": "body", "parameters": parameters}] if parameters else []
+    )
+    if template.get("authentication") and template.get("code"):
+        # An authentication template's copy-code button carries the code too.
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "0",
+                "parameters": [{"type": "text", "text": str(template["code"])}],
+            }
+        )
     return {
         "type": "template",
         "template": {
             "name": template["name"],
             "language": {"code": template["language"]},
-            "components": [{"type": "body", "parameters": parameters}] if parameters else [],
+            "components": components,
         },
     }
 

@@ -43,6 +43,7 @@ from mpp_notify.delivery.policy import RateLimiter
 from mpp_notify.settings import NotifySettings
 from mpp_notify.store import conversations
 from mpp_notify.store.secret_bodies import body_to_send
+from mpp_notify.usecases.signin_codes import fill_code
 from mpp_shared import clock
 from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.pii import FieldCipher
@@ -142,14 +143,16 @@ class MessageDispatcher:
 
     async def _deliver(self, pool: asyncpg.Pool, row: asyncpg.Record) -> None:
         channel = self.channels[row["channel"]]
+        body = body_to_send(self.cipher, row["body"], row["secret_body_enc"])
+        template = await self._template_if_window_closed(pool, channel, row)
         message = OutgoingMessage(
             id=row["id"],
             channel=row["channel"],
             address=self.cipher.decrypt(row["recipient_enc"], context="recipient-address"),
             language=row["language"],
             subject=row["subject"],
-            body=body_to_send(self.cipher, row["body"], row["secret_body_enc"]),
-            template=await self._template_if_window_closed(pool, channel, row),
+            body=body,
+            template=fill_code(template, body) if template is not None else None,
         )
         limiter = self.limits.get(row["channel"])
         if limiter is not None and channel.provider != "log":

@@ -5,15 +5,24 @@ The code and the phone arrive sealed for notify. The delivery log keeps the
 message with the code redacted (`body`, which GET /v1/notifications shows)
 and the real text encrypted (`secret_body_enc`), which the dispatcher sends
 and a trigger drops once the message is sent or dead. A code that expired
-before notify read it is not sent. Never queued behind quiet hours."""
+before notify read it is not sent. Never queued behind quiet hours.
+
+By WhatsApp outside the 24-hour window the code goes as an approved
+authentication template (`signin_template`: its one body parameter and its
+copy-code button carry the code). The log keeps that template with the code
+redacted; the dispatcher puts the code in from the encrypted text when it
+sends (`fill_code`)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
+from mpp_notify.assistant.templates import WhatsAppTemplate
 from mpp_notify.domain.recipients import Recipient
 from mpp_notify.store import delivery_log, secret_bodies
 from mpp_shared.events import CloudEvent
@@ -22,6 +31,31 @@ from mpp_shared.pii import FieldCipher, open_sealed
 from mpp_shared.telemetry import current_trace_id
 
 REDACTED = "******"
+EVENT_TYPE = SignInCodeRequestedV1.event_type
+# The approved authentication template, unless WHATSAPP_TEMPLATES names another.
+DEFAULT_SIGNIN_TEMPLATE = WhatsAppTemplate(name="mpp_kode_masuk", parameters=["code"])
+_CODE = re.compile(r"\b\d{6}\b")
+
+
+def signin_template(configured: dict[str, WhatsAppTemplate], language: str) -> dict[str, Any]:
+    """The authentication template as the delivery log keeps it (code redacted)."""
+    template = configured.get(EVENT_TYPE) or DEFAULT_SIGNIN_TEMPLATE
+    code = template.languages.get(language) or template.languages.get("id") or language
+    return {
+        "name": template.name,
+        "language": code,
+        "parameters": [REDACTED for _ in template.parameters] or [REDACTED],
+        "authentication": True,
+    }
+
+
+def fill_code(template: dict[str, Any], text: str) -> dict[str, Any]:
+    """The template to send: the redacted parameters replaced by the code read
+    from the message's real text."""
+    if not template.get("authentication") or (found := _CODE.search(text)) is None:
+        return template
+    values = [found.group() if v == REDACTED else v for v in template.get("parameters", [])]
+    return {**template, "parameters": values, "code": found.group()}
 
 
 def code_message(code: str, minutes: int, language: str) -> str:
@@ -50,6 +84,7 @@ async def queue_signin_code(
     seal_private_key: str,
     provider: str,
     now: datetime,
+    templates: dict[str, WhatsAppTemplate] | None = None,
 ) -> uuid.UUID | None:
     """Queue the code's message (once per event); its id, or None when the
     code already expired or the event was already handled."""
@@ -79,6 +114,7 @@ async def queue_signin_code(
         complaint_id=None,
         tracking_code=None,
         trace_id=current_trace_id(),
+        template=signin_template(templates or {}, language) if data.channel == "whatsapp" else None,
     )
     if not await delivery_log.insert(conn, message):
         return None

@@ -35,7 +35,9 @@ class NotificationRecordedV1(NotificationEvent):
 
 
 class NotificationDeliveredV1(NotificationEvent):
-    """The provider accepted the message (SMS gateway, WhatsApp, SMTP)."""
+    """The message reached the citizen: delivered to the handset where the provider
+    reports it (WhatsApp status callbacks, SMS delivery reports), else accepted
+    by the provider (SMS gateway without reports, SMTP)."""
 
     event_type = "mpp.notification.delivered.v1"
 
