@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -173,33 +174,18 @@ async def upload_to_draft(
     async with pool.acquire() as conn, conn.transaction():
         draft = await _own_open_draft(conn, citizen, draft_id, lock=True)
         replaced = await application_files.drop_draft_requirement(conn, draft_id, requirement.code)
-        check_application_total(
-            await application_files.draft_bytes(conn, draft_id),
-            paper.size,
-            field=FILE_FIELD,
-            requirement_name=(requirement.name("id"), requirement.name("en")),
-            max_bytes=settings.upload_max_application_bytes,
-        )
         now = clock.now()
-        file_id = uuid.uuid4()
-        key = application_files.storage_key(file_id)
-        await file_storage(settings, conn, cipher).put(key, paper.data)
-        await application_files.insert(
+        file_id = await store_paper(
             conn,
-            application_files.NewFile(
-                id=file_id,
-                draft_id=draft_id,
-                application_id=None,
-                requirement=requirement.code,
-                document=document,
-                storage_key=key,
-                content_type=paper.content_type,
-                size=paper.size,
-                sha256=paper.sha256,
-                pages=paper.pages,
-                uploaded_by=citizen.principal().subject,
-                uploaded_at=now,
-            ),
+            file_storage(settings, conn, cipher),
+            settings=settings,
+            paper=paper,
+            requirement=requirement,
+            document=document,
+            citizen=citizen,
+            held_bytes=await application_files.draft_bytes(conn, draft_id),
+            draft_id=draft_id,
+            at=now,
         )
         await online_drafts.touch(conn, draft_id, now)
         await audit.record(
@@ -391,3 +377,50 @@ async def _view(
 async def _delete_blobs(storage: FileStorage, keys: list[str]) -> None:
     for key in keys:
         await storage.delete(key)
+
+
+async def store_paper(
+    conn: asyncpg.Connection,
+    storage: FileStorage,
+    *,
+    settings: IntakeSettings,
+    paper: CheckedUpload,
+    requirement: Requirement,
+    document: str,
+    citizen: CitizenSession,
+    held_bytes: int,
+    draft_id: uuid.UUID | None = None,
+    application_id: uuid.UUID | None = None,
+    at: datetime,
+) -> uuid.UUID:
+    """Write a checked paper (bytes to the storage, its row in the caller's
+    transaction) for a draft or an application; refuses (413) when it would
+    take the papers held past the limit per application. Its id."""
+    check_application_total(
+        held_bytes,
+        paper.size,
+        field=FILE_FIELD,
+        requirement_name=(requirement.name("id"), requirement.name("en")),
+        max_bytes=settings.upload_max_application_bytes,
+    )
+    file_id = uuid.uuid4()
+    key = application_files.storage_key(file_id)
+    await storage.put(key, paper.data)
+    await application_files.insert(
+        conn,
+        application_files.NewFile(
+            id=file_id,
+            draft_id=draft_id,
+            application_id=application_id,
+            requirement=requirement.code,
+            document=document,
+            storage_key=key,
+            content_type=paper.content_type,
+            size=paper.size,
+            sha256=paper.sha256,
+            pages=paper.pages,
+            uploaded_by=citizen.principal().subject,
+            uploaded_at=at,
+        ),
+    )
+    return file_id

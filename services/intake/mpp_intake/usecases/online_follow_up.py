@@ -16,13 +16,11 @@ import asyncpg
 
 from mpp_intake.domain.applications import ACCEPTS_DOCUMENTS, Status
 from mpp_intake.domain.citizen import CitizenSession
-from mpp_intake.domain.online import FILE_FIELD
-from mpp_intake.domain.uploads import check_application_total
 from mpp_intake.settings import IntakeSettings
 from mpp_intake.store import application_files, applications, catalog
 from mpp_intake.store.file_storage import FileMissing, file_storage
 from mpp_intake.usecases.application_views import ApplicationPublic, public_answer
-from mpp_intake.usecases.online_application import checked_paper, paper_requirement
+from mpp_intake.usecases.online_application import checked_paper, paper_requirement, store_paper
 from mpp_intake.usecases.online_views import CitizenApplication, upload_refs, uploaded_file
 from mpp_intake.usecases.papers_handed_in import HandInPapers, hand_in_papers_in
 from mpp_shared import audit, clock
@@ -112,32 +110,17 @@ async def upload_correction(
             conn, application_id, requirement.code
         ):
             await storage.delete(key)
-        check_application_total(
-            await application_files.application_bytes(conn, application_id),
-            paper.size,
-            field=FILE_FIELD,
-            requirement_name=(requirement.name("id"), requirement.name("en")),
-            max_bytes=settings.upload_max_application_bytes,
-        )
-        file_id = uuid.uuid4()
-        key = application_files.storage_key(file_id)
-        await storage.put(key, paper.data)
-        await application_files.insert(
+        file_id = await store_paper(
             conn,
-            application_files.NewFile(
-                id=file_id,
-                draft_id=None,
-                application_id=application_id,
-                requirement=requirement.code,
-                document=document,
-                storage_key=key,
-                content_type=paper.content_type,
-                size=paper.size,
-                sha256=paper.sha256,
-                pages=paper.pages,
-                uploaded_by=citizen.principal().subject,
-                uploaded_at=clock.now(),
-            ),
+            storage,
+            settings=settings,
+            paper=paper,
+            requirement=requirement,
+            document=document,
+            citizen=citizen,
+            held_bytes=await application_files.application_bytes(conn, application_id),
+            application_id=application_id,
+            at=clock.now(),
         )
         await audit.record(
             conn,

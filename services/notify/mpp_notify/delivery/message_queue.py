@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
 
 from mpp_notify.channels.base import DeliveryError, SendResult
 from mpp_notify.delivery import reports
 from mpp_notify.delivery.lease_queue import LeaseQueue
+from mpp_notify.delivery.notification_events import event_about, publish_about
 from mpp_notify.delivery.policy import retry_delay
 from mpp_notify.settings import NotifySettings
-from mpp_shared.events import build_event
 from mpp_shared.events.schemas import NotificationDeadV1, NotificationDeliveredV1
-from mpp_shared.messaging.outbox import enqueue
 
 # What an attempt left the message as (the metric mpp.notify.messages counts them).
 # "sent": accepted by a provider that reports delivery later (delivery.reports).
@@ -32,7 +31,6 @@ Outcome = Literal["delivered", "sent", "retrying", "dead"]
 OUTCOMES: tuple[Outcome, ...] = ("delivered", "sent", "retrying", "dead")
 
 log = logging.getLogger(__name__)
-SOURCE = "/mpp/notify"
 
 MESSAGES = LeaseQueue(
     table="delivery_log",
@@ -113,13 +111,13 @@ async def record_delivered(
         _stale(row)
         return None
     event = NotificationDeliveredV1(
-        **_about(row),
+        **event_about(row),
         provider=result.provider,
         provider_message_id=result.provider_message_id,
         attempts=row["attempts"],
         delivered_at=finished,
     )
-    await _publish(conn, row, event)
+    await publish_about(conn, row, event)
     return "delivered"
 
 
@@ -160,37 +158,14 @@ async def record_failed(
         _stale(row)
         return None
     event = NotificationDeadV1(
-        **_about(row),
+        **event_about(row),
         provider=row["provider"],
         attempts=row["attempts"],
         error=failure.detail,
         dead_at=finished,
     )
-    await _publish(conn, row, event)
+    await publish_about(conn, row, event)
     return "dead"
-
-
-def _about(row: asyncpg.Record) -> dict[str, Any]:
-    """What every notification event says of its message (recipient masked)."""
-    return {
-        "notification_id": row["id"],
-        "source_event_id": row["source_event_id"],
-        "source_event_type": row["source_event_type"],
-        "channel": row["channel"],
-        "recipient_masked": row["recipient_masked"],
-        "application_id": row["application_id"],
-        "complaint_id": row["complaint_id"],
-    }
-
-
-async def _publish(conn: asyncpg.Connection, row: asyncpg.Record, data: Any) -> None:
-    key = row["application_id"] or row["complaint_id"] or row["id"]
-    await enqueue(
-        conn,
-        build_event(data, source=SOURCE, subject=str(row["id"])),
-        topic=data.topic,
-        key=str(key),
-    )
 
 
 def _stale(row: asyncpg.Record) -> None:

@@ -23,12 +23,10 @@ from typing import Any
 import asyncpg
 from opentelemetry import metrics
 
+from mpp_notify.delivery.notification_events import event_about, publish_about
 from mpp_notify.store import status_reports
-from mpp_shared.events import build_event
 from mpp_shared.events.schemas import NotificationDeadV1, NotificationDeliveredV1
-from mpp_shared.messaging.outbox import enqueue
 
-SOURCE = "/mpp/notify"
 _messages_counter = metrics.get_meter("mpp.notify.delivery").create_counter(
     "mpp.notify.messages",
     unit="{message}",
@@ -95,13 +93,13 @@ async def _apply(
     if status in ("delivered", "read") and row["status"] == "sent":
         await conn.execute(DELIVERED, row["id"], at, status == "read")
         event: Any = NotificationDeliveredV1(
-            **_about(row),
+            **event_about(row),
             provider=row["provider"],
             provider_message_id=row["provider_message_id"],
             attempts=row["attempts"],
             delivered_at=at,
         )
-        await _publish(conn, row, event)
+        await publish_about(conn, row, event)
         _messages_counter.add(
             1, {"channel": row["channel"], "outcome": "delivered", "provider": row["provider"]}
         )
@@ -113,37 +111,15 @@ async def _apply(
         detail = error or "the provider reported the message as failed"
         await conn.execute(DEAD, row["id"], at, detail)
         event = NotificationDeadV1(
-            **_about(row),
+            **event_about(row),
             provider=row["provider"],
             attempts=row["attempts"],
             error=detail,
             dead_at=at,
         )
-        await _publish(conn, row, event)
+        await publish_about(conn, row, event)
         _messages_counter.add(
             1, {"channel": row["channel"], "outcome": "dead", "provider": row["provider"]}
         )
         return "dead"
     return None
-
-
-def _about(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "notification_id": row["id"],
-        "source_event_id": row["source_event_id"],
-        "source_event_type": row["source_event_type"],
-        "channel": row["channel"],
-        "recipient_masked": row["recipient_masked"],
-        "application_id": row["application_id"],
-        "complaint_id": row["complaint_id"],
-    }
-
-
-async def _publish(conn: asyncpg.Connection, row: asyncpg.Record, data: Any) -> None:
-    key = row["application_id"] or row["complaint_id"] or row["id"]
-    await enqueue(
-        conn,
-        build_event(data, source=SOURCE, subject=str(row["id"])),
-        topic=data.topic,
-        key=str(key),
-    )
