@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help setup run test test-repeat test-unit test-integration test-e2e test-faults lint format bench soak token contract lock clean replay-dlq
+.PHONY: help setup run test test-repeat test-unit test-integration test-e2e test-faults lint format bench soak token contract lock clean replay-dlq rotate-keys verify-audit
 
 help:
 	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
@@ -20,6 +20,8 @@ help:
 	@echo "make bench   - throughput, latency and memory figures on the embedded stack"
 	@echo "make soak    - journeys for minutes with random kills: throughput, p99, invariants, memory"
 	@echo "make token ROLE=verifier [SUB=...] [COUNTER=...] [OPD=...] - mint a development bearer token"
+	@echo "make rotate-keys [CHECK=1] - move stored personal data to the newest PII keys (resumable)"
+	@echo "make verify-audit [DB=postgresql://.../mpp_intake] - check the services' audit chains (exit 0 intact)"
 	@echo "make replay-dlq TOPIC=mpp.applications.dlq [SINCE=ISO] [EVENT_ID=...] [DRY_RUN=1] - put parked events back"
 
 $(UV):
@@ -96,6 +98,21 @@ token: setup
 # Parked events of a dead-letter topic back onto their original topic (KAFKA_BOOTSTRAP_SERVERS).
 replay-dlq: setup
 	$(PY) -m mpp_shared.messaging.replay --topic $(TOPIC) $(if $(SINCE),--since $(SINCE)) $(if $(EVENT_ID),--event-id $(EVENT_ID)) $(if $(DRY_RUN),--dry-run)
+
+# Move stored personal data to the active keys (PII_ENCRYPTION_KEYS,
+# PII_INDEX_KEYS) in each service's database of `make run` (or of the server
+# DATABASE_URL), while the services run; stopped, it carries on when run
+# again. CHECK=1 only counts the rows still under older keys.
+rotate-keys: setup
+	$(PY) -m mpp_devstack.rotate_keys $(if $(CHECK),--check)
+
+# The tamper-evident audit chains (docs/ARCHITECTURE.md, "Tamper-evident
+# audit") of the four services' databases on the server DATABASE_URL, else on
+# the one `make run` started (./.mpp/pgdata); DB=<url> checks one database.
+# Exit 0 intact, 1 a broken link, 2 entries left unsealed too long, 3 unreadable.
+# Keys: AUDIT_SIGNING_KEY / AUDIT_VERIFY_KEYS, or AUDIT_ARGS="--public-key ...".
+verify-audit: setup
+	$(PY) -m mpp_shared.audit_verify $(if $(DB),--database-url "$(DB)",$(if $(DATABASE_URL),--server "$(DATABASE_URL)",--pgdata .mpp/pgdata)) $(AUDIT_ARGS)
 
 # The event contract (AsyncAPI + JSON Schemas) from the models; CHECK=1 only checks.
 contract: setup

@@ -1,7 +1,9 @@
 """Append-only audit trail of officer actions: written in the action's own
 transaction (`record`), readable by a supervisor (`read_trail`, served by
-`mpp_shared.web.audit`, which every service mounts). Nothing here updates or
-deletes an entry."""
+`mpp_shared.web.audit`, which every service mounts). Nothing here deletes an
+entry or changes who did what; the sealer (`mpp_shared.audit_chain`) chains
+each entry after its commit, and `erase_detail` empties a sealed entry's
+detail through an audited erasure that keeps the chain intact."""
 
 from __future__ import annotations
 
@@ -13,11 +15,18 @@ import asyncpg
 from pydantic import BaseModel
 
 from mpp_shared.auth import Principal
+from mpp_shared.errors import Conflict, NotFound
 
 _INSERT = (
     "INSERT INTO audit_log (actor, roles, counter, action, target_type, target_id, detail) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
 )
+# The action of the entry that tells of an erasure (target: the erased entry's id).
+DETAIL_ERASED = "audit.detail_erased"
+_ERASE = """
+UPDATE audit_log SET detail = '{}'::jsonb, detail_erased_by = $2
+WHERE id = $1 AND position IS NOT NULL AND detail_erased_by IS NULL
+"""
 
 # Every filter is optional ($n IS NULL matches all); newest first.
 _READ_PAGE = """
@@ -40,8 +49,20 @@ async def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry on `conn`, inside the caller's transaction: the entry
-    exists exactly when the action it tells of was committed."""
-    await conn.execute(
+    exists exactly when the action it tells of was committed. It is chained
+    by the sealer after the commit, so no action waits for another's."""
+    await _append(conn, principal, action, target_type, target_id, detail)
+
+
+async def _append(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    action: str,
+    target_type: str,
+    target_id: str,
+    detail: dict[str, Any] | None,
+) -> int:
+    entry_id: int = await conn.fetchval(
         _INSERT,
         principal.subject,
         sorted(principal.roles),
@@ -51,6 +72,33 @@ async def record(
         target_id,
         detail or {},
     )
+    return entry_id
+
+
+async def erase_detail(
+    conn: asyncpg.Connection, principal: Principal, audit_id: int, *, reason: str
+) -> int:
+    """Empty the detail of sealed entry `audit_id` (personal data whose
+    purpose is over) and append the entry `audit.detail_erased` telling who
+    erased it and why; its id is returned. The erased entry keeps who, what,
+    when and its detail's digest, so the chain still verifies. An entry not
+    sealed yet, or already erased, is refused (Conflict): retry once sealed."""
+    found = await conn.fetchrow(
+        "SELECT position, detail_erased_by FROM audit_log WHERE id = $1", audit_id
+    )
+    if found is None:
+        raise NotFound("audit_entry_not_found", "Catatan audit tidak ada", "No such audit entry")
+    if found["position"] is None or found["detail_erased_by"] is not None:
+        raise Conflict(
+            "audit_entry_not_erasable",
+            "Catatan audit belum disegel atau sudah dihapus rinciannya",
+            "The audit entry is not sealed yet or its detail is already erased",
+        )
+    erasure = await _append(
+        conn, principal, DETAIL_ERASED, "audit_log", str(audit_id), {"reason": reason}
+    )
+    await conn.execute(_ERASE, audit_id, erasure)
+    return erasure
 
 
 # --- the supervisor's view ----------------------------------------------------
@@ -66,6 +114,10 @@ class AuditEntry(BaseModel):
     target_type: str
     target_id: str
     detail: dict[str, Any]
+    # Its place in the sealed chain; None until the sealer reaches it.
+    position: int | None
+    # The entry of the audited erasure that emptied `detail`, if any.
+    detail_erased_by: int | None
 
 
 class AuditPage(BaseModel):

@@ -2,9 +2,9 @@
 (`mpp_shared.service` builds the app around it).
 
 On start-up: telemetry, database pool (waiting for the database), migrations,
-broker clients, topics, the outbox relay, the consumers and the service's own
-background tasks. On shutdown: cancel the background tasks, stop consuming,
-commit, flush the relay, close everything.
+broker clients, topics, the outbox relay, the consumers, the audit sealer and
+the service's own background tasks. On shutdown: cancel the background tasks,
+stop consuming, commit, flush the relay, close everything.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from mpp_shared import migrate
+from mpp_shared.audit_sealer import audit_sealer
 from mpp_shared.db import create_pool
 from mpp_shared.events.topics import ALL_TOPICS
 from mpp_shared.messaging.consumer import EventConsumer, EventHandler
@@ -113,7 +114,8 @@ class Runtime:
                 asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
             )
         snapshots = Snapshots(s.service_name, [*OUTBOX_GAUGES, *self.gauges])
-        for hook in [*self.background, _metrics_refresher(snapshots)]:
+        # Every service seals its own audit trail (mpp_shared.audit_sealer).
+        for hook in [*self.background, audit_sealer, _metrics_refresher(snapshots)]:
             name = getattr(hook, "__name__", "background")
             self._background_tasks.append(
                 asyncio.create_task(self._run_background(name, hook), name=name)

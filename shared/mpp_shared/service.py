@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from mpp_shared import clock
 from mpp_shared.metrics import SnapshotGauge
+from mpp_shared.proxies import TrustedProxies
 from mpp_shared.runtime import BackgroundTask, ConsumerSpec, Runtime
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.telemetry import (
@@ -23,6 +24,7 @@ from mpp_shared.telemetry import (
 )
 from mpp_shared.web import document_errors, health_router, install_error_handlers
 from mpp_shared.web.audit import router as audit_router
+from mpp_shared.web.client_address import ClientAddress
 from mpp_shared.web.observability import RequestLog, metrics_router
 from mpp_shared.web.pages import Pages
 
@@ -75,6 +77,13 @@ def create_service_app(
     document_errors(app)
     # Inside the tracing middleware added below, so each line has its trace id.
     app.add_middleware(RequestLog)
+    # Outside every route and the request log: the client and scheme the
+    # trusted proxies forwarded (TRUSTED_PROXIES), for whatever reads them.
+    app.add_middleware(
+        ClientAddress,
+        trusted=TrustedProxies.parse(settings.trusted_proxy_list()),
+        header=settings.trusted_proxy_header,
+    )
 
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -104,4 +113,7 @@ def serve(app_path: str, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # The forwarded headers are read by the app itself, from the proxies
+        # of TRUSTED_PROXIES only (mpp_shared.web.client_address).
+        proxy_headers=False,
     )

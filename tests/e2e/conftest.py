@@ -15,6 +15,7 @@ import pytest
 from mpp_devstack.stack import Stack
 from tests.conftest import Servers
 from tests.support.clock import ServiceClock
+from tests.support.oidc import Provider as OidcProvider
 from tests.support.opd import OutsideReader
 from tests.support.otlp import OtlpReceiver
 from tests.support.providers import Providers
@@ -34,6 +35,15 @@ def otlp(providers: Providers) -> OtlpReceiver:
 
 
 @pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """The district's identity provider (JWKS on loopback): the stack accepts
+    its tokens beside the HS256 development ones (MPP_ENV is not production)."""
+    found = OidcProvider.start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="session")
 def service_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceClock]:
     """The clock of every service of the stack (and of this process): tests
     move it forward instead of editing timer rows."""
@@ -47,6 +57,7 @@ def stack(
     servers: Servers,
     providers: Providers,
     service_clock: ServiceClock,
+    oidc_provider: OidcProvider,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     env = {
@@ -66,6 +77,8 @@ def stack(
         "WEBHOOK_DISABLE_AFTER": "3",
         "QUIET_HOURS_START": "00:00",
         "QUIET_HOURS_END": "00:00",
+        # Officers may also sign in at the identity provider (audience mpp-<service>).
+        **oidc_provider.settings_env(),
     }
     if servers.broker is not None:
         env["CONSUMER_REBALANCE_TIMEOUT_MS"] = "2000"

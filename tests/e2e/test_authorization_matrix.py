@@ -12,7 +12,15 @@ then called over real HTTP on the end-to-end stack with:
 - a valid token holding every role NOT allowed on the route, and one holding
   no role at all: 403.
 
-Refusals are exactly 401/403 (never 5xx, never 404/422: path parameters are
+Every check runs on both kinds of token (`kind`): the HS256 development
+tokens and those of the district's identity provider (tests.support.oidc,
+whose JWKS the stack trusts). The provider's kind adds its own defects: a
+token for another service (audience), one naming a key the provider does
+not publish (unknown `kid`), one signed by another key under a published
+`kid`, and an HS256 one naming the provider as issuer.
+
+The bad callers of one route are asked together (one test per route and
+kind of token). Refusals are exactly 401/403 (never 5xx, never 404/422: path parameters are
 syntactically valid and write routes get a minimal JSON body, so the request
 would reach its handler), and carry nothing but the refusal itself.
 
@@ -30,6 +38,7 @@ public by design.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import time
 import typing
@@ -50,13 +59,42 @@ from mpp_shared.auth import Role, mint_token
 from mpp_shared.settings import DEV_JWT_SECRET
 from mpp_shared.web.auth import PUBLIC_MARKER
 from tests.routes import api_routes, dependency_calls
-from tests.support.auth import token
+from tests.support.auth import DEFAULT_COUNTER, token
 from tests.support.identities import email, phone
+from tests.support.oidc import Provider, SigningKey
 from tests.unit.test_route_protection import EXPECTED_PUBLIC
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 REFUSAL_CODES = {401: "unauthorized", 403: "forbidden"}
 ALL_ROLES = frozenset(Role)
+KINDS = ("dev", "oidc")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Mints the tokens of one kind for one service."""
+
+    kind: str
+    provider: Provider
+
+    def __call__(
+        self,
+        service: str,
+        *roles: str,
+        subject: str = "matrix-probe",
+        counter: str | None = DEFAULT_COUNTER,
+        opd: str | None = None,
+    ) -> str:
+        if self.kind == "dev":
+            return token(*roles, subject=subject, counter=counter, opd=opd)
+        return self.provider.token(
+            *roles, audience=f"mpp-{service}", subject=subject, counter=counter, opd=opd
+        )
+
+
+@pytest.fixture(params=KINDS)
+def tokens(request: pytest.FixtureRequest, oidc_provider: Provider) -> Tokens:
+    return Tokens(request.param, oidc_provider)
 
 
 @dataclass(frozen=True)
@@ -170,6 +208,8 @@ def _bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
 
 
+BadToken = Callable[[RouteCase, Provider], dict[str, str]]
+
 BAD_TOKENS: dict[str, Callable[[], dict[str, str]]] = {
     "no_token": dict,
     "garbage_token": lambda: _bearer("not-a-token"),
@@ -184,11 +224,55 @@ BAD_TOKENS: dict[str, Callable[[], dict[str, str]]] = {
 }
 
 
+def _oidc(case: RouteCase, provider: Provider, **changes: Any) -> dict[str, str]:
+    """A provider's token carrying every role, with one defect in `changes`."""
+    values: dict[str, Any] = {"audience": f"mpp-{case.service}", "subject": "matrix-probe"}
+    values.update(changes)
+    return _bearer(provider.token(*sorted(ALL_ROLES), **values))
+
+
+def _other_service(case: RouteCase) -> str:
+    return next(s for s in SERVICES if s != case.service)
+
+
+def _provider_claims(case: RouteCase, provider: Provider) -> dict[str, Any]:
+    return _claims(iss=provider.issuer, aud=f"mpp-{case.service}")
+
+
+# Made once: key generation is the slow part of a token.
+IMPOSTOR = SigningKey.generate("RS256")
+STRANGER = SigningKey.generate("ES256")
+
+
+OIDC_BAD_TOKENS: dict[str, BadToken] = {
+    "no_token": lambda _c, _p: {},
+    "garbage_token": lambda _c, _p: _bearer("not-a-token"),
+    "wrong_signature": lambda c, p: _oidc(
+        c, p, key=SigningKey(p.keys["RS256"].kid, "RS256", IMPOSTOR.private)
+    ),
+    "expired_token": lambda c, p: _oidc(c, p, ttl_seconds=-600),
+    "unsigned_token": lambda c, p: _bearer(
+        jwt.encode(
+            _provider_claims(c, p),
+            None,  # type: ignore[arg-type]  # the "none" algorithm signs with no key
+            algorithm="none",
+            headers={"kid": p.keys["RS256"].kid},
+        )
+    ),
+    "wrong_issuer": lambda c, p: _oidc(c, p, issuer=p.issuer + "-elsewhere"),
+    "wrong_audience": lambda c, p: _oidc(c, p, audience=f"mpp-{_other_service(c)}"),
+    "unknown_kid": lambda c, p: _oidc(c, p, alg="ES256", key=STRANGER),
+    "hs256_as_the_provider": lambda c, p: _bearer(
+        jwt.encode(_provider_claims(c, p), DEV_JWT_SECRET, algorithm="HS256")
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Leg:
     name: str
     expected: int
-    headers: Callable[[RouteCase], dict[str, str]]
+    headers: Callable[[RouteCase, Tokens], dict[str, str]]
 
 
 def _wrong_roles(case: RouteCase) -> list[str]:
@@ -196,72 +280,91 @@ def _wrong_roles(case: RouteCase) -> list[str]:
     return sorted(ALL_ROLES - case.allowed)
 
 
-def _bad_token(make: Callable[[], dict[str, str]]) -> Callable[[RouteCase], dict[str, str]]:
-    return lambda _case: make()
+def _bad_token(make: Callable[[], dict[str, str]]) -> Callable[[RouteCase, Tokens], dict[str, str]]:
+    return lambda _case, _tokens: make()
 
 
-def _legs() -> list[Leg]:
-    legs = [Leg(name, 401, _bad_token(make)) for name, make in BAD_TOKENS.items()]
+def _bad_oidc_token(make: BadToken) -> Callable[[RouteCase, Tokens], dict[str, str]]:
+    return lambda case, tokens: make(case, tokens.provider)
+
+
+def _legs(kind: str) -> list[Leg]:
+    if kind == "dev":
+        legs = [Leg(name, 401, _bad_token(make)) for name, make in BAD_TOKENS.items()]
+    else:
+        legs = [Leg(name, 401, _bad_oidc_token(make)) for name, make in OIDC_BAD_TOKENS.items()]
     legs.append(
         Leg(
             "wrong_role",
             403,
-            lambda case: _bearer(token(*_wrong_roles(case), subject="matrix-probe")),
+            lambda case, tokens: _bearer(tokens(case.service, *_wrong_roles(case))),
         )
     )
     legs.append(
-        Leg(
-            "no_role",
-            403,
-            lambda _case: _bearer(mint_token(DEV_JWT_SECRET, subject="matrix-probe", roles=[])),
-        )
+        Leg("no_role", 403, lambda case, tokens: _bearer(tokens(case.service, counter=None)))
     )
     return legs
 
 
 def _params() -> list[Any]:
-    params = []
-    for service, cases in ROUTES.items():
-        for case in cases:
-            if _is_public(case):
-                continue
-            for leg in _legs():
-                test_id = f"{service}-{case.method}-{case.path}-{leg.name}"
-                if leg.name == "wrong_role" and not _wrong_roles(case):
-                    params.append(
-                        pytest.param(
-                            case,
-                            leg,
-                            id=f"{test_id}-skipped_all_roles_allowed",
-                            marks=pytest.mark.skip(reason="every role may call this route"),
-                        )
-                    )
-                else:
-                    params.append(pytest.param(case, leg, id=test_id))
-    return params
+    return [
+        pytest.param(kind, case, id=f"{kind}-{service}-{case.method}-{case.path}")
+        for service, cases in ROUTES.items()
+        for case in cases
+        if not _is_public(case)
+        for kind in KINDS
+    ]
 
 
-@pytest.mark.parametrize(("case", "leg"), _params())
-async def test_route_refuses_the_caller(
-    case: RouteCase, leg: Leg, stack: Stack, http: httpx.AsyncClient
-) -> None:
-    url = stack.services[case.service].url + case.url_path
+def _route_legs(case: RouteCase, kind: str) -> list[Leg]:
+    # A route every role may call has no wrong role to try.
+    return [leg for leg in _legs(kind) if leg.name != "wrong_role" or _wrong_roles(case)]
+
+
+async def _refusal_problem(
+    http: httpx.AsyncClient, case: RouteCase, url: str, leg: Leg, headers: dict[str, str]
+) -> str | None:
+    """What is wrong with the route's answer to `leg`, or None."""
     body: dict[str, Any] | None = {} if case.method in WRITE_METHODS else None
-    answer = await http.request(case.method, url, headers=leg.headers(case), json=body)
-
-    assert answer.status_code == leg.expected, (
-        f"{case.service} {case.label} with {leg.name}: {answer.status_code} {answer.text[:300]}"
-    )
+    answer = await http.request(case.method, url, headers=headers, json=body)
+    where = f"{leg.name}: {answer.status_code} {answer.text[:300]}"
+    if answer.status_code != leg.expected:
+        return where
     # The refusal and nothing else: no record, no list, no partial answer.
     refusal = answer.json()
-    assert set(refusal) <= {"code", "detail"} and isinstance(refusal["detail"], str), refusal
-    assert refusal.get("code", REFUSAL_CODES[leg.expected]) == REFUSAL_CODES[leg.expected]
+    if not (set(refusal) <= {"code", "detail"} and isinstance(refusal.get("detail"), str)):
+        return where
+    if refusal.get("code", REFUSAL_CODES[leg.expected]) != REFUSAL_CODES[leg.expected]:
+        return where
     if leg.expected == 401:
-        assert answer.headers.get("www-authenticate") == "Bearer"
-    else:
-        # The running service demands exactly the roles introspected from its code.
-        assert case.allowed is not None
-        assert refusal["detail"].endswith("needs " + " or ".join(sorted(case.allowed))), refusal
+        if answer.headers.get("www-authenticate") != "Bearer":
+            return f"{where} without WWW-Authenticate: Bearer"
+    # The running service demands exactly the roles introspected from its code.
+    elif case.allowed is None or not refusal["detail"].endswith(
+        "needs " + " or ".join(sorted(case.allowed))
+    ):
+        return where
+    return None
+
+
+@pytest.mark.parametrize(("kind", "case"), _params())
+async def test_route_refuses_the_caller(
+    kind: str,
+    case: RouteCase,
+    stack: Stack,
+    http: httpx.AsyncClient,
+    oidc_provider: Provider,
+) -> None:
+    """Every bad caller of one route, on one kind of token, asked at once."""
+    url = stack.services[case.service].url + case.url_path
+    tokens = Tokens(kind, oidc_provider)
+    legs = _route_legs(case, kind)
+    problems = await asyncio.gather(
+        *(_refusal_problem(http, case, url, leg, leg.headers(case, tokens)) for leg in legs)
+    )
+    found = [p for p in problems if p is not None]
+    assert not found, f"{case.service} {case.label} with {kind} tokens:\n" + "\n".join(found)
+    assert {leg.name for leg in legs} >= set(BAD_TOKENS)
 
 
 # --- the enumeration itself -------------------------------------------------
@@ -303,8 +406,8 @@ QUEUE_ROLES = frozenset({Role.COMPLAINT_OFFICER, Role.SUPERVISOR, Role.ADMIN, Ro
 REPORTER_NAME = "Bambang Sutrisno"
 
 
-def _opd_token(opd: str | None) -> dict[str, str]:
-    return _bearer(token("opd_system", subject="matrix-opd", counter=None, opd=opd))
+def _opd_token(tokens: Tokens, opd: str | None) -> dict[str, str]:
+    return _bearer(tokens("complaints", "opd_system", subject="matrix-opd", counter=None, opd=opd))
 
 
 def _opd_routes() -> list[RouteCase]:
@@ -328,10 +431,10 @@ def test_the_queue_and_the_opd_routes_are_those_the_matrix_checks() -> None:
 
 @pytest.mark.parametrize("role", sorted(ALL_ROLES), ids=lambda r: r.value)
 async def test_the_complaint_queue_admits_exactly_its_roles(
-    role: Role, stack: Stack, http: httpx.AsyncClient
+    role: Role, tokens: Tokens, stack: Stack, http: httpx.AsyncClient
 ) -> None:
     opd = "DISDUKCAPIL" if role is Role.OPD_SYSTEM else None
-    headers = _bearer(token(role.value, subject="matrix-probe", opd=opd))
+    headers = _bearer(tokens("complaints", role.value, opd=opd))
     answer = await http.get(f"{stack.services['complaints'].url}/v1/complaints", headers=headers)
     if role not in QUEUE_ROLES:
         assert answer.status_code == 403, answer.text
@@ -351,7 +454,7 @@ def _body_for(case: RouteCase) -> dict[str, Any] | None:
 
 
 async def test_an_opd_never_sees_another_opds_complaint_nor_an_anonymous_reporter(
-    stack: Stack, http: httpx.AsyncClient
+    tokens: Tokens, stack: Stack, http: httpx.AsyncClient
 ) -> None:
     url = stack.services["complaints"].url
     reporter_phone, reporter_email = phone(), email("matriks")
@@ -368,7 +471,7 @@ async def test_an_opd_never_sees_another_opds_complaint_nor_an_anonymous_reporte
     )
     assert filed.status_code == 201, filed.text
     cid = filed.json()["id"]
-    officer = _bearer(token("complaint_officer", subject="matrix-officer"))
+    officer = _bearer(tokens("complaints", "complaint_officer", subject="matrix-officer"))
     for action, body in (("verification", {"decision": "verified"}), ("assignment", {})):
         moved = await http.post(f"{url}/v1/complaints/{cid}/{action}", json=body, headers=officer)
         assert moved.status_code == 200, moved.text
@@ -387,14 +490,14 @@ async def test_an_opd_never_sees_another_opds_complaint_nor_an_anonymous_reporte
             case.method,
             url + case.path.format(complaint_id=cid),
             json=_body_for(case),
-            headers=_opd_token("DISDUKCAPIL"),
+            headers=_opd_token(tokens, "DISDUKCAPIL"),
         )
         assert answer.status_code == 404, (case.label, answer.text)
         assert set(answer.json()) == {"code", "detail"}, case.label
     others = await http.get(
         f"{url}/v1/complaints",
         params={"category": "pungli", "page_size": 200},
-        headers=_opd_token("DISDUKCAPIL"),
+        headers=_opd_token(tokens, "DISDUKCAPIL"),
     )
     assert others.status_code == 200, others.text
     assert cid not in {i["id"] for i in others.json()["items"]}
@@ -406,12 +509,12 @@ async def test_an_opd_never_sees_another_opds_complaint_nor_an_anonymous_reporte
             case.method,
             url + case.path.format(complaint_id=cid),
             json=_body_for(case),
-            headers=_opd_token(None),
+            headers=_opd_token(tokens, None),
         )
         assert answer.status_code == 403, (case.label, answer.text)
 
     # Its own OPD reads and lists it, never with the reporter's identity.
-    own = _opd_token("INSPEKTORAT")
+    own = _opd_token(tokens, "INSPEKTORAT")
     read = await http.get(f"{url}/v1/complaints/{cid}", headers=own)
     assert read.status_code == 200 and read.json()["anonymous"] is True, read.text
     listed = await http.get(

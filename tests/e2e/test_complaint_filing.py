@@ -1,7 +1,8 @@
 """Filing against the managed category list, confidential complaints and the
 reporter's identity kept from the OPD, on the running stack.
 
-The rate limit's 429 is tested in tests/unit/test_ratelimit.py: the shared
+The rate limit's 429 is tested in tests/unit/test_ratelimit.py and, shared by
+two instances, in tests/integration/test_shared_rate_limits.py: the shared
 stack files from one address for every e2e test, so its limit stays high."""
 
 from __future__ import annotations

@@ -120,7 +120,14 @@ async def test_a_code_is_sealed_for_notify_kept_as_a_hash_and_opens_one_session(
     assert sent.expires_at - row["created_at"] == timedelta(minutes=5)
 
     opened = await _exchange(intake_pool, sent.request_id, code)
-    claims = jwt.decode(opened.token, SETTINGS.jwt_secret, algorithms=["HS256"], issuer="mpp")
+    # Signed with intake's own secret, for intake alone (not the shared JWT_SECRET).
+    claims = jwt.decode(
+        opened.token,
+        SETTINGS.citizen_session_secret,
+        algorithms=["HS256"],
+        issuer="mpp-intake",
+        audience="mpp-intake",
+    )
     assert claims["roles"] == ["citizen"] and claims["sub"] == str(opened.session_id)
     session = await citizen_signin.current_session(intake_pool, CIPHER, opened.session_id)
     assert session is not None

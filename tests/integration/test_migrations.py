@@ -55,6 +55,9 @@ EXPECTED_TABLES = {
     },
 }
 PLUMBING = {"outbox", "inbox", "idempotency_keys", "audit_log", "schema_migrations"}
+PLUMBING |= {"audit_checkpoint"}  # the audit chain's signed checkpoints (004)
+# Rate limits every replica of a service shares (mpp_shared.ratelimit).
+PLUMBING |= {"rate_limit_buckets", "rate_limit_secret"}
 
 
 @pytest.mark.parametrize("service", sorted(EXPECTED_TABLES))

@@ -5,6 +5,7 @@ redelivery of a time range, crash recovery, and the subscriptions API."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -993,3 +994,305 @@ async def test_idempotency_key_returns_the_first_answer(
         )
         == 1
     )
+
+
+# --- hardening at the edges: addresses, Standard Webhooks -------------------------
+
+
+@dataclass
+class Resolver:
+    """A DNS whose answers the test changes (a rebinding attacker's, say)."""
+
+    table: dict[str, list[str]]
+    asked: list[str] = field(default_factory=list)
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.table:
+            raise OSError(f"{host}: name not known")
+        return list(self.table[host])
+
+
+def _checking(**overrides: Any) -> NotifySettings:
+    """Settings with the address check on, as in production."""
+    return _settings(webhook_allow_private_addresses=False, **overrides)
+
+
+async def test_registering_an_internal_address_is_refused_naming_url(
+    api: httpx.AsyncClient, receiver: Receiver, settings: NotifySettings
+) -> None:
+    app: FastAPI = api.app  # type: ignore[attr-defined]
+    app.state.settings = settings.model_copy(update={"webhook_allow_private_addresses": False})
+    app.state.webhook_resolver = Resolver(
+        {
+            "opd.kedirikab.go.id": ["203.0.114.10"],
+            "mixed.opd.example": ["203.0.114.11", "10.1.2.3"],
+            "rebound.opd.example": ["127.0.0.1"],
+        }
+    )
+    # The real receiver's own URL (http://127.0.0.1:<port>/...), and a name
+    # that resolves to the loopback: refused, in Bahasa Indonesia by default.
+    for url in (receiver.url, "http://rebound.opd.example/hook"):
+        payload = {"url": url, "event_types": [VERIFIED], "secret": SECRET}
+        refused = await api.post("/v1/subscriptions", json=payload, headers=_as())
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "url"
+        assert error["message"].startswith("tidak boleh mengarah ke alamat loopback")
+    in_english = await api.post(
+        "/v1/subscriptions",
+        json={"url": "http://mixed.opd.example/hook", "event_types": [VERIFIED], "secret": SECRET},
+        headers={**_as(), "Accept-Language": "en"},
+    )
+    assert in_english.status_code == 422
+    assert in_english.json()["errors"][0]["field"] == "url"
+    assert in_english.json()["errors"][0]["message"] == (
+        "must not point to a private network address (10.1.2.3)"
+    )
+    for url, words in [
+        ("http://[::ffff:169.254.169.254]/latest/meta-data", "link-local"),
+        ("http://metadata.google.internal/computeMetadata/v1", "metadata"),
+        ("http://localhost:8004/v1/subscriptions", "loopback"),
+        ("http://100.100.100.200/latest", "carrier-grade NAT"),
+    ]:
+        answer = await api.post(
+            "/v1/subscriptions",
+            json={"url": url, "event_types": [VERIFIED], "secret": SECRET},
+            headers={**_as(), "Accept-Language": "en"},
+        )
+        assert answer.status_code == 422, (url, answer.text)
+        assert words in answer.json()["errors"][0]["message"], url
+
+    # A public address passes; changing it to an internal one is refused too.
+    subscription_id = await _subscribe(api, "http://opd.kedirikab.go.id/hook", [VERIFIED])
+    patched = await api.patch(
+        f"/v1/subscriptions/{subscription_id}",
+        json={"url": "http://rebound.opd.example/hook"},
+        headers=_as(),
+    )
+    assert patched.status_code == 422 and patched.json()["errors"][0]["field"] == "url"
+
+    # Outside production, unless the setting says otherwise, the check is off.
+    app.state.settings = settings
+    assert await _subscribe(api, receiver.url, [VERIFIED])
+
+
+async def test_a_name_rebound_to_a_private_address_is_refused_at_connection_time(
+    pool: asyncpg.Pool,
+    api: httpx.AsyncClient,
+    receiver: Receiver,
+    settings: NotifySettings,
+    cipher: FieldCipher,
+) -> None:
+    app: FastAPI = api.app  # type: ignore[attr-defined]
+    app.state.settings = settings.model_copy(update={"webhook_allow_private_addresses": False})
+    dns = Resolver({"hooks.opd.example": ["203.0.114.20"]})
+    app.state.webhook_resolver = dns
+    port = receiver.server.port
+    subscription_id = await _subscribe(
+        api, f"http://hooks.opd.example:{port}/mpp/events", [VERIFIED]
+    )
+    assert dns.asked == ["hooks.opd.example"]  # checked at registration
+
+    # Then the name's owner points it at the loopback, where a receiver listens.
+    dns.table["hooks.opd.example"] = ["203.0.114.20", "127.0.0.1"]
+    await _fan_out(pool, _event(VERIFIED))
+    dispatcher = WebhookDispatcher(_checking(), cipher, resolver=dns)
+    assert await dispatcher.tick(pool) == 1
+
+    assert receiver.count() == 0  # nothing reached it
+    [delivery] = await _deliveries(pool, subscription_id)
+    # Refused, recorded, not retried: dead at once, counted against the subscription.
+    assert delivery["status"] == "dead" and delivery["attempts"] == 1
+    expected = "address refused: hooks.opd.example resolves to 127.0.0.1, a loopback address"
+    assert delivery["last_error"].startswith(expected)
+    [attempt] = await _attempts(pool, delivery["id"])
+    assert attempt["outcome"] == "permanent" and attempt["status_code"] is None
+    assert attempt["error"] == delivery["last_error"]
+    assert (await _subscription(pool, subscription_id))["consecutive_failures"] == 1
+    assert await dispatcher.tick(pool) == 0
+    listed = await api.get(f"/v1/subscriptions/{subscription_id}/deliveries", headers=_as())
+    [item] = listed.json()["items"]
+    assert item["status"] == "dead" and item["attempt_log"][0]["error"].startswith(expected)
+
+
+def _tls_files(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for `name` (only) and its key, self-signed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "receiver.crt", folder / "receiver.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_the_connection_goes_to_the_checked_address_with_the_name_for_tls_and_host(
+    pool: asyncpg.Pool,
+    api: httpx.AsyncClient,
+    cipher: FieldCipher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the check on, the name is resolved once by the guard and the
+    connection made to that address; TLS still checks the certificate
+    against the NAME (SNI) and the Host header carries it."""
+    import ssl
+
+    name = "receiver.opd.test"
+    cert_file, key_file = _tls_files(tmp_path, name)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    seen: list[dict[str, str]] = []
+
+    def handle(request: Request) -> Response:
+        seen.append(dict(request.headers))
+        return Response("stored", status=200)
+
+    server.expect_request("/mpp/events", method="POST").respond_with_handler(handle)
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the receiver's CA, for httpx
+        dns = Resolver({name: ["127.0.0.1"]})
+        url = f"https://{name}:{server.port}/mpp/events"
+        subscription_id = await _subscribe(api, url, [VERIFIED])
+        await _fan_out(pool, _event(VERIFIED))
+        # The check on, the test's loopback let through as a district's intranet would be.
+        settings = _checking(webhook_allowed_networks=["127.0.0.1/32"])
+        dispatcher = WebhookDispatcher(settings, cipher, resolver=dns)
+        assert await dispatcher.tick(pool) == 1
+        [delivery] = await _deliveries(pool, subscription_id)
+        assert delivery["status"] == "delivered", delivery["last_error"]
+        assert dns.asked == [name]
+        assert seen[0]["Host"] == f"{name}:{server.port}"
+    finally:
+        server.clear()
+        server.stop()
+
+
+async def test_standard_webhooks_signature_with_a_stable_id_over_retries(
+    pool: asyncpg.Pool, api: httpx.AsyncClient, cipher: FieldCipher, httpserver: HTTPServer
+) -> None:
+    key = b"standard-webhooks-key-of-32-byte"
+    whsec = "whsec_" + base64.b64encode(key).decode()
+    received: list[tuple[dict[str, str], bytes]] = []
+    statuses = [500, 200]
+
+    def handle(request: Request) -> Response:
+        received.append((dict(request.headers), request.get_data()))
+        return Response("ok" if statuses[0] == 200 else "trouble", status=statuses.pop(0))
+
+    httpserver.expect_request("/standard", method="POST").respond_with_handler(handle)
+    created = await api.post(
+        "/v1/subscriptions",
+        json={
+            "url": httpserver.url_for("/standard"),
+            "event_types": [VERIFIED],
+            "secret": whsec,
+            "signature_scheme": "standard_webhooks",
+        },
+        headers=_as(),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["signature_scheme"] == "standard_webhooks"
+    assert whsec not in created.text
+    subscription_id = created.json()["id"]
+    event = _event(VERIFIED)
+    await _fan_out(pool, event)
+    dispatcher = WebhookDispatcher(_settings(), cipher)
+    assert await dispatcher.tick(pool) == 1
+
+    async def retried() -> bool:
+        return await dispatcher.tick(pool) > 0
+
+    await _until(retried)
+    assert len(received) == 2
+    [delivery] = await _deliveries(pool, subscription_id)
+    assert delivery["status"] == "delivered"
+    for headers, body in received:
+        # Verified as the specification says, from the key bytes of the whsec_ secret.
+        message_id, timestamp = headers["Webhook-Id"], headers["Webhook-Timestamp"]
+        signed = f"{message_id}.{timestamp}.".encode() + body
+        digest = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        assert headers["Webhook-Signature"] == f"v1,{digest}"
+        assert abs(time.time() - int(timestamp)) <= 300
+        assert "X-Mpp-Signature" not in headers and "X-Mpp-Timestamp" not in headers
+        assert headers["X-Mpp-Event-Id"] == str(event.id)
+        assert json.loads(body)["id"] == str(event.id)
+    # The same message id on the retry: the delivery's own.
+    assert {h["Webhook-Id"] for h, _ in received} == {str(delivery["id"])}
+
+
+async def test_the_signature_scheme_and_its_secret_are_checked(
+    pool: asyncpg.Pool, api: httpx.AsyncClient
+) -> None:
+    whsec = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    url = "https://dukcapil.example.go.id/hook"
+    plain = {"url": url, "event_types": [VERIFIED]}
+    en = {**_as(), "Accept-Language": "en"}
+    for body, field_name in [
+        ({"secret": SECRET, "signature_scheme": "standard_webhooks"}, "secret"),
+        (
+            {"secret": "whsec_tooshort-but-24-chars-long", "signature_scheme": "standard_webhooks"},
+            "secret",
+        ),
+        ({"secret": SECRET, "signature_scheme": "svix"}, "signature_scheme"),
+    ]:
+        answer = await api.post("/v1/subscriptions", json={**plain, **body}, headers=en)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["field"] == field_name
+    refused = await api.post(
+        "/v1/subscriptions",
+        json={**plain, "secret": SECRET, "signature_scheme": "standard_webhooks"},
+        headers=en,
+    )
+    assert refused.json()["errors"][0]["message"].startswith("must be a Standard Webhooks secret")
+
+    subscription_id = await _subscribe(api, url, [VERIFIED])
+    shown = await api.get(f"/v1/subscriptions/{subscription_id}", headers=_as())
+    assert shown.json()["signature_scheme"] == "mpp_v1"
+    path = f"/v1/subscriptions/{subscription_id}"
+    # Switching to standard_webhooks brings a whsec_ secret along.
+    alone = await api.patch(path, json={"signature_scheme": "standard_webhooks"}, headers=en)
+    assert alone.status_code == 422 and alone.json()["errors"][0]["field"] == "secret"
+    switched = await api.patch(
+        path, json={"signature_scheme": "standard_webhooks", "secret": whsec}, headers=_as()
+    )
+    assert (
+        switched.status_code == 200 and switched.json()["signature_scheme"] == "standard_webhooks"
+    )
+    wrong = await api.patch(path, json={"secret": SECRET}, headers=_as())
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "secret"
+    back = await api.patch(path, json={"signature_scheme": "mpp_v1"}, headers=_as())
+    assert back.status_code == 200 and back.json()["signature_scheme"] == "mpp_v1"
+    audit = await pool.fetch(
+        "SELECT action, detail FROM audit_log WHERE target_id = $1 ORDER BY id", subscription_id
+    )
+    assert audit[0]["detail"]["signature_scheme"] == "mpp_v1"
+    assert [a["detail"].get("signature_scheme") for a in audit[1:]] == [
+        "standard_webhooks",
+        "mpp_v1",
+    ]

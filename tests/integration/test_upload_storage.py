@@ -131,7 +131,7 @@ async def test_the_database_backend_holds_only_ciphertext(intake_pool: asyncpg.P
     assert row is not None
     stored = bytes(row["data"])
     assert b"%PDF" not in stored and clear[100:140] not in stored
-    assert row["size"] == len(stored) == len(clear) + 28  # nonce + tag
+    assert row["size"] == len(stored) == len(clear) + 6 + 28  # key id header, nonce, tag
     assert CIPHER.decrypt_bytes(stored, context=f"upload:{key}") == clear
 
     # A blob copied under another key does not open: the key is bound to it.

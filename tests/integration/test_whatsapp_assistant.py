@@ -15,13 +15,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from mpp_complaints.settings import ComplaintsSettings
 from mpp_notify.assistant.clients import ServiceClients
 from mpp_notify.assistant.payload import InboundMessage
 from mpp_notify.settings import NotifySettings
 from mpp_notify.usecases.whatsapp_assistant import Assistant
 from mpp_shared import clock, codes
-from mpp_shared.auth import Role, decode_token
+from mpp_shared.auth import Role
 from mpp_shared.pii import FieldCipher
+from mpp_shared.tokens import TokenVerifier
 from tests.support.identities import phone as make_phone
 
 SERVICES: list[dict[str, Any]] = [
@@ -127,8 +129,7 @@ def assistant(services: Services, **extra: Any) -> Assistant:
         intake_url=settings.intake_internal_url,
         complaints_url=settings.complaints_internal_url,
         timeout=settings.internal_http_timeout,
-        jwt_secret=settings.jwt_secret,
-        jwt_issuer=settings.jwt_issuer,
+        channel_token_key=settings.channel_token_private_key,
     )
     return Assistant(settings, cipher, clients, provider="whatsapp_cloud")
 
@@ -189,7 +190,9 @@ async def test_a_conversation_is_answered_once_per_message(
         "language": "id",
     }
     assert headers["Idempotency-Key"] == complaint.message_id
-    caller = decode_token(headers["Authorization"].removeprefix("Bearer "), bot.settings.jwt_secret)
+    # Complaints verifies it with notify's public key: the channel role alone.
+    complaints = TokenVerifier.from_settings(ComplaintsSettings())
+    caller = await complaints.principal(headers["Authorization"].removeprefix("Bearer "))
     assert caller.roles == frozenset({Role.CHANNEL})
 
     await bot.handle(notify_pool, inbound(sender, "online"))

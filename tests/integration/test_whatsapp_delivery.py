@@ -190,7 +190,7 @@ async def test_outside_the_window_a_template_inside_it_text(
             await conn.execute("DELETE FROM wa_conversations")
             await conversations.save(
                 conn,
-                sender_index=index,
+                sender_indexes=[index],
                 sender_enc=b"x",
                 language="id",
                 state="start",

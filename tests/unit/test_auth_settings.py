@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import os
-import secrets
 import time
 from typing import Any
 
@@ -12,10 +11,25 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
+from mpp_complaints.settings import ComplaintsSettings
+from mpp_intake.settings import IntakeSettings
 from mpp_notify.settings import NotifySettings
-from mpp_shared.auth import Principal, Role, decode_token, mint_token
+from mpp_shared.auth import (
+    CHANNEL_TOKEN,
+    CITIZEN_SESSION,
+    Principal,
+    Role,
+    decode_token,
+    generate_channel_keypair,
+    mint_purpose_token,
+    mint_token,
+)
+from mpp_shared.oidc import claim_at, roles_from
 from mpp_shared.pii import generate_seal_keypair
 from mpp_shared.settings import (
+    DEV_CHANNEL_TOKEN_PRIVATE_KEY,
+    DEV_CHANNEL_TOKEN_PUBLIC_KEY,
+    DEV_CITIZEN_SESSION_SECRET,
     DEV_JWT_SECRET,
     DEV_PII_ENCRYPTION_KEY,
     DEV_PII_INDEX_KEY,
@@ -23,12 +37,19 @@ from mpp_shared.settings import (
     DEV_SEAL_PUBLIC_KEY,
     ServiceSettings,
 )
+from mpp_shared.tokens import TokenVerifier
+from tests.support.secrets import real_secrets
 
 SECRET = "unit-test-secret-" + "x" * 32
 SECRET_ENV = [
     "MPP_ENV",
     "JWT_SECRET",
     "JWT_ISSUER",
+    "OIDC_ISSUER",
+    "OIDC_AUDIENCE",
+    "CITIZEN_SESSION_SECRET",
+    "CHANNEL_TOKEN_PRIVATE_KEY",
+    "CHANNEL_TOKEN_PUBLIC_KEY",
     "PII_ENCRYPTION_KEY",
     "PII_INDEX_KEY",
     "NOTIFY_SEAL_PUBLIC_KEY",
@@ -40,22 +61,6 @@ SECRET_ENV = [
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
-
-
-def _b64key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()
-
-
-# Any: the values are splatted into a settings class whose keyword parameters
-# also include pydantic-settings' own typed options (`_case_sensitive`, ...).
-def real_secrets() -> dict[str, Any]:
-    _, public = generate_seal_keypair()
-    return {
-        "jwt_secret": secrets.token_urlsafe(48),
-        "pii_encryption_key": _b64key(),
-        "pii_index_key": _b64key(),
-        "notify_seal_public_key": public,
-    }
 
 
 # --- tokens -------------------------------------------------------------------
@@ -178,7 +183,7 @@ def test_development_defaults_are_distinct() -> None:
 
 
 def test_production_refuses_placeholder_secrets() -> None:
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
+    with pytest.raises(ValidationError, match="PII_ENCRYPTION_KEY"):
         ServiceSettings(mpp_env="production")
 
 
@@ -186,16 +191,25 @@ def test_production_from_the_environment_refuses_placeholders(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MPP_ENV", "production")
-    with pytest.raises(ValidationError, match="JWT_SECRET must be set"):
+    with pytest.raises(ValidationError, match="PII_ENCRYPTION_KEY"):
         ServiceSettings()
+
+
+def test_production_needs_the_identity_provider() -> None:
+    values = {**real_secrets(), "oidc_issuer": None}
+    with pytest.raises(ValidationError, match="OIDC_ISSUER must name"):
+        ServiceSettings(mpp_env="production", **values)
+
+
+def test_production_no_longer_needs_jwt_secret() -> None:
+    """Production accepts no development token, so its secret is unused there."""
+    settings = ServiceSettings(mpp_env="production", **{**real_secrets(), "jwt_secret": ""})
+    assert TokenVerifier.from_settings(settings).dev_secret is None
 
 
 @pytest.mark.parametrize(
     ("field", "placeholder"),
     [
-        ("jwt_secret", "changeme"),
-        ("jwt_secret", "change-me"),
-        ("jwt_secret", ""),
         ("pii_encryption_key", DEV_PII_ENCRYPTION_KEY),
         ("pii_index_key", DEV_PII_INDEX_KEY),
         ("notify_seal_public_key", DEV_SEAL_PUBLIC_KEY),
@@ -227,11 +241,12 @@ def test_notify_refuses_the_placeholder_private_key_in_production() -> None:
 
 def _notify_in_production(**values: Any) -> NotifySettings:
     private, public = generate_seal_keypair()
+    channel_private, _ = generate_channel_keypair()
     return NotifySettings(
         mpp_env="production",
         **{**real_secrets(), "notify_seal_public_key": public},
         notify_seal_private_key=private,
-        **values,
+        **{"channel_token_private_key": channel_private, **values},
     )
 
 
@@ -302,3 +317,117 @@ def test_live_provider_webhooks_need_real_secrets_in_production(
     SMS delivery reports) in production needs its own."""
     with pytest.raises(ValidationError, match=named):
         _notify_in_production(**values)
+
+
+# --- identity provider: claim paths, audiences, the services' own tokens -----
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("realm_access.roles", ["verifier", "offline_access"]),
+        ("resource_access.mpp-intake.roles", ["frontdesk"]),
+        ("https://mpp.kedirikab.go.id/counter", "KEC-PARE"),
+        ("counter", None),
+        ("realm_access.missing", None),
+        ("realm_access.roles.0", None),
+        ("", None),
+    ],
+)
+def test_claim_paths(path: str, expected: Any) -> None:
+    claims = {
+        "realm_access": {"roles": ["verifier", "offline_access"]},
+        "resource_access": {"mpp-intake": {"roles": ["frontdesk"]}},
+        "https://mpp.kedirikab.go.id/counter": "KEC-PARE",
+    }
+    assert claim_at(claims, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "roles"),
+    [
+        (["verifier", "uma_authorization", "ADMIN", 7], {Role.VERIFIER}),
+        ("frontdesk pickup", {Role.FRONTDESK, Role.PICKUP}),
+        ("supervisor,admin", {Role.SUPERVISOR, Role.ADMIN}),
+        (None, set()),
+        ({"admin": True}, set()),
+    ],
+)
+def test_roles_from_a_claim_ignore_unknown_names(value: Any, roles: set[Role]) -> None:
+    assert roles_from(value) == frozenset(roles)
+
+
+def test_the_audience_is_per_service_unless_set() -> None:
+    assert IntakeSettings().token_audience() == "mpp-intake"
+    assert ComplaintsSettings().token_audience() == "mpp-complaints"
+    assert IntakeSettings(oidc_audience="mpp").token_audience() == "mpp"
+
+
+def test_identity_provider_defaults() -> None:
+    settings = ServiceSettings()
+    assert settings.oidc_issuer is None and settings.oidc_jwks_url is None
+    assert settings.oidc_roles_claim == "realm_access.roles"
+    assert settings.jwt_leeway_seconds == 30
+    with pytest.raises(ValidationError, match="jwt_leeway_seconds"):
+        ServiceSettings(jwt_leeway_seconds=3600)
+
+
+def test_each_service_verifies_only_its_own_purpose_tokens() -> None:
+    assert set(TokenVerifier.from_settings(IntakeSettings()).purposes) == {"mpp-intake"}
+    assert set(TokenVerifier.from_settings(ComplaintsSettings()).purposes) == {"mpp-notify"}
+    assert TokenVerifier.from_settings(NotifySettings()).purposes == {}
+    assert TokenVerifier.from_settings(ServiceSettings()).purposes == {}
+
+
+def test_a_purpose_token_grants_its_one_role_whatever_it_claims() -> None:
+    token = jwt.encode(
+        {
+            "iss": "mpp-intake",
+            "aud": "mpp-intake",
+            "sub": "s",
+            "exp": int(time.time()) + 60,
+            "roles": ["admin", "citizen"],
+        },
+        DEV_CITIZEN_SESSION_SECRET,
+        algorithm="HS256",
+    )
+    verifier = TokenVerifier.from_settings(IntakeSettings())
+    assert asyncio.run(verifier.principal(token)).roles == frozenset({Role.CITIZEN})
+
+
+def test_purpose_tokens_name_their_service() -> None:
+    citizen = mint_purpose_token(
+        CITIZEN_SESSION, DEV_CITIZEN_SESSION_SECRET, subject="s", counter="ONLINE", ttl_seconds=60
+    )
+    claims = jwt.decode(
+        citizen, DEV_CITIZEN_SESSION_SECRET, algorithms=["HS256"], audience="mpp-intake"
+    )
+    assert claims["iss"] == "mpp-intake" and claims["counter"] == "ONLINE"
+    channel = mint_purpose_token(
+        CHANNEL_TOKEN, DEV_CHANNEL_TOKEN_PRIVATE_KEY, subject="b", ttl_seconds=9
+    )
+    principal = asyncio.run(TokenVerifier.from_settings(ComplaintsSettings()).principal(channel))
+    assert principal.roles == frozenset({Role.CHANNEL}) and principal.counter is None
+    assert DEV_CHANNEL_TOKEN_PUBLIC_KEY != DEV_CHANNEL_TOKEN_PRIVATE_KEY
+
+
+@pytest.mark.parametrize(
+    ("settings_class", "field"),
+    [
+        (IntakeSettings, "citizen_session_secret"),
+        (ComplaintsSettings, "channel_token_public_key"),
+    ],
+)
+def test_production_refuses_the_development_purpose_keys(
+    settings_class: type[ServiceSettings], field: str
+) -> None:
+    with pytest.raises(ValidationError, match=field.upper()):
+        settings_class(mpp_env="production", **real_secrets())
+
+
+def test_notify_refuses_the_development_channel_key_in_production() -> None:
+    with pytest.raises(ValidationError, match="CHANNEL_TOKEN_PRIVATE_KEY"):
+        _notify_in_production(
+            smtp_host="smtp.kedirikab.go.id",
+            channel_token_private_key=DEV_CHANNEL_TOKEN_PRIVATE_KEY,
+        )

@@ -11,6 +11,7 @@ import pytest
 
 from mpp_shared import clock
 from mpp_shared.settings import ServiceSettings
+from tests.support.secrets import real_secrets
 
 
 @pytest.fixture
@@ -50,11 +51,4 @@ def test_the_offset_is_read_again_whenever_the_file_changes(offset_file: Path) -
 def test_production_refuses_a_clock_file() -> None:
     assert ServiceSettings(mpp_env="test", clock_file="/tmp/offset").clock_file == "/tmp/offset"
     with pytest.raises(ValueError, match="CLOCK_FILE"):
-        ServiceSettings(
-            mpp_env="production",
-            clock_file="/tmp/offset",
-            jwt_secret="a-real-secret-of-the-district-2026",
-            pii_encryption_key="k" * 44,
-            pii_index_key="i" * 44,
-            notify_seal_public_key="p" * 44,
-        )
+        ServiceSettings(mpp_env="production", clock_file="/tmp/offset", **real_secrets())

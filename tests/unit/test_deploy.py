@@ -47,7 +47,9 @@ APP_PORTS = {"intake": 8001, "documents": 8002, "complaints": 8003, "notify": 80
 KAFKA_IMAGE = "apache/kafka:3.8.0"
 SECRETS = {
     "POSTGRES_PASSWORD",
-    "JWT_SECRET",
+    "CITIZEN_SESSION_SECRET",
+    "CHANNEL_TOKEN_PRIVATE_KEY",
+    "CHANNEL_TOKEN_PUBLIC_KEY",
     "PII_ENCRYPTION_KEY",
     "PII_INDEX_KEY",
     "NOTIFY_SEAL_PUBLIC_KEY",
@@ -491,8 +493,12 @@ def test_application_service_environment(name: str) -> None:
     assert env["OTEL_METRICS_EXPORTER"] == "none"
     assert env["OTEL_SERVICE_NAME"] == f"mpp-{name}"
     assert "otel-collector" in (service.get("depends_on") or {})
-    for key in ("JWT_SECRET", "PII_ENCRYPTION_KEY", "PII_INDEX_KEY", "NOTIFY_SEAL_PUBLIC_KEY"):
+    for key in ("OIDC_ISSUER", "PII_ENCRYPTION_KEY", "PII_INDEX_KEY", "NOTIFY_SEAL_PUBLIC_KEY"):
         assert env.get(key), f"{name} lacks {key}"
+    assert "JWT_SECRET" not in env, "production accepts no development token"
+    assert ("CITIZEN_SESSION_SECRET" in env) == (name == "intake")
+    assert ("CHANNEL_TOKEN_PRIVATE_KEY" in env) == (name == "notify")
+    assert ("CHANNEL_TOKEN_PUBLIC_KEY" in env) == (name == "complaints")
     assert ("NOTIFY_SEAL_PRIVATE_KEY" in env) == (name == "notify")
     assert ("OPEN311_API_KEYS" in env) == (name == "complaints")
     if name == "notify":
@@ -827,7 +833,7 @@ def test_service_starts_with_the_compose_environment_and_generated_secrets(
     )
     assert settings.mpp_env == "production"
     assert settings.port == APP_PORTS[name]
-    assert settings.jwt_secret == generated["JWT_SECRET"]
+    assert settings.oidc_issuer and settings.oidc_issuer.startswith("https://")
     assert settings.kafka_enable_idempotence is True
     assert settings.kafka_replication_factor == 3
     if isinstance(settings, ComplaintsSettings):

@@ -77,6 +77,8 @@ def test_shared_migrations_parse() -> None:
         (1, "plumbing"),
         (2, "audit"),
         (3, "outbox_wakeup"),
+        (4, "audit_chain"),
+        (5, "rate_limits"),
     ]
     assert all(m.path.read_text().strip() for m in found)
 

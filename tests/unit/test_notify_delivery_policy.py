@@ -1,17 +1,16 @@
-"""Notify's delivery policy: backoff with jitter, the rate limiter, quiet hours."""
+"""Notify's delivery policy: backoff with jitter, quiet hours. (The providers'
+rates, kept in PostgreSQL: tests/integration/test_shared_rate_limits.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from datetime import UTC, datetime
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from mpp_notify.delivery.policy import RateLimiter, backoff
+from mpp_notify.delivery.policy import backoff
 from mpp_notify.delivery.quiet_hours import held_until, is_urgent, parse_clock
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -26,33 +25,6 @@ def test_backoff_doubles_within_jitter_and_is_capped() -> None:
         assert all(ceiling / 2 <= w <= ceiling for w in waits)
         assert max(waits) - min(waits) > ceiling / 4  # jittered, not fixed
     assert all(300 <= backoff(30, 2.0, 600.0, rng) <= 600 for _ in range(50))
-
-
-async def test_rate_limiter_spaces_calls_after_the_burst() -> None:
-    limiter = RateLimiter(rate=20.0, burst=2)
-    started = time.monotonic()
-    for _ in range(8):
-        await limiter.acquire()
-    # 2 at once, then 6 more at 20/s ≈ 0.3 s.
-    assert time.monotonic() - started >= 0.25
-
-
-async def test_rate_limiter_serves_concurrent_callers_one_token_each() -> None:
-    rate, burst, callers = 200.0, 5, 20
-    limiter = RateLimiter(rate=rate, burst=burst)
-    started = time.monotonic()
-    served: list[float] = []
-
-    async def caller() -> None:
-        await limiter.acquire()
-        served.append(time.monotonic() - started)
-
-    await asyncio.wait_for(asyncio.gather(*(caller() for _ in range(callers))), timeout=10)
-    # Every caller was served, and never more callers by a moment than the
-    # bucket held tokens then: the burst plus what refilled since the start.
-    assert len(served) == callers
-    for count, at in enumerate(sorted(served), 1):
-        assert count <= burst + rate * at + 1e-6, (count, at)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from mpp_complaints.domain.open311 import (
 )
 from mpp_complaints.main import create_app
 from mpp_complaints.settings import DEV_OPEN311_KEY, ComplaintsSettings
+from tests.support.secrets import complaints_secrets
 
 ROW = {
     "complaint_code": "PABC12345",
@@ -135,13 +136,7 @@ def test_dev_key_refused_in_production() -> None:
     assert DEV_OPEN311_KEY in ComplaintsSettings().open311_keys()
     assert ComplaintsSettings(open311_api_keys=" a , b ,").open311_keys() == {"a", "b"}
     with pytest.raises(ValueError, match="OPEN311_API_KEYS"):
-        ComplaintsSettings(
-            mpp_env="production",
-            jwt_secret="s" * 40,
-            pii_encryption_key="k" * 44,
-            pii_index_key="i" * 44,
-            notify_seal_public_key="p" * 44,
-        )
+        ComplaintsSettings(mpp_env="production", **complaints_secrets())
 
 
 def test_routes_answer_error_lists_without_a_database() -> None:

@@ -31,6 +31,7 @@ from mpp_intake.settings import IntakeSettings
 from mpp_shared.errors import Invalid, Refusal, TooLarge, UnsupportedType
 from mpp_shared.pii import FieldCipher
 from mpp_shared.settings import DEV_PII_ENCRYPTION_KEY, DEV_PII_INDEX_KEY
+from tests.support.secrets import intake_secrets
 
 MB = 1024 * 1024
 KK = ("Kartu Keluarga", "Family card")
@@ -318,10 +319,7 @@ def test_upload_settings_default_to_the_database_and_refuse_an_incomplete_s3() -
 def test_production_refuses_s3_without_a_real_login() -> None:
     production: dict[str, Any] = {
         "mpp_env": "production",
-        "jwt_secret": "a-real-jwt-secret-for-production-only",
-        "pii_encryption_key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        "pii_index_key": "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
-        "notify_seal_public_key": "cHVibGljLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDA=",
+        **intake_secrets(),
         "upload_storage": "s3",
         "s3_bucket": "mpp-uploads",
         "s3_endpoint_url": "http://minio:9000",

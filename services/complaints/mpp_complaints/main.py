@@ -21,7 +21,7 @@ from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store.metrics import GAUGES
 from mpp_complaints.usecases import deadlines
 from mpp_shared.events.topics import Topic
-from mpp_shared.pii import FieldCipher
+from mpp_shared.pii import cipher_from_settings
 from mpp_shared.runtime import ConsumerSpec
 from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
@@ -54,7 +54,7 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         ],
         background=[deadlines.scheduler_task(settings)],
     )
-    app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    app.state.cipher = cipher_from_settings(settings)
     return app
 
 

@@ -1,6 +1,6 @@
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
-from mpp_shared.settings import PLACEHOLDERS, ServiceSettings
+from mpp_shared.settings import DEV_CHANNEL_TOKEN_PUBLIC_KEY, PLACEHOLDERS, ServiceSettings
 
 # Accepted only outside production, so that a fresh clone can try the Open311 facade.
 DEV_OPEN311_KEY = "dev-open311-key"
@@ -9,6 +9,14 @@ DEV_OPEN311_KEY = "dev-open311-key"
 class ComplaintsSettings(ServiceSettings):
     service_name: str = "complaints"
     port: int = 8003
+
+    # Identity provider — notify's Ed25519 public key
+    # (base64), verifying its short-lived `channel` tokens (audience
+    # mpp-complaints). Complaints can verify them, never mint one.
+    channel_token_public_key: str = DEV_CHANNEL_TOKEN_PUBLIC_KEY
+
+    def _secret_fields(self) -> list[str]:
+        return [*super()._secret_fields(), "channel_token_public_key"]
 
     # The reporter may reopen a responded complaint within this many working
     # days after the response (SP4N-LAPOR! default 10; a category's auto-close
@@ -23,12 +31,13 @@ class ComplaintsSettings(ServiceSettings):
 
     # Public filing (POST /v1/complaints, Open311 POST requests.json): tokens per
     # minute per client address (and api_key), burst = rate; 0 turns it off.
-    # Per process: N instances allow N times as much (see mpp_complaints.api.ratelimit).
-    complaint_rate_per_minute: int = 60
+    # Kept in PostgreSQL: every replica counts against the same limit
+    # (mpp_complaints.api.ratelimit, mpp_shared.ratelimit).
+    complaint_rate_per_minute: int = Field(default=60, ge=0)
     # Looking a complaint up by its code (GET /v1/complaint-status/{code} and
     # the status page): tokens per minute per client address, its own bucket
-    # (reading never uses up filing); 0 turns it off. Per process, like the above.
-    complaint_status_rate_per_minute: int = 120
+    # (reading never uses up filing); 0 turns it off. Shared, like the above.
+    complaint_status_rate_per_minute: int = Field(default=120, ge=0)
 
     @model_validator(mode="after")
     def _refuse_dev_open311_key(self) -> "ComplaintsSettings":

@@ -25,7 +25,7 @@ from mpp_intake.settings import IntakeSettings
 from mpp_intake.store.metrics import GAUGES
 from mpp_intake.usecases.application_files import retention_task
 from mpp_shared.events.topics import Topic
-from mpp_shared.pii import FieldCipher
+from mpp_shared.pii import cipher_from_settings
 from mpp_shared.runtime import ConsumerSpec
 from mpp_shared.service import create_service_app
 from mpp_shared.web import register_messages
@@ -64,7 +64,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         background=[retention_task(settings)],
     )
     install_intake_errors(app)
-    app.state.cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    app.state.cipher = cipher_from_settings(settings)
     return app
 
 

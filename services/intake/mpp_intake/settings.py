@@ -2,12 +2,20 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from mpp_shared.settings import ServiceSettings
+from mpp_shared.settings import DEV_CITIZEN_SESSION_SECRET, ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8001
+
+    # Identity provider — signs and verifies the citizen
+    # session tokens (HS256, role `citizen` only, audience mpp-intake). Only
+    # intake holds it, so no other service can mint a citizen session.
+    citizen_session_secret: str = DEV_CITIZEN_SESSION_SECRET
+
+    def _secret_fields(self) -> list[str]:
+        return [*super()._secret_fields(), "citizen_session_secret"]
 
     # Citizen sign-in with a one-time code (the online application): how long
     # a code and a session live, and the rate limits (kept in PostgreSQL, so

@@ -94,7 +94,7 @@ class Notifier:
             event,
             data,
             cipher=self.cipher,
-            seal_private_key=self.settings.notify_seal_private_key,
+            seal_private_key=self.settings.seal_private_ring(),
             provider=self.channels[data.channel].provider,
             now=self.clock(),
             templates=self.settings.whatsapp_templates,
@@ -158,7 +158,7 @@ class Notifier:
         """The subject's first event: keep the contact it names (or that it
         names none), tell it, then the events that overtook it."""
         sealed = getattr(data, "contact_sealed", None)
-        contact = open_sealed(sealed, self.settings.notify_seal_private_key) if sealed else None
+        contact = open_sealed(sealed, self.settings.seal_private_ring()) if sealed else None
         contact_enc = (
             self.cipher.encrypt(json.dumps(contact), context="contact") if contact else None
         )

@@ -18,14 +18,14 @@ from mpp_notify.settings import NotifySettings
 from mpp_notify.store.metrics import GAUGES
 from mpp_notify.usecases.whatsapp_assistant import Assistant
 from mpp_notify.webhooks.dispatcher import WebhookDispatcher
-from mpp_shared.pii import FieldCipher
+from mpp_shared.pii import cipher_from_settings
 from mpp_shared.runtime import ConsumerSpec, Runtime
 from mpp_shared.service import create_service_app
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
-    cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    cipher = cipher_from_settings(settings)
     channels = build_channels(settings)
     observe_channels(channels)
     messages = MessageDispatcher(settings, cipher, channels)
@@ -78,8 +78,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             intake_url=settings.intake_internal_url,
             complaints_url=settings.complaints_internal_url,
             timeout=settings.internal_http_timeout,
-            jwt_secret=settings.jwt_secret,
-            jwt_issuer=settings.jwt_issuer,
+            channel_token_key=settings.channel_token_private_key,
         ),
         provider=channels["whatsapp"].provider,
         on_queued=messages.wake,

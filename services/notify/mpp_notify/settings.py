@@ -8,7 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from mpp_notify.assistant.templates import WhatsAppTemplate
-from mpp_shared.settings import DEV_SEAL_PRIVATE_KEY, ServiceSettings
+from mpp_shared.settings import (
+    DEV_CHANNEL_TOKEN_PRIVATE_KEY,
+    DEV_SEAL_PRIVATE_KEY,
+    ServiceSettings,
+)
 
 # Development defaults of the provider secrets; refused in production.
 DEV_WHATSAPP_APP_SECRET = "development-only-whatsapp-app-secret"
@@ -21,9 +25,38 @@ class NotifySettings(ServiceSettings):
     port: int = 8004
     # Opens contact details sealed for notify; no other service holds it.
     notify_seal_private_key: str = DEV_SEAL_PRIVATE_KEY
+    # --- Keys that rotate: notify's seal keys by id, "2:<base64>,1:<base64>"
+    # (the new pair and the previous ones, while senders move to the new
+    # NOTIFY_SEAL_PUBLIC_KEY / NOTIFY_SEAL_KEY_ID). When set, it replaces
+    # NOTIFY_SEAL_PRIVATE_KEY (which is the key of id NOTIFY_SEAL_KEY_ID).
+    notify_seal_private_keys: str = ""
+
+    def seal_private_ring(self) -> dict[int, str]:
+        from mpp_shared.pii import parse_key_ids
+
+        if self.notify_seal_private_keys.strip():
+            return parse_key_ids(self.notify_seal_private_keys, name="NOTIFY_SEAL_PRIVATE_KEYS")
+        return {self.notify_seal_key_id: self.notify_seal_private_key}
+
+    @model_validator(mode="after")
+    def _seal_private_ring(self) -> NotifySettings:
+        ring = self.seal_private_ring()  # also checks the form of NOTIFY_SEAL_PRIVATE_KEYS
+        keys_set = bool(self.notify_seal_private_keys.strip())
+        if keys_set and self.mpp_env == "production" and DEV_SEAL_PRIVATE_KEY in ring.values():
+            raise ValueError(
+                "NOTIFY_SEAL_PRIVATE_KEYS must be set to real secrets when MPP_ENV=production"
+            )
+        return self
 
     def _secret_fields(self) -> list[str]:
-        return [*super()._secret_fields(), "notify_seal_private_key"]
+        seal = [] if self.notify_seal_private_keys.strip() else ["notify_seal_private_key"]
+        # Identity provider — the channel token key below.
+        return [*super()._secret_fields(), *seal, "channel_token_private_key"]
+
+    # Identity provider — signs the assistant's 2-minute
+    # `channel` tokens for complaints (Ed25519, base64 raw private key; its
+    # public half is complaints' CHANNEL_TOKEN_PUBLIC_KEY).
+    channel_token_private_key: str = DEV_CHANNEL_TOKEN_PRIVATE_KEY
 
     # Where escalations of missed complaint deadlines go (the supervisor's desk).
     supervisor_email: str = "pengaduan.supervisor@mpp.kedirikab.go.id"
@@ -56,7 +89,8 @@ class NotifySettings(ServiceSettings):
     delivery_poll_interval: float = Field(default=1.0, gt=0)
     delivery_lease_seconds: float = Field(default=60.0, gt=0)
     delivery_batch_size: int = Field(default=50, ge=1)
-    # Per-provider rate limits (messages per second, per notify process).
+    # Per-provider rate limits (messages per second, bursts of as many), for
+    # all notify replicas together: kept in PostgreSQL (delivery.policy).
     sms_rate_per_second: float = Field(default=10.0, gt=0)
     whatsapp_rate_per_second: float = Field(default=20.0, gt=0)
     email_rate_per_second: float = Field(default=5.0, gt=0)
@@ -101,6 +135,38 @@ class NotifySettings(ServiceSettings):
     webhook_disable_after: int = Field(default=10, ge=1)  # consecutive failed attempts
     webhook_poll_interval: float = Field(default=1.0, gt=0)
     event_retention_days: int = Field(default=30, ge=1)  # how far back redelivery reaches
+
+    # --- Hardening at the edges: webhook addresses (mpp_notify.webhooks.addresses).
+    # A webhook URL that is, or resolves to, a loopback, private, link-local
+    # (cloud metadata), CGNAT, multicast or reserved address is refused at
+    # registration (422 on `url`) and at every connection (DNS rebinding).
+    # Unset: refused in production, allowed elsewhere (the development and test
+    # receivers listen on 127.0.0.1); true allows them, false refuses them
+    # everywhere.
+    webhook_allow_private_addresses: bool | None = None
+    # Networks let through even so, e.g. ["10.20.0.0/16"] when OPD systems
+    # live on the district's own network. Never the metadata range.
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+
+    def webhooks_check_addresses(self) -> bool:
+        """Whether webhook addresses are checked (see WEBHOOK_ALLOW_PRIVATE_ADDRESSES)."""
+        if self.webhook_allow_private_addresses is None:
+            return self.mpp_env == "production"
+        return not self.webhook_allow_private_addresses
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _allowed_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        metadata = [ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254")]
+        for text in value:
+            network = ipaddress.ip_network(text.strip(), strict=False)  # ValueError: refused
+            if any(a.version == network.version and a in network for a in metadata):
+                raise ValueError(
+                    f"WEBHOOK_ALLOWED_NETWORKS may not hold a cloud metadata address: {text}"
+                )
+        return [text.strip() for text in value]
 
     @field_validator("quiet_hours_start", "quiet_hours_end")
     @classmethod

@@ -58,6 +58,28 @@ timestamps too far from your clock (e.g. more than 5 minutes) to stop replays.
 Answer with any 2xx status to acknowledge; anything else, or no answer in
 time, is retried with growing pauses; a subscription that keeps failing is
 disabled.
+
+**Standard Webhooks.** Register with `"signature_scheme": "standard_webhooks"`
+to have deliveries signed as https://www.standardwebhooks.com specifies, and
+verify them with one of its ready libraries. The secret is then a Standard
+Webhooks secret, `whsec_` followed by the base64 of 24 to 64 random bytes
+(e.g. `"whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()`), and
+instead of `X-MPP-Timestamp` and `X-MPP-Signature` each delivery carries:
+
+- `webhook-id`: the message id, the same on every retry of a delivery
+  (equal to `X-MPP-Delivery-Id`);
+- `webhook-timestamp`: when the request was signed, in Unix seconds;
+- `webhook-signature`: `v1,<base64 HMAC-SHA256(key, f"{webhook-id}.{webhook-timestamp}.{raw body}")>`,
+  keyed with the bytes the `whsec_` secret encodes.
+
+`signature_scheme` shows in the subscription's answer and can be changed with
+`PATCH /v1/subscriptions/{id}` (switching to `standard_webhooks` needs a
+`whsec_` secret in the same request).
+
+**Where webhooks may go.** In production a URL whose host is, or resolves to,
+a loopback, private, link-local (cloud metadata), carrier-grade NAT,
+multicast or reserved address is refused at registration (422 on `url`) and
+again at every delivery; redirects are never followed.
 """
 
 SERVERS = {

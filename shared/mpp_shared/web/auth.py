@@ -11,9 +11,21 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mpp_shared.auth import Principal, Role, decode_token
+from mpp_shared.auth import Principal, Role
+from mpp_shared.tokens import TokenVerifier
 
 _bearer = HTTPBearer(auto_error=False)
+
+
+def token_verifier(request: Request) -> TokenVerifier:
+    """The app's verifier, built from its settings on first use and kept
+    (with the identity provider's keys it caches) for the app's life."""
+    state = request.app.state
+    verifier: TokenVerifier | None = getattr(state, "token_verifier", None)
+    if verifier is None:
+        verifier = TokenVerifier.from_settings(state.settings)
+        state.token_verifier = verifier
+    return verifier
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -28,9 +40,8 @@ async def current_principal(
 ) -> Principal:
     if credentials is None:
         raise _unauthorized("Token diperlukan / a bearer token is required")
-    settings = request.app.state.settings
     try:
-        return decode_token(credentials.credentials, settings.jwt_secret, settings.jwt_issuer)
+        return await token_verifier(request).principal(credentials.credentials)
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"Token tidak sah / invalid token: {exc}") from exc
 

@@ -10,9 +10,9 @@ from fastapi import Depends, Request
 
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.usecases.lifecycle import Caller
-from mpp_shared.auth import Principal, Role, decode_token
+from mpp_shared.auth import Principal, Role
 from mpp_shared.web import ApiError
-from mpp_shared.web.auth import require_roles
+from mpp_shared.web.auth import require_roles, token_verifier
 
 ComplaintOfficer = Annotated[
     Principal, Depends(require_roles(Role.COMPLAINT_OFFICER, Role.SUPERVISOR))
@@ -34,21 +34,23 @@ def settings_of(request: Request) -> ComplaintsSettings:
 Settings = Annotated[ComplaintsSettings, Depends(settings_of)]
 
 
-def optional_principal(request: Request) -> Principal | None:
-    """The bearer's principal when a token is sent (401 when it is invalid)."""
+async def caller_of(request: Request) -> Caller:
+    """The caller, as the use case asks for it: nobody without a token; a
+    token is verified here (fetching the provider's keys if need be), and an
+    invalid one is refused (401) only when the use case asks who calls."""
     header = request.headers.get("authorization", "")
     if not header:
-        return None
+        return lambda: None
     scheme, _, credentials = header.partition(" ")
-    settings = settings_of(request)
     try:
         if scheme.lower() != "bearer":
             raise jwt.InvalidTokenError("not a bearer token")
-        return decode_token(credentials, settings.jwt_secret, settings.jwt_issuer)
+        principal = await token_verifier(request).principal(credentials)
     except jwt.PyJWTError as exc:
-        raise ApiError(401, "unauthorized", "Token tidak sah", f"invalid token: {exc}") from exc
+        refusal = ApiError(401, "unauthorized", "Token tidak sah", f"invalid token: {exc}")
 
+        def refuse() -> Principal | None:
+            raise refusal
 
-def caller_of(request: Request) -> Caller:
-    """The caller, read from the token only when the use case asks."""
-    return lambda: optional_principal(request)
+        return refuse
+    return lambda: principal

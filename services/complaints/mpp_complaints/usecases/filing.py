@@ -141,5 +141,7 @@ def _sealed_for_notify(
         {"preferred_channel": "whatsapp"} if channel == "whatsapp" and "phone" in contact else {}
     )
     return seal_for_notify(
-        {**contact, "language": language, **extra}, settings.notify_seal_public_key
+        {**contact, "language": language, **extra},
+        settings.notify_seal_public_key,
+        settings.notify_seal_key_id,
     )

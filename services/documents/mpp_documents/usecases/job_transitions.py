@@ -45,7 +45,7 @@ from mpp_shared.events.schemas import (
     DocumentQueuedV1,
     DocumentReadyForPickupV1,
 )
-from mpp_shared.pii import FieldCipher
+from mpp_shared.pii import cipher_from_settings
 from mpp_shared.transitions import begin_transition, finish_transition
 
 EVENT_FOR: dict[JobState, type[DocumentJobEvent]] = {
@@ -168,14 +168,20 @@ def _decide_handover(
     (old jobs); None unless the job is being picked up."""
     if command.to is not JobState.PICKED_UP:
         return None
-    cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+    cipher = cipher_from_settings(settings)
+    # The check is made under the index key it names (intake's key then), so a
+    # job whose check predates an index key rotation still compares.
+    try:
+        stored = bytes.fromhex(row["holder_nik_check"] or "")
+    except ValueError:
+        stored = b""
     return handover_rules.decide(
         holder_nik_check=row["holder_nik_check"],
         collector_nik=command.collector_nik,
         representative=command.representative,
         supervisor=officer.has_any(OVERRIDING_ROLES),
-        nik_check=lambda nik: cipher.blind_index(
-            nik, context=handover_rules.HANDOVER_CONTEXT
+        nik_check=lambda nik: cipher.blind_index_like(
+            stored, nik, context=handover_rules.HANDOVER_CONTEXT
         ).hex(),
     )
 

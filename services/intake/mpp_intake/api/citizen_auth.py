@@ -20,7 +20,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mpp_intake.domain.citizen import CitizenSession
 from mpp_intake.usecases import citizen_signin
-from mpp_shared.auth import Principal, Role, decode_token
+from mpp_shared.auth import Principal, Role
+from mpp_shared.web.auth import token_verifier
 from mpp_shared.web.pages import page_language
 
 CITIZEN_COOKIE = "mpp_citizen"
@@ -47,12 +48,11 @@ def _refuse(request: Request, browser: bool, message: str) -> HTTPException:
     )
 
 
-def _principal(request: Request, raw: str | None, browser: bool) -> Principal:
+async def _principal(request: Request, raw: str | None, browser: bool) -> Principal:
     if not raw:
         raise _refuse(request, browser, "Silakan masuk dengan kode / please sign in with a code")
-    settings = request.app.state.settings
     try:
-        return decode_token(raw, settings.jwt_secret, settings.jwt_issuer)
+        return await token_verifier(request).principal(raw)
     except jwt.PyJWTError as exc:
         raise _refuse(request, browser, f"Token tidak sah / invalid token: {exc}") from exc
 
@@ -63,7 +63,7 @@ async def current_citizen(
 ) -> CitizenSession:
     browser = _from_browser(request, credentials)
     raw = credentials.credentials if credentials else request.cookies.get(CITIZEN_COOKIE)
-    principal = _principal(request, raw, browser)
+    principal = await _principal(request, raw, browser)
     if not principal.has_any(CITIZEN_ROLES):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,

@@ -34,6 +34,17 @@ class CitizenSession:
     channel: CitizenChannel
     language: CitizenLanguage
     expires_at: datetime
+    # The NIK's and phone's blind index under every configured index key (the
+    # active one first, which nik_index/phone_index are), so searches find
+    # rows written under an older key while keys rotate.
+    nik_indexes: tuple[bytes, ...] = ()
+    phone_indexes: tuple[bytes, ...] = ()
+
+    def nik_search(self) -> list[bytes]:
+        return list(self.nik_indexes or (self.nik_index,))
+
+    def phone_search(self) -> list[bytes]:
+        return list(self.phone_indexes or (self.phone_index,))
 
     def principal(self) -> Principal:
         """Who acts in audit entries and use cases: `citizen:<session id>`."""

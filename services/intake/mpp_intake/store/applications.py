@@ -8,6 +8,7 @@ per service: the unique index decides, race-free, at insert time.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
@@ -47,7 +48,8 @@ INSERT INTO application_timeline (application_id, step, at, pickup_point, source
 SELECT id, $5, $18, $15, $24 FROM application
 """
 FIRST_ACTIVE = (
-    "SELECT tracking_code FROM applications WHERE nik_index = $1 AND service_code = $2 AND active"
+    "SELECT tracking_code FROM applications WHERE nik_index = ANY($1::bytea[]) "
+    "AND service_code = $2 AND active"
 )
 ADD_STEP = """
 INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id)
@@ -75,7 +77,8 @@ WHERE ($1::text IS NULL OR a.status = $1) AND ($2::text IS NULL OR a.channel = $
 ORDER BY a.created_at DESC, a.id LIMIT $7 OFFSET $8
 """
 )
-BY_NIK = SELECT + " WHERE a.nik_index = $1 ORDER BY a.created_at DESC LIMIT $2"
+# Blind-index lookups take every configured index version (FieldCipher.blind_indexes).
+BY_NIK = SELECT + " WHERE a.nik_index = ANY($1::bytea[]) ORDER BY a.created_at DESC LIMIT $2"
 FOR_TRACKING = """
 SELECT a.id, a.tracking_code, a.service_code, a.status, a.progress, a.pickup_point,
        a.expected_ready_at, a.missing, a.returned_items, a.hold_reason, v.name_id, v.name_en
@@ -145,9 +148,9 @@ async def insert_with_first_step(
 
 
 async def first_active_tracking_code(
-    conn: asyncpg.Connection, nik_index: bytes, service_code: str
+    conn: asyncpg.Connection, nik_indexes: Sequence[bytes], service_code: str
 ) -> str | None:
-    code: str | None = await conn.fetchval(FIRST_ACTIVE, nik_index, service_code)
+    code: str | None = await conn.fetchval(FIRST_ACTIVE, list(nik_indexes), service_code)
     return code
 
 
@@ -241,9 +244,9 @@ async def page(
 
 
 async def by_nik(
-    conn: asyncpg.Connection | asyncpg.Pool, nik_index: bytes, limit: int
+    conn: asyncpg.Connection | asyncpg.Pool, nik_indexes: Sequence[bytes], limit: int
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(BY_NIK, nik_index, limit))
+    return list(await conn.fetch(BY_NIK, list(nik_indexes), limit))
 
 
 async def for_tracking(

@@ -4,6 +4,7 @@ counts every replica shares (all in PostgreSQL)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +22,8 @@ WHERE nik_index = $1 AND phone_index = $2 AND ended_at IS NULL AND expires_at > 
 """
 CODE_BY_ID = "SELECT * FROM citizen_signin_codes WHERE id = $1 FOR UPDATE"
 LATEST_CODE = """
-SELECT * FROM citizen_signin_codes WHERE nik_index = $1 AND phone_index = $2
+SELECT * FROM citizen_signin_codes
+WHERE nik_index = ANY($1::bytea[]) AND phone_index = ANY($2::bytea[])
 ORDER BY created_at DESC LIMIT 1 FOR UPDATE
 """
 WRONG_TRY = """
@@ -104,9 +106,9 @@ async def code_by_id(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg
 
 
 async def latest_code(
-    conn: asyncpg.Connection, nik_index: bytes, phone_index: bytes
+    conn: asyncpg.Connection, nik_indexes: Sequence[bytes], phone_indexes: Sequence[bytes]
 ) -> asyncpg.Record | None:
-    return await conn.fetchrow(LATEST_CODE, nik_index, phone_index)
+    return await conn.fetchrow(LATEST_CODE, list(nik_indexes), list(phone_indexes))
 
 
 async def wrong_try(

@@ -29,7 +29,7 @@ from mpp_intake.usecases.online_views import UploadedFile, uploaded_file
 from mpp_shared import audit
 from mpp_shared.auth import Principal, Role
 from mpp_shared.errors import Forbidden, Language
-from mpp_shared.pii import FieldCipher
+from mpp_shared.pii import FieldCipher, cipher_from_settings
 from mpp_shared.runtime import BackgroundTask, Runtime
 from mpp_shared.scheduling import TimerScheduler
 
@@ -180,7 +180,7 @@ def retention_task(settings: IntakeSettings) -> BackgroundTask:
     """The background task of `create_service_app(background=...)`."""
 
     async def upload_retention(runtime: Runtime) -> None:
-        cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
+        cipher = cipher_from_settings(settings)
         await FileRetention(runtime.pool, settings=settings, cipher=cipher).run()
 
     return upload_retention

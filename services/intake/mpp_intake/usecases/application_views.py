@@ -178,7 +178,7 @@ async def search_applications(
     pool: asyncpg.Pool, cipher: FieldCipher, nik: str, language: Language
 ) -> ApplicationList:
     """A resident's applications, newest first, found by the NIK's blind index."""
-    rows = await applications.by_nik(pool, cipher.blind_index(nik, context="nik"), SEARCH_LIMIT)
+    rows = await applications.by_nik(pool, cipher.blind_indexes(nik, context="nik"), SEARCH_LIMIT)
     return ApplicationList(
         items=[public_answer(r, language) for r in rows],
         total=len(rows),

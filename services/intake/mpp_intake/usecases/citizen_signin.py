@@ -36,7 +36,7 @@ from mpp_intake.settings import IntakeSettings
 from mpp_intake.store import citizen_signin as store
 from mpp_intake.usecases.history import SOURCE
 from mpp_shared import audit, clock
-from mpp_shared.auth import Principal, mint_token
+from mpp_shared.auth import CITIZEN_SESSION, Principal, mint_purpose_token
 from mpp_shared.errors import Invalid, TooManyRequests
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import SignInCodeRequestedV1
@@ -174,8 +174,12 @@ async def request_code(
                 request_id=request_id,
                 channel=channel,
                 language=language,
-                contact_sealed=seal_for_notify({"phone": phone}, settings.notify_seal_public_key),
-                code_sealed=seal_for_notify({"code": code}, settings.notify_seal_public_key),
+                contact_sealed=seal_for_notify(
+                    {"phone": phone}, settings.notify_seal_public_key, settings.notify_seal_key_id
+                ),
+                code_sealed=seal_for_notify(
+                    {"code": code}, settings.notify_seal_public_key, settings.notify_seal_key_id
+                ),
                 expires_at=expires_at,
             )
             event = build_event(data, source=SOURCE, subject=str(request_id))
@@ -193,8 +197,15 @@ async def request_code(
     return CodeRequested(request_id=request_id, channel=channel, expires_at=expires_at)
 
 
-def _code_hash(cipher: FieldCipher, request_id: uuid.UUID, code: str) -> bytes:
-    return cipher.blind_index(code, context=f"signin-code:{request_id}")
+def _code_hash(
+    cipher: FieldCipher, request_id: uuid.UUID, code: str, stored: bytes | None = None
+) -> bytes:
+    """The code's keyed hash; under the index key of `stored` when comparing
+    (a code made just before an index key rotated still opens)."""
+    context = f"signin-code:{request_id}"
+    if stored is None:
+        return cipher.blind_index(code, context=context)
+    return cipher.blind_index_like(stored, code, context=context)
 
 
 async def open_session(
@@ -237,14 +248,16 @@ async def open_session(
         elif nik is not None and phone is not None:
             row = await store.latest_code(
                 conn,
-                cipher.blind_index(nik, context="nik"),
-                cipher.blind_index(phone, context="phone"),
+                cipher.blind_indexes(nik, context="nik"),
+                cipher.blind_indexes(phone, context="phone"),
             )
         target = str(row["id"]) if row is not None else str(request_id or "unknown")
         if row is not None and (row["ended_at"] is not None or row["expires_at"] <= now):
             outcome = "code_ended"
         elif row is not None:
-            if hmac.compare_digest(_code_hash(cipher, row["id"], code), row["code_hash"]):
+            if hmac.compare_digest(
+                _code_hash(cipher, row["id"], code, row["code_hash"]), row["code_hash"]
+            ):
                 outcome = "signed_in"
                 await store.open_session(
                     conn, session_id=session_id, code_id=row["id"], at=now, expires_at=expires_at
@@ -267,12 +280,12 @@ async def open_session(
         raise _too_many(wait)
     if outcome != "signed_in":
         raise wrong_code()
-    token = mint_token(
-        settings.jwt_secret,
+    # Signed with intake's own secret: accepted by intake only, as `citizen` only.
+    token = mint_purpose_token(
+        CITIZEN_SESSION,
+        settings.citizen_session_secret,
         subject=str(session_id),
-        roles=["citizen"],
         counter=ONLINE_COUNTER,
-        issuer=settings.jwt_issuer,
         ttl_seconds=settings.citizen_session_ttl_seconds,
     )
     return SessionOpened(token=token, expires_at=expires_at, session_id=session_id)
@@ -285,12 +298,16 @@ async def current_session(
     row = await store.live_session(pool, session_id, clock.now())
     if row is None:
         return None
+    nik = cipher.decrypt(row["nik_enc"], context="nik")
+    phone = cipher.decrypt(row["phone_enc"], context="phone")
     return CitizenSession(
         session_id=row["id"],
-        nik=cipher.decrypt(row["nik_enc"], context="nik"),
-        nik_index=row["nik_index"],
-        phone=cipher.decrypt(row["phone_enc"], context="phone"),
-        phone_index=row["phone_index"],
+        nik=nik,
+        nik_index=cipher.blind_index(nik, context="nik"),
+        phone=phone,
+        phone_index=cipher.blind_index(phone, context="phone"),
+        nik_indexes=tuple(cipher.blind_indexes(nik, context="nik")),
+        phone_indexes=tuple(cipher.blind_indexes(phone, context="phone")),
         channel=row["channel"],
         language=row["language"],
         expires_at=row["expires_at"],

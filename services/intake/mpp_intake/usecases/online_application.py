@@ -84,8 +84,8 @@ async def start_draft(
         service = await online_service(conn, service_code)
         draft = await online_drafts.open_draft(
             conn,
-            nik_index=citizen.nik_index,
-            phone_index=citizen.phone_index,
+            nik_indexes=citizen.nik_search(),
+            phone_indexes=citizen.phone_search(),
             service_code=service.code,
             created_by=citizen.principal().subject,
             at=clock.now(),
@@ -111,7 +111,7 @@ async def my_drafts(
     pool: asyncpg.Pool, citizen: CitizenSession, language: Language
 ) -> list[DraftSummary]:
     async with pool.acquire() as conn:
-        drafts = await online_drafts.own_open(conn, citizen.nik_index, citizen.phone_index)
+        drafts = await online_drafts.own_open(conn, citizen.nik_search(), citizen.phone_search())
         answer = []
         for d in drafts:
             service = await catalog.current_service_cached(conn, d["service_code"])
@@ -333,7 +333,7 @@ async def _own_draft(
     conn: asyncpg.Connection, citizen: CitizenSession, draft_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record:
     draft = await online_drafts.own(
-        conn, draft_id, citizen.nik_index, citizen.phone_index, lock=lock
+        conn, draft_id, citizen.nik_search(), citizen.phone_search(), lock=lock
     )
     if draft is None:
         raise DRAFT_NOT_FOUND

@@ -47,7 +47,7 @@ class FileContent:
 
 def owns(row: asyncpg.Record, cipher: FieldCipher, citizen: CitizenSession) -> bool:
     """The application is the session's: same NIK (blind index) and same phone."""
-    if bytes(row["nik_index"]) != citizen.nik_index or row["phone_enc"] is None:
+    if bytes(row["nik_index"]) not in citizen.nik_search() or row["phone_enc"] is None:
         return False
     return bool(cipher.decrypt(row["phone_enc"], context="phone") == citizen.phone)
 
@@ -64,7 +64,7 @@ async def own_application(
 async def my_applications(
     pool: asyncpg.Pool, cipher: FieldCipher, citizen: CitizenSession, language: Language
 ) -> list[ApplicationPublic]:
-    rows = await applications.by_nik(pool, citizen.nik_index, OWN_LIMIT)
+    rows = await applications.by_nik(pool, citizen.nik_search(), OWN_LIMIT)
     return [public_answer(r, language) for r in rows if owns(r, cipher, citizen)]
 
 

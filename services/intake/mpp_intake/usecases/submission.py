@@ -146,13 +146,21 @@ async def submit(
         expected_ready_at=promised,
         at=now,
     )
+    if len(cipher.index.keys) > 1:
+        # While an index key rotates, an active application may still carry an
+        # older index version, which the insert's ON CONFLICT cannot see.
+        older = await applications.first_active_tracking_code(
+            conn, cipher.blind_indexes(command.nik, context="nik"), service.code
+        )
+        if older is not None:
+            raise duplicate(older, service)
     data = _event(new, service, command, sealed=_sealed_contact(command, settings), uploads=uploads)
     event = build_event(data, source=SOURCE, subject=str(new.id))
     # A second active application for the resident is caught by the insert
     # itself (ON CONFLICT on the one-active index), race-free and without a
     # query of its own.
     if not await applications.insert_with_first_step(conn, new, first_event_id=event.id):
-        first = await applications.first_active_tracking_code(conn, new.nik_index, service.code)
+        first = await applications.first_active_tracking_code(conn, [new.nik_index], service.code)
         raise duplicate(first or "?", service)
     await audit.record(
         conn,
@@ -246,7 +254,11 @@ def _sealed_contact(command: SubmitApplication, settings: ServiceSettings) -> st
         "preferred_channel": command.preferred_channel,
         "language": command.language,
     }
-    return seal_for_notify({k: v for k, v in contact.items() if v}, settings.notify_seal_public_key)
+    return seal_for_notify(
+        {k: v for k, v in contact.items() if v},
+        settings.notify_seal_public_key,
+        settings.notify_seal_key_id,
+    )
 
 
 def _new_application(

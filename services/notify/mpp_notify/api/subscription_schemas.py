@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from mpp_notify.usecases.subscription_views import DeliveryPublic, SubscriptionPublic
-from mpp_notify.webhooks import fanout
+from mpp_notify.webhooks import fanout, signing
 from mpp_shared.web import register_messages
 
 SECRET_MIN, SECRET_MAX = 24, 256
@@ -30,6 +30,7 @@ VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
         f"maksimal {URL_MAX} karakter",
         f"must be at most {URL_MAX} characters long",
     ),
+    "webhook_secret_standard": signing.STANDARD_SECRET_TEXTS,
     "webhook_secret_length": (
         f"harus {SECRET_MIN} sampai {SECRET_MAX} karakter",
         f"must be {SECRET_MIN} to {SECRET_MAX} characters long",
@@ -113,7 +114,13 @@ _TYPES_DOC = (
 )
 _SECRET_DOC = (
     f"Shared secret for the HMAC-SHA256 signature ({SECRET_MIN}-{SECRET_MAX} characters); "
-    "never shown again"
+    "with signature_scheme standard_webhooks a Standard Webhooks secret: whsec_ followed by "
+    "the base64 of 24 to 64 random bytes. Never shown again"
+)
+_SCHEME_DOC = (
+    "How deliveries are signed: mpp_v1 (X-MPP-Timestamp, X-MPP-Signature: v1=<hex>) or "
+    "standard_webhooks (webhook-id, webhook-timestamp, webhook-signature: v1,<base64>; "
+    "https://www.standardwebhooks.com), for the ready verifiers of that specification"
 )
 
 
@@ -122,6 +129,10 @@ class SubscriptionCreate(BaseModel):
 
     url: str = Field(description=_URL_DOC, examples=["https://dukcapil.example.go.id/mpp/events"])
     event_types: list[str] = Field(description=_TYPES_DOC, examples=[["mpp.application.*"]])
+    # Before `secret`, whose check depends on it.
+    signature_scheme: signing.SignatureScheme = Field(
+        default=signing.MPP_V1, description=_SCHEME_DOC
+    )
     secret: str = Field(description=_SECRET_DOC)
     description: str | None = Field(default=None, max_length=500)
 
@@ -137,7 +148,10 @@ class SubscriptionCreate(BaseModel):
 
     @field_validator("secret")
     @classmethod
-    def _secret(cls, value: str) -> str:
+    def _secret(cls, value: str, info: ValidationInfo) -> str:
+        scheme = info.data.get("signature_scheme", signing.MPP_V1)
+        if scheme == signing.STANDARD_WEBHOOKS and not signing.is_standard_secret(value):
+            raise PydanticCustomError("webhook_secret_standard", "not a whsec_ secret")
         return check_secret(value)
 
 
@@ -148,6 +162,11 @@ class SubscriptionUpdate(BaseModel):
 
     url: str | None = Field(default=None, description=_URL_DOC)
     event_types: list[str] | None = Field(default=None, description=_TYPES_DOC)
+    signature_scheme: signing.SignatureScheme | None = Field(
+        default=None,
+        description=_SCHEME_DOC + "; switching to standard_webhooks needs a whsec_ secret "
+        "in the same request",
+    )
     secret: str | None = Field(default=None, description=_SECRET_DOC)
     description: str | None = Field(default=None, max_length=500)
 

@@ -5,7 +5,8 @@
   (the points' names) and `GET /v1/track/{code}` (the public tracking state):
   public routes, called with the sender's language;
 - complaints `POST /v1/channel/complaints` with a short-lived `channel`
-  token minted by notify, filing on the sender's behalf (channel whatsapp),
+  token minted by notify (Ed25519, CHANNEL_TOKEN_PRIVATE_KEY; complaints
+  holds only the public key and grants it the `channel` role alone), filing on the sender's behalf (channel whatsapp),
   with the inbound message id as Idempotency-Key, so a retried webhook
   never files twice.
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from mpp_shared.auth import Role, mint_token
+from mpp_shared.auth import CHANNEL_TOKEN, mint_purpose_token
 
 CHANNEL_SUBJECT = "notify-whatsapp-assistant"
 
@@ -47,14 +48,12 @@ class ServiceClients:
         intake_url: str,
         complaints_url: str,
         timeout: float,
-        jwt_secret: str,
-        jwt_issuer: str,
+        channel_token_key: str,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.intake_url = intake_url.rstrip("/")
         self.complaints_url = complaints_url.rstrip("/")
-        self.jwt_secret = jwt_secret
-        self.jwt_issuer = jwt_issuer
+        self.channel_token_key = channel_token_key
         self.timeout = timeout
         self._client = client  # else one per call: a handful of calls per inbound message
 
@@ -103,12 +102,8 @@ class ServiceClients:
         language: str,
         message_id: str,
     ) -> dict[str, Any]:
-        token = mint_token(
-            self.jwt_secret,
-            subject=CHANNEL_SUBJECT,
-            roles=[Role.CHANNEL.value],
-            issuer=self.jwt_issuer,
-            ttl_seconds=120,
+        token = mint_purpose_token(
+            CHANNEL_TOKEN, self.channel_token_key, subject=CHANNEL_SUBJECT, ttl_seconds=120
         )
         body = {
             "description": description,

@@ -39,7 +39,7 @@ from mpp_notify.delivery.message_queue import (
     record_delivered,
     record_failed,
 )
-from mpp_notify.delivery.policy import RateLimiter
+from mpp_notify.delivery.policy import ProviderLimits
 from mpp_notify.settings import NotifySettings
 from mpp_notify.store import conversations
 from mpp_notify.store.secret_bodies import body_to_send
@@ -91,11 +91,14 @@ class MessageDispatcher:
         self.cipher = cipher
         self.channels = channels
         self.clock = clock
-        self.limits = {
-            "sms": RateLimiter(settings.sms_rate_per_second),
-            "whatsapp": RateLimiter(settings.whatsapp_rate_per_second),
-            "email": RateLimiter(settings.email_rate_per_second),
-        }
+        # The providers' rates, for all notify replicas together.
+        self.limits = ProviderLimits(
+            {
+                "sms": settings.sms_rate_per_second,
+                "whatsapp": settings.whatsapp_rate_per_second,
+                "email": settings.email_rate_per_second,
+            }
+        )
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -154,9 +157,17 @@ class MessageDispatcher:
             body=body,
             template=fill_code(template, body) if template is not None else None,
         )
-        limiter = self.limits.get(row["channel"])
-        if limiter is not None and channel.provider != "log":
-            await limiter.acquire()
+        if channel.provider != "log":
+            try:
+                # A slot within a quarter of the lease, so the send starts long
+                # before another dispatcher may claim the message again.
+                await self.limits.acquire(
+                    pool, row["channel"], within=self.settings.delivery_lease_seconds / 4
+                )
+            except DATABASE_UNAVAILABLE as exc:
+                # Not sent: the lease runs out and the message is tried again.
+                log.warning("could not take a send slot for message %s: %s", row["id"], exc)
+                return
         started = self.clock()
         answer = await self._send(channel, message, row)
         finished = self.clock()
@@ -193,7 +204,16 @@ class MessageDispatcher:
         None: send the text (inside the window, or no template applies)."""
         if channel.provider != "whatsapp_cloud" or row["template"] is None:
             return None
-        last = await conversations.last_inbound(pool, row["recipient_index"])
+        # The conversation may sit under another index key than the log row
+        # while keys rotate: look under every configured one.
+        address = self.cipher.decrypt(row["recipient_enc"], context="recipient-address")
+        last = await conversations.last_inbound(
+            pool,
+            [
+                row["recipient_index"],
+                *self.cipher.blind_indexes(f"whatsapp:{address}", context="recipient"),
+            ],
+        )
         if last is not None and self.clock() - last < WHATSAPP_WINDOW:
             return None
         template: dict[str, Any] = row["template"]

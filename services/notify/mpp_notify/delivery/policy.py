@@ -1,12 +1,15 @@
 """When to try again, shared by messages and webhooks: exponential backoff
 with jitter, never sooner than the other side's Retry-After (within the cap),
-and a token bucket per provider."""
+and each provider's rate, shared by every notify replica."""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
+from collections.abc import Mapping
+
+import asyncpg
+
+from mpp_shared.ratelimit import Rate, SharedRateLimit
 
 
 def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -24,24 +27,24 @@ def retry_delay(attempt: int, base: float, cap: float, retry_after: float | None
     return max(backoff(attempt, base, cap), min(retry_after or 0.0, cap))
 
 
-class RateLimiter:
-    """Token bucket: at most `rate` calls per second on average, bursts of
-    `burst`. `acquire` waits for a token."""
+class ProviderLimits:
+    """Each channel's provider rate (messages per second, bursts of as many),
+    one limit for all notify replicas together: the buckets are kept in
+    PostgreSQL (`mpp_shared.ratelimit`), so two processes never send more
+    than the provider allows one sender. `acquire` reserves the next free slot
+    (at most `within` seconds ahead) and waits for it."""
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
-        self.rate = rate
-        self.burst = burst if burst is not None else max(1.0, rate)
-        self._tokens = self.burst
-        self._at = time.monotonic()
-        self._lock = asyncio.Lock()
+    SCOPE = "notify_provider"
 
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-                self._at = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+    def __init__(self, per_second: Mapping[str, float]) -> None:
+        self.rates = {channel: Rate(rate, max(1.0, rate)) for channel, rate in per_second.items()}
+        self._limits: dict[str, SharedRateLimit] = {}
+
+    async def acquire(self, pool: asyncpg.Pool, channel: str, *, within: float) -> None:
+        rate = self.rates.get(channel)
+        if rate is None:
+            return
+        limit = self._limits.get(channel)
+        if limit is None or limit.pool is not pool:
+            limit = self._limits[channel] = SharedRateLimit(pool, self.SCOPE, rate)
+        await limit.acquire(channel, within=within)

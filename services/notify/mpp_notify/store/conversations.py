@@ -4,13 +4,22 @@ log, so a message's 24-hour window is found from its row)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-GET = "SELECT * FROM wa_conversations WHERE sender_index = $1"
+# Lookups take the sender's index under every configured index key (the
+# active one first); a save moves the row to the active one.
+GET = """
+SELECT * FROM wa_conversations WHERE sender_index = ANY($1::bytea[])
+ORDER BY updated_at DESC NULLS LAST LIMIT 1
+"""
+DROP_OLDER = """
+DELETE FROM wa_conversations WHERE sender_index = ANY($1::bytea[]) AND sender_index <> $2
+"""
 SAVE = """
 INSERT INTO wa_conversations (sender_index, sender_enc, language, state, menu,
     last_inbound_at, updated_at)
@@ -20,7 +29,9 @@ ON CONFLICT (sender_index) DO UPDATE SET sender_enc = EXCLUDED.sender_enc,
     last_inbound_at = GREATEST(wa_conversations.last_inbound_at, EXCLUDED.last_inbound_at),
     updated_at = EXCLUDED.updated_at
 """
-LAST_INBOUND = "SELECT last_inbound_at FROM wa_conversations WHERE sender_index = $1"
+LAST_INBOUND = """
+SELECT max(last_inbound_at) FROM wa_conversations WHERE sender_index = ANY($1::bytea[])
+"""
 
 
 @dataclass(frozen=True)
@@ -32,8 +43,10 @@ class Conversation:
     updated_at: datetime | None
 
 
-async def find(conn: asyncpg.Connection | asyncpg.Pool, sender_index: bytes) -> Conversation | None:
-    row = await conn.fetchrow(GET, sender_index)
+async def find(
+    conn: asyncpg.Connection | asyncpg.Pool, sender_indexes: Sequence[bytes]
+) -> Conversation | None:
+    row = await conn.fetchrow(GET, list(sender_indexes))
     if row is None:
         return None
     menu: Any = row["menu"]
@@ -49,19 +62,22 @@ async def find(conn: asyncpg.Connection | asyncpg.Pool, sender_index: bytes) -> 
 async def save(
     conn: asyncpg.Connection,
     *,
-    sender_index: bytes,
+    sender_indexes: Sequence[bytes],
     sender_enc: bytes,
     language: str,
     state: str,
     menu: list[str],
     at: datetime,
 ) -> None:
-    await conn.execute(SAVE, sender_index, sender_enc, language, state, menu, at)
+    """Save under the first (the active) index, dropping a row kept under an
+    older index key (the new state replaces it)."""
+    await conn.execute(DROP_OLDER, list(sender_indexes), sender_indexes[0])
+    await conn.execute(SAVE, sender_indexes[0], sender_enc, language, state, menu, at)
 
 
 async def last_inbound(
-    conn: asyncpg.Connection | asyncpg.Pool, sender_index: bytes
+    conn: asyncpg.Connection | asyncpg.Pool, sender_indexes: Sequence[bytes]
 ) -> datetime | None:
     """When the sender last wrote (opening the 24-hour window), if ever."""
-    found: datetime | None = await conn.fetchval(LAST_INBOUND, sender_index)
+    found: datetime | None = await conn.fetchval(LAST_INBOUND, list(sender_indexes))
     return found

@@ -4,6 +4,7 @@ the reply, so a repeat finds it and answers nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -15,7 +16,7 @@ ON CONFLICT (message_id) DO NOTHING RETURNING true
 SEEN = "SELECT true FROM wa_inbound_messages WHERE message_id = $1"
 COUNT_SINCE = """
 SELECT count(*) FROM wa_inbound_messages
-WHERE sender_index = $1 AND received_at >= $2 AND ($3::text IS NULL OR kind = $3)
+WHERE sender_index = ANY($1::bytea[]) AND received_at >= $2 AND ($3::text IS NULL OR kind = $3)
 """
 
 
@@ -30,9 +31,10 @@ async def seen(conn: asyncpg.Connection | asyncpg.Pool, message_id: str) -> bool
 
 async def count_since(
     conn: asyncpg.Connection | asyncpg.Pool,
-    sender_index: bytes,
+    sender_indexes: Sequence[bytes],
     since: datetime,
     kind: str | None = None,
 ) -> int:
-    """How many messages (of `kind`, or all) the sender sent since then."""
-    return int(await conn.fetchval(COUNT_SINCE, sender_index, since, kind))
+    """How many messages (of `kind`, or all) the sender sent since then
+    (`sender_indexes`: under every configured index key)."""
+    return int(await conn.fetchval(COUNT_SINCE, list(sender_indexes), since, kind))

@@ -32,11 +32,13 @@ FIND_ALL = (
 LOCK_OWN = "SELECT true FROM subscriptions WHERE id = $1 AND owner = $2 FOR UPDATE"
 LOCK_EVENT_TYPES = "SELECT event_types FROM subscriptions WHERE id = $1 AND owner = $2 FOR UPDATE"
 INSERT = (
-    "INSERT INTO subscriptions (id, owner, url, event_types, secret_enc, description) "
-    "VALUES ($1, $2, $3, $4, $5, $6)"
+    "INSERT INTO subscriptions "
+    "(id, owner, url, event_types, secret_enc, description, signature_scheme) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
 )
 # The columns a client may change.
-CHANGEABLE = frozenset({"url", "event_types", "secret_enc", "description"})
+CHANGEABLE = frozenset({"url", "event_types", "secret_enc", "description", "signature_scheme"})
+LOCK_SCHEME = "SELECT signature_scheme FROM subscriptions WHERE id = $1 AND owner = $2 FOR UPDATE"
 ENABLE = (
     "UPDATE subscriptions SET status = 'active', consecutive_failures = 0, "
     "disabled_at = NULL, disabled_reason = NULL, updated_at = now() WHERE id = $1"
@@ -79,6 +81,14 @@ async def lock_own(conn: asyncpg.Connection, subscription_id: uuid.UUID, owner: 
     return bool(await conn.fetchval(LOCK_OWN, subscription_id, owner))
 
 
+async def lock_own_scheme(
+    conn: asyncpg.Connection, subscription_id: uuid.UUID, owner: str
+) -> str | None:
+    """Lock the owner's subscription; its signature scheme, None if it has none such."""
+    scheme: str | None = await conn.fetchval(LOCK_SCHEME, subscription_id, owner)
+    return scheme
+
+
 async def lock_event_types(
     conn: asyncpg.Connection, subscription_id: uuid.UUID, owner: str
 ) -> list[str] | None:
@@ -96,8 +106,11 @@ async def insert(
     event_types: list[str],
     secret_enc: bytes,
     description: str | None,
+    signature_scheme: str = "mpp_v1",
 ) -> None:
-    await conn.execute(INSERT, subscription_id, owner, url, event_types, secret_enc, description)
+    await conn.execute(
+        INSERT, subscription_id, owner, url, event_types, secret_enc, description, signature_scheme
+    )
 
 
 async def change(

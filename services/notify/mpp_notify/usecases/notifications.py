@@ -116,7 +116,7 @@ def recipient_keys(cipher: FieldCipher, recipient: str) -> list[bytes]:
     value = recipient.strip()
     try:
         if "@" in value:
-            return [cipher.blind_index(f"email:{validate_email(value)}", context="recipient")]
+            return cipher.blind_indexes(f"email:{validate_email(value)}", context="recipient")
         phone = normalise_phone(value)
     except InvalidValue as exc:
         raise Invalid.field(
@@ -125,9 +125,12 @@ def recipient_keys(cipher: FieldCipher, recipient: str) -> list[bytes]:
             "bukan nomor telepon atau alamat e-mail yang sah",
             "is not a valid phone number or e-mail address",
         ) from exc
+    # Under every configured index key, so messages logged before a key
+    # rotation are found while it moves them.
     return [
-        cipher.blind_index(f"{channel}:{phone}", context="recipient")
+        index
         for channel in ("sms", "whatsapp")
+        for index in cipher.blind_indexes(f"{channel}:{phone}", context="recipient")
     ]
 
 

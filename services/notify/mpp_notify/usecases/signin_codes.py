@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -81,7 +82,7 @@ async def queue_signin_code(
     data: SignInCodeRequestedV1,
     *,
     cipher: FieldCipher,
-    seal_private_key: str,
+    seal_private_key: Mapping[int, str],
     provider: str,
     now: datetime,
     templates: dict[str, WhatsAppTemplate] | None = None,

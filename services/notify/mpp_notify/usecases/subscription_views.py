@@ -11,6 +11,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
 from mpp_notify.domain.subscriptions import WAITING, DeliveryStatus, SubscriptionStatus
+from mpp_notify.webhooks.signing import SignatureScheme
 
 
 class DeliveryCounts(BaseModel):
@@ -25,6 +26,10 @@ class SubscriptionPublic(BaseModel):
     url: str
     event_types: list[str]
     description: str | None
+    signature_scheme: SignatureScheme = Field(
+        description="How deliveries are signed: mpp_v1 (X-MPP-Signature) or standard_webhooks "
+        "(webhook-id, webhook-timestamp, webhook-signature)"
+    )
     status: SubscriptionStatus
     consecutive_failures: int
     disabled_at: datetime | None
@@ -76,6 +81,7 @@ def subscription_public(row: asyncpg.Record) -> SubscriptionPublic:
         url=row["url"],
         event_types=row["event_types"],
         description=row["description"],
+        signature_scheme=row["signature_scheme"],
         status=row["status"],
         consecutive_failures=row["consecutive_failures"],
         disabled_at=row["disabled_at"],

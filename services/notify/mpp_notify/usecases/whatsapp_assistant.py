@@ -81,13 +81,18 @@ class Assistant:
         """The sender's blind index: the recipient index of the delivery log."""
         return self.cipher.blind_index(f"whatsapp:{sender}", context="recipient")
 
+    def sender_indexes(self, sender: str) -> list[bytes]:
+        """Under every configured index key, the active one first (searches)."""
+        return self.cipher.blind_indexes(f"whatsapp:{sender}", context="recipient")
+
     async def handle(self, pool: asyncpg.Pool, message: InboundMessage) -> bool:
         """Answer one inbound message; False when it was handled before."""
         if await inbound_messages.seen(pool, message.message_id):
             return False
         index = self.sender_index(message.sender)
+        indexes = self.sender_indexes(message.sender)
         now = self.now()
-        known = await conversations.find(pool, index)
+        known = await conversations.find(pool, indexes)
         fresh = (
             known is not None
             and known.updated_at is not None
@@ -95,7 +100,7 @@ class Assistant:
         )
         language: Language = "en" if known is not None and known.language == "en" else "id"
         menu = known.menu if known is not None and fresh else []
-        recent = await inbound_messages.count_since(pool, index, now - timedelta(hours=1))
+        recent = await inbound_messages.count_since(pool, indexes, now - timedelta(hours=1))
         if recent >= self.settings.assistant_messages_per_hour:
             answer = Answer(None, "limited", language, menu=menu)
         else:
@@ -107,7 +112,7 @@ class Assistant:
                 return False
             await conversations.save(
                 conn,
-                sender_index=index,
+                sender_indexes=indexes,
                 sender_enc=self.cipher.encrypt(message.sender, context="whatsapp-sender"),
                 language=answer.language,
                 state=answer.state,
@@ -197,9 +202,10 @@ class Assistant:
             said = said.rsplit(maxsplit=1)[0] if len(said.split()) > 1 else ""
         if len(said) < words.MIN_COMPLAINT_LENGTH:
             return Answer(words.complaint_too_short(language), "complaint_refused", language)
-        index = self.sender_index(message.sender)
         since = self.now() - timedelta(days=1)
-        filed_today = await inbound_messages.count_since(pool, index, since, "complaint")
+        filed_today = await inbound_messages.count_since(
+            pool, self.sender_indexes(message.sender), since, "complaint"
+        )
         if filed_today >= self.settings.assistant_complaints_per_day:
             return Answer(words.complaint_limit(language), "complaint_refused", language)
         try:

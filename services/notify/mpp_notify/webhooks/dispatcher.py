@@ -11,7 +11,8 @@ One pass (``tick``):
    lease, and the claim commits (``webhooks.queue``, on the one lease queue
    of ``delivery.lease_queue``);
 2. POST each, outside any transaction (timeout ``webhook_timeout``, redirects
-   not followed), under a CLIENT span (``webhooks.sender``);
+   not followed), under a CLIENT span (``webhooks.sender``), every
+   connection to an address the guard checked (``webhooks.addresses``);
 3. record each attempt (``delivery_attempts``, kind ``webhook``): 2xx ->
    ``delivered`` and the subscription's ``consecutive_failures`` back to 0;
    anything else -> ``retrying`` after ``backoff(attempt)`` (at least the
@@ -45,6 +46,7 @@ import httpx
 from mpp_notify.domain.subscriptions import secret_context
 from mpp_notify.settings import NotifySettings
 from mpp_notify.webhooks import fanout, queue, sender
+from mpp_notify.webhooks.addresses import AddressGuard, Resolver
 from mpp_notify.webhooks.queue import WEBHOOKS
 from mpp_notify.webhooks.sender import Claimed, Outcome
 from mpp_shared.db import DATABASE_UNAVAILABLE
@@ -62,9 +64,17 @@ WAKE_LINGER = 0.02
 class WebhookDispatcher:
     """Sends due webhook deliveries; any number may run side by side."""
 
-    def __init__(self, settings: NotifySettings, cipher: FieldCipher) -> None:
+    def __init__(
+        self, settings: NotifySettings, cipher: FieldCipher, resolver: Resolver | None = None
+    ) -> None:
         self.settings = settings
         self.cipher = cipher
+        # Every connection checked (production), or none; `resolver` for tests.
+        self.guard = AddressGuard.of(
+            check=settings.webhooks_check_addresses(),
+            allowed=settings.webhook_allowed_networks,
+            resolver=resolver,
+        )
         self.batch_size = settings.delivery_batch_size
         # Longer than any POST can take, so a live dispatcher never loses its claim.
         self.lease_seconds = max(settings.delivery_lease_seconds, 3 * settings.webhook_timeout)
@@ -87,7 +97,7 @@ class WebhookDispatcher:
         await self.serve(runtime.pool)
 
     def client(self) -> httpx.AsyncClient:
-        return sender.client(self.settings.webhook_timeout)
+        return sender.client(self.settings.webhook_timeout, self.guard)
 
     async def serve(self, pool: asyncpg.Pool) -> None:
         """Pass after pass until stopped or cancelled."""

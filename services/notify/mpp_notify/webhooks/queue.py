@@ -7,7 +7,10 @@ come and ``sending`` ones whose lease ran out, of ACTIVE subscriptions only
 An outcome moves the delivery to ``delivered``, ``retrying`` or ``dead``
 only while the claim it answers is current; the subscription's
 ``consecutive_failures`` counts every failed attempt and disables it at
-``webhook_disable_after`` or at once on ``410 Gone``.
+``webhook_disable_after`` or at once on ``410 Gone``. An attempt whose
+address the guard refused (`webhooks.addresses`) ends the delivery ``dead``
+at once (outcome ``permanent``, the reason as its error): the address is
+not going to become acceptable by waiting; the refusal counts as a failure.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ WEBHOOKS = LeaseQueue(
     interrupted_error="lease expired: the dispatcher sending it stopped before recording an answer",
     joins="JOIN subscriptions s ON s.id = q.subscription_id "
     "JOIN event_journal j ON j.event_id = q.event_id",
-    carried=("s.url", "s.secret_enc", "j.envelope", "j.occurred_at"),
+    carried=("s.url", "s.secret_enc", "s.signature_scheme", "j.envelope", "j.occurred_at"),
     ready="s.status = 'active'",
     order_by="q.created_at, j.occurred_at, q.id",
 )
@@ -85,6 +88,7 @@ async def claim(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[Cl
             url=r["url"],
             secret_enc=r["secret_enc"],
             envelope=r["envelope"],
+            signature_scheme=r["signature_scheme"],
         )
         for r in rows
     ]
@@ -101,7 +105,7 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, settings: NotifySet
         finished_at=outcome.finished_at,
         outcome="delivered"
         if outcome.delivered
-        else ("permanent" if outcome.gone else "transient"),
+        else ("permanent" if outcome.gone or outcome.refused else "transient"),
         status_code=outcome.status_code,
         error=outcome.error,
     )
@@ -113,7 +117,7 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, settings: NotifySet
     delay = retry_delay(
         d.attempt, s.webhook_backoff_base, s.webhook_backoff_max, outcome.retry_after
     )
-    dead = d.attempt >= s.webhook_max_attempts
+    dead = outcome.refused or d.attempt >= s.webhook_max_attempts
     current = await _FAILED(conn, d.id, d.attempt, dead, delay, outcome.status_code, outcome.error)
     # A stale attempt's failure still counts against the receiver: it did fail.
     row = await conn.fetchrow(

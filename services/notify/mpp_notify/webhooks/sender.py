@@ -6,6 +6,9 @@ refusal (the dispatcher disables the subscription); anything else, including
 no answer within ``webhook_timeout`` and redirects (never followed), a
 transient failure, with the receiver's ``Retry-After`` kept on 429 / 503.
 Only the start of a refusing receiver's answer is read and kept as the error.
+A host the address guard refuses at connection time (`webhooks.addresses`:
+it resolves to a loopback, private, link-local... address) is a refused
+attempt: nothing was sent, and the delivery is not tried again.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from opentelemetry import metrics, trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from mpp_notify.channels.http import new_client, read_start, retry_after_seconds
+from mpp_notify.channels.http import read_start, retry_after_seconds
 from mpp_notify.webhooks import signing
+from mpp_notify.webhooks.addresses import AddressGuard, AddressRefused
+from mpp_notify.webhooks.transport import GuardedTransport
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mpp.notify.webhooks")
@@ -53,6 +58,7 @@ class Claimed:
     url: str
     secret_enc: bytes
     envelope: dict[str, Any]
+    signature_scheme: signing.SignatureScheme = signing.MPP_V1
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class Outcome:
     status_code: int | None
     error: str | None
     retry_after: float | None = None
+    refused: bool = False  # the address guard refused the receiver's address
 
     @property
     def delivered(self) -> bool:
@@ -73,9 +80,17 @@ class Outcome:
         return self.status_code == 410
 
 
-def client(timeout: float) -> httpx.AsyncClient:
-    """The client every attempt of a dispatcher goes through."""
-    return new_client(timeout, user_agent=signing.USER_AGENT)
+def client(timeout: float, guard: AddressGuard | None = None) -> httpx.AsyncClient:
+    """The client every attempt of a dispatcher goes through: each of its
+    connections checked by `guard` (none: every address allowed)."""
+    # As `channels.http.new_client` makes them (redirects never followed),
+    # on the guarded transport.
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        headers={"User-Agent": signing.USER_AGENT},
+        transport=GuardedTransport(guard or AddressGuard(check=False)),
+    )
 
 
 async def post(
@@ -89,6 +104,7 @@ async def post(
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
+    refused = False
     with _span(delivery) as span:
         try:
             secret = open_secret(delivery)
@@ -100,6 +116,7 @@ async def post(
                 event_type=delivery.event_type,
                 delivery_id=str(delivery.id),
                 replay=delivery.replay,
+                scheme=delivery.signature_scheme,
             )
             inject(headers)
             # httpx's timeout bounds each read; this bounds the whole
@@ -115,6 +132,9 @@ async def post(
                         retry_after = retry_after_seconds(response)
                     if snippet := await read_start(response, SNIPPET):
                         error += f": {snippet}"
+        except AddressRefused as exc:
+            refused = True
+            error = str(exc)[:SNIPPET]
         except (httpx.TimeoutException, TimeoutError):
             if status_code is None:  # else: the status came, the rest of the answer did not
                 error = f"no answer within {timeout:g} s"
@@ -127,8 +147,8 @@ async def post(
             span.set_attribute("http.response.status_code", status_code)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error))
-    _attempts_counter.add(1, {"outcome": _outcome_name(status_code, error)})
-    return Outcome(delivery, started_at, _now(), status_code, error, retry_after)
+    _attempts_counter.add(1, {"outcome": _outcome_name(status_code, error, refused)})
+    return Outcome(delivery, started_at, _now(), status_code, error, retry_after, refused)
 
 
 @contextlib.contextmanager
@@ -167,7 +187,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-ATTEMPT_OUTCOMES = ("delivered", "transient", "permanent")
+ATTEMPT_OUTCOMES = ("delivered", "transient", "permanent", "refused")
 
 
 def count_attempts_from_zero() -> None:
@@ -177,7 +197,9 @@ def count_attempts_from_zero() -> None:
         _attempts_counter.add(0, {"outcome": outcome})
 
 
-def _outcome_name(status_code: int | None, error: str | None) -> str:
+def _outcome_name(status_code: int | None, error: str | None, refused: bool = False) -> str:
+    if refused:
+        return "refused"
     if error is None:
         return "delivered"
     return "permanent" if status_code == 410 else "transient"

@@ -36,7 +36,7 @@ async def file_complaint(
     settings: Settings,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    if (refused := ratelimit.refusal(request)) is not None:
+    if (refused := await ratelimit.refusal(request)) is not None:
         return refused
     filed = await filing.file_complaint(
         pool,

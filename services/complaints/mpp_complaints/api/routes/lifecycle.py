@@ -116,7 +116,7 @@ async def close(complaint_id: uuid.UUID, body: Closure, request: Request, pool: 
         comment=body.comment,
         expected_version=body.expected_version,
     )
-    return await closing.close(pool, command, caller=caller_of(request))
+    return await closing.close(pool, command, caller=await caller_of(request))
 
 
 @router.post(
@@ -135,4 +135,4 @@ async def reopen(
         complaint_code=body.complaint_code,
         expected_version=body.expected_version,
     )
-    return await closing.reopen(pool, command, caller=caller_of(request), settings=settings)
+    return await closing.reopen(pool, command, caller=await caller_of(request), settings=settings)

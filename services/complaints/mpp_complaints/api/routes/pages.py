@@ -121,7 +121,7 @@ async def file_from_form(
         return await _form_page(
             request, pool, values=values, errors=reading.errors, status_code=422
         )
-    if (wait := ratelimit.filing_wait(request)) > 0:
+    if (wait := await ratelimit.filing_wait(request)) > 0:
         return _too_many(request, ratelimit.too_many(wait))
     try:
         filed = await filing.file_complaint(
@@ -160,7 +160,7 @@ async def status_form(request: Request, code: str | None = None) -> Response:
 
 @router.get("/complaints/status/{code}", response_class=HTMLResponse)
 async def status_page(code: str, request: Request, pool: PoolDep) -> HTMLResponse:
-    if (wait := ratelimit.lookup_wait(request)) > 0:
+    if (wait := await ratelimit.lookup_wait(request)) > 0:
         return _too_many(request, ratelimit.too_many_lookups(wait))
     language = page_language(request)
     try:

@@ -35,6 +35,6 @@ async def complaint_status(
     pool: PoolDep,
     language: LanguageDep,
 ) -> Any:
-    if (wait := ratelimit.lookup_wait(request)) > 0:
+    if (wait := await ratelimit.lookup_wait(request)) > 0:
         return refusal_response(ratelimit.too_many_lookups(wait), language)
     return await status.status_by_code(pool, complaint_code, language)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from mpp_notify.api.deps import CipherDep, InProduction, RetentionDays, WakeWebhooks
 from mpp_notify.api.subscription_schemas import (
@@ -27,6 +27,7 @@ from mpp_notify.usecases import subscriptions, webhook_deliveries
 from mpp_notify.usecases.subscription_views import RedeliveryAccepted, SubscriptionPublic
 from mpp_notify.usecases.subscriptions import NewSubscription, SubscriptionChanges
 from mpp_notify.usecases.webhook_deliveries import Redelivery
+from mpp_notify.webhooks.addresses import AddressGuard
 from mpp_shared.auth import Principal, Role
 from mpp_shared.errors import Forbidden
 from mpp_shared.idempotency import StoredAnswer
@@ -38,6 +39,20 @@ Reader = Annotated[Principal, Depends(require_roles(Role.OPD_SYSTEM, Role.SUPERV
 # require_roles always admits admin; writes further need the opd_system role
 # (`_owning_client`), so admins and supervisors only read.
 Client = Annotated[Principal, Depends(require_roles(Role.OPD_SYSTEM))]
+
+
+def _address_guard(request: Request) -> AddressGuard:
+    """The check of a webhook URL's addresses the settings ask for; a test
+    may put its own resolver in `app.state.webhook_resolver`."""
+    settings = request.app.state.settings
+    return AddressGuard.of(
+        check=settings.webhooks_check_addresses(),
+        allowed=settings.webhook_allowed_networks,
+        resolver=getattr(request.app.state, "webhook_resolver", None),
+    )
+
+
+Guard = Annotated[AddressGuard, Depends(_address_guard)]
 
 
 def _owning_client(principal: Principal) -> Principal:
@@ -71,17 +86,24 @@ def _answer(result: Any) -> Any:
     response_model=SubscriptionPublic,
     summary="Register a webhook for event types (opd_system)",
     description="Deliveries are signed POSTs of CloudEvents; see the signing notes in "
-    "mpp_notify.webhooks.signing. Receivers dedupe by the X-MPP-Event-Id header.",
+    "mpp_notify.webhooks.signing (signature_scheme mpp_v1, the default, or "
+    "standard_webhooks). Receivers dedupe by the X-MPP-Event-Id header. In production "
+    "a URL whose host is, or resolves to, a loopback, private, link-local (cloud "
+    "metadata), CGNAT, multicast or reserved address is refused (422 on url), and "
+    "checked again at every delivery.",
 )
 async def create_subscription(
     body: SubscriptionCreate,
     pool: PoolDep,
     cipher: CipherDep,
     production: InProduction,
+    guard: Guard,
     principal: Client,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    new = NewSubscription(body.url, body.event_types, body.secret, body.description)
+    new = NewSubscription(
+        body.url, body.event_types, body.secret, body.description, body.signature_scheme
+    )
     result = await subscriptions.register(
         pool,
         cipher,
@@ -89,6 +111,7 @@ async def create_subscription(
         new,
         production=production,
         idempotency_key=idempotency_key,
+        guard=guard,
     )
     return _answer(result)
 
@@ -116,7 +139,7 @@ async def get_subscription(subscription_id: uuid.UUID, pool: PoolDep, principal:
 @router.patch(
     "/{subscription_id}",
     response_model=SubscriptionPublic,
-    summary="Change URL, event types, secret or description (opd_system)",
+    summary="Change URL, event types, signature scheme, secret or description (opd_system)",
 )
 async def update_subscription(
     subscription_id: uuid.UUID,
@@ -124,6 +147,7 @@ async def update_subscription(
     pool: PoolDep,
     cipher: CipherDep,
     production: InProduction,
+    guard: Guard,
     principal: Client,
 ) -> Any:
     changes = SubscriptionChanges(
@@ -132,9 +156,16 @@ async def update_subscription(
         event_types=body.event_types,
         secret=body.secret,
         description=body.description,
+        signature_scheme=body.signature_scheme,
     )
     return await subscriptions.change(
-        pool, cipher, _owning_client(principal), subscription_id, changes, production=production
+        pool,
+        cipher,
+        _owning_client(principal),
+        subscription_id,
+        changes,
+        production=production,
+        guard=guard,
     )
 
 

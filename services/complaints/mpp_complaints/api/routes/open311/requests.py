@@ -72,8 +72,7 @@ async def create_request(request: Request) -> Response:
     api_key = form.get("api_key", "")
     _refuse_unknown_key(request, api_key)
     language = locale(request)
-    wait = ratelimit.limiter(request).take(ratelimit.client_key(request, api_key))
-    if wait > 0:
+    if (wait := await ratelimit.filing_wait(request, api_key)) > 0:
         refusal = error_response(429, TOO_MANY[language], wants_xml(request))
         refusal.headers["Retry-After"] = str(ratelimit.retry_after(wait))
         return refusal
