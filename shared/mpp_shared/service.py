@@ -27,6 +27,7 @@ from mpp_shared.web.audit import router as audit_router
 from mpp_shared.web.client_address import ClientAddress
 from mpp_shared.web.observability import RequestLog, metrics_router
 from mpp_shared.web.pages import Pages
+from mpp_shared.web.retention import router as retention_router
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_service_app(
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(audit_router)
+    app.include_router(retention_router)
     for router in routers:
         app.include_router(router)
     document_errors(app)

@@ -216,6 +216,11 @@ class ServiceSettings(BaseSettings):
     audit_checkpoint_interval: float = Field(default=300.0, gt=0)
     # The verifier reports entries left unsealed longer than this (seconds).
     audit_unsealed_bound: float = Field(default=300.0, gt=0)
+    # The retention job (mpp_shared.retention): how often it looks for records
+    # whose retention period has passed (seconds), and how many records it
+    # erases per transaction. The periods are each service's own settings.
+    retention_interval: float = Field(default=3600.0, gt=0)
+    retention_batch: int = Field(default=500, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _audit_keys(self) -> ServiceSettings:

@@ -30,6 +30,8 @@ EXPECTED_TABLES = {
         # Online applications: drafts and the uploaded papers' descriptions.
         "online_drafts",
         "application_files",
+        # A resident's requests about their data (no personal data in it).
+        "personal_data_requests",
     },
     "documents": {
         "jobs",
@@ -58,6 +60,8 @@ PLUMBING = {"outbox", "inbox", "idempotency_keys", "audit_log", "schema_migratio
 PLUMBING |= {"audit_checkpoint"}  # the audit chain's signed checkpoints (004)
 # Rate limits every replica of a service shares (mpp_shared.ratelimit).
 PLUMBING |= {"rate_limit_buckets", "rate_limit_secret"}
+# What each retention run erased, per data kind (mpp_shared.retention).
+PLUMBING |= {"retention_runs"}
 
 
 @pytest.mark.parametrize("service", sorted(EXPECTED_TABLES))

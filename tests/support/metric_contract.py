@@ -37,6 +37,7 @@ METRICS: dict[str, frozenset[str]] = {
     "mpp_outbox_oldest_age_seconds": frozenset({"service"}),
     "mpp_outbox_published_total": frozenset({"service"}),
     "mpp_service_ready": frozenset({"check"}),
+    "mpp_personal_data_erased_total": frozenset({"service", "kind"}),
     # intake
     "mpp_applications_submitted_total": frozenset({"service_code", "channel", "point", "counter"}),
     "mpp_applications_in_stage": frozenset({"stage", "point"}),
@@ -68,6 +69,7 @@ _EVERY_SERVICE = (
     "mpp_outbox_oldest_age_seconds",
     "mpp_outbox_published_total",
     "mpp_service_ready",
+    "mpp_personal_data_erased_total",
 )
 EXPOSED_BY: dict[str, frozenset[str]] = {
     **{name: ALL_JOBS for name in _EVERY_SERVICE},

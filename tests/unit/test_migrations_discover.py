@@ -79,6 +79,7 @@ def test_shared_migrations_parse() -> None:
         (3, "outbox_wakeup"),
         (4, "audit_chain"),
         (5, "rate_limits"),
+        (6, "personal_data_retention"),
     ]
     assert all(m.path.read_text().strip() for m in found)
 
@@ -128,6 +129,8 @@ def test_intake_migrations() -> None:
         "citizen_signin",
         "upload_blobs",
         "online_applications",
+        "personal_data_erasure",
+        "personal_data_requests",
     ]
     catalog, seed, complete = (_statements(m.path.read_text()) for m in found[1:4])
     created = {s.split()[2] for s in catalog if s.upper().startswith("CREATE TABLE")}

@@ -10,6 +10,7 @@ from mpp_complaints.api.routes import (
     complaints,
     lifecycle,
     pages,
+    personal_data,
     queue,
     reports,
     status,
@@ -19,7 +20,7 @@ from mpp_complaints.api.schemas import VALIDATION_MESSAGES
 from mpp_complaints.handlers import HANDLERS
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store.metrics import GAUGES
-from mpp_complaints.usecases import deadlines
+from mpp_complaints.usecases import deadlines, personal_data_erasure
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import cipher_from_settings
 from mpp_shared.runtime import ConsumerSpec
@@ -47,12 +48,16 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
             services.router,
             requests.router,
             reports.router,
+            personal_data.router,
             pages.router,
         ],
         consumers=[
             ConsumerSpec(topics=[Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.SLA], handlers=HANDLERS)
         ],
-        background=[deadlines.scheduler_task(settings)],
+        background=[
+            deadlines.scheduler_task(settings),
+            personal_data_erasure.retention_job(settings),
+        ],
     )
     app.state.cipher = cipher_from_settings(settings)
     return app

@@ -38,6 +38,10 @@ class ComplaintsSettings(ServiceSettings):
     # the status page): tokens per minute per client address, its own bucket
     # (reading never uses up filing); 0 turns it off. Shared, like the above.
     complaint_status_rate_per_minute: int = Field(default=120, ge=0)
+    # Days a complaint keeps its reporter's contact, description and free-text
+    # answers after it was closed (or rejected); then the retention job erases
+    # them (mpp_complaints/store/retention.py).
+    retention_complaints_days: int = Field(default=365, ge=1)
 
     @model_validator(mode="after")
     def _refuse_dev_open311_key(self) -> "ComplaintsSettings":

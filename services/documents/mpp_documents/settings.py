@@ -67,6 +67,11 @@ class DocumentsSettings(ServiceSettings):
     # The waiting room's board page (/board/<point>) reloads itself this often
     # (seconds), without JavaScript.
     board_refresh_seconds: int = Field(default=30, ge=5, le=600)
+    # Days a production job keeps its holder's NIK check, masked names, the
+    # representative's data and free-text notes after it ended (picked up,
+    # cancelled, or its pickup window ended uncollected); then the retention
+    # job erases them (mpp_documents/store/retention.py).
+    retention_document_jobs_days: int = Field(default=365, ge=1)
 
     @model_validator(mode="after")
     def _check_pickup_window(self) -> DocumentsSettings:

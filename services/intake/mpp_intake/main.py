@@ -16,6 +16,7 @@ from mpp_intake.api.routes import (
     outreach_entries,
     outreach_lists,
     pages,
+    personal_data,
     receipts,
     tracking,
 )
@@ -23,6 +24,7 @@ from mpp_intake.api.schemas import VALIDATION_MESSAGES
 from mpp_intake.handlers import HANDLERS
 from mpp_intake.settings import IntakeSettings
 from mpp_intake.store.metrics import GAUGES
+from mpp_intake.usecases import personal_data_erasure
 from mpp_intake.usecases.application_files import retention_task
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import cipher_from_settings
@@ -33,7 +35,7 @@ from mpp_shared.web import register_messages
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    register_messages({**VALIDATION_MESSAGES, **CATALOG_MESSAGES})
+    register_messages({**VALIDATION_MESSAGES, **CATALOG_MESSAGES, **personal_data.MESSAGES})
     app = create_service_app(
         settings=settings,
         pages="mpp_intake",
@@ -59,9 +61,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             citizen_applications.router,
             application_files.router,
             online_pages.router,
+            personal_data.router,
         ],
         consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
-        background=[retention_task(settings)],
+        background=[retention_task(settings), personal_data_erasure.retention_job(settings)],
     )
     install_intake_errors(app)
     app.state.cipher = cipher_from_settings(settings)

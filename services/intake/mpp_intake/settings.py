@@ -1,6 +1,6 @@
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from mpp_shared.settings import DEV_CITIZEN_SESSION_SECRET, ServiceSettings
 
@@ -41,6 +41,26 @@ class IntakeSettings(ServiceSettings):
     upload_max_file_bytes: int = 5 * 1024 * 1024
     upload_max_application_bytes: int = 20 * 1024 * 1024
     upload_retention_days: int = 30
+
+    # Personal data whose purpose is over (mpp_intake/store/retention.py):
+    # days an application keeps its NIK, name and contacts after it ended
+    # (rejected, picked up, cancelled, or its document left uncollected); an
+    # online draft never submitted after its last change; an expired citizen
+    # session or sign-in code; an outreach entry after it was closed (applied,
+    # refused, moved). Uploaded papers: UPLOAD_RETENTION_DAYS above.
+    retention_applications_days: int = Field(default=365, ge=1)
+    retention_drafts_days: int = Field(default=30, ge=1)
+    retention_citizen_sessions_days: int = Field(default=1, ge=1)
+    retention_outreach_days: int = Field(default=365, ge=1)
+
+    # A resident's requests about their data (POST /v1/personal-data/requests):
+    # intake asks each service for its part by a documented internal call,
+    # the supervisor's token forwarded; one that does not answer within the
+    # timeout is named in a partial answer.
+    documents_internal_url: str = "http://127.0.0.1:8002"
+    complaints_internal_url: str = "http://127.0.0.1:8003"
+    notify_internal_url: str = "http://127.0.0.1:8004"
+    personal_data_call_timeout: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _s3_complete(self) -> "IntakeSettings":

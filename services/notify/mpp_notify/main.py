@@ -4,7 +4,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mpp_notify.api.routes import contract, notifications, subscriptions, templates, whatsapp
+from mpp_notify.api.routes import (
+    contract,
+    notifications,
+    personal_data,
+    subscriptions,
+    templates,
+    whatsapp,
+)
 from mpp_notify.assistant.clients import ServiceClients
 from mpp_notify.channels.registry import (
     build_channels,
@@ -16,6 +23,7 @@ from mpp_notify.delivery.dispatcher import MessageDispatcher
 from mpp_notify.handlers import CONSUMED_TOPICS, Notifier
 from mpp_notify.settings import NotifySettings
 from mpp_notify.store.metrics import GAUGES
+from mpp_notify.usecases import personal_data_erasure
 from mpp_notify.usecases.whatsapp_assistant import Assistant
 from mpp_notify.webhooks.dispatcher import WebhookDispatcher
 from mpp_shared.pii import cipher_from_settings
@@ -63,9 +71,14 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             subscriptions.router,
             contract.router,
             whatsapp.router,
+            personal_data.router,
         ],
         consumers=[ConsumerSpec(topics=list(CONSUMED_TOPICS), handlers=notifier.handlers)],
-        background=[message_dispatcher, webhook_dispatcher],
+        background=[
+            message_dispatcher,
+            webhook_dispatcher,
+            personal_data_erasure.retention_job(settings),
+        ],
     )
     app.state.cipher = cipher
     app.state.notify_settings = settings

@@ -136,6 +136,16 @@ class NotifySettings(ServiceSettings):
     webhook_poll_interval: float = Field(default=1.0, gt=0)
     event_retention_days: int = Field(default=30, ge=1)  # how far back redelivery reaches
 
+    # Personal data whose purpose is over (mpp_notify/store/retention.py): days
+    # a message keeps its address, text and template parameters after it was
+    # delivered, handed to the provider or given up (dead); days a contact kept
+    # to tell a resident about an application or complaint stays after it was
+    # kept, once no message about it was logged for as long; days a WhatsApp
+    # conversation with the assistant stays after the resident's last message.
+    retention_messages_days: int = Field(default=90, ge=1)
+    retention_contacts_days: int = Field(default=365, ge=1)
+    retention_whatsapp_days: int = Field(default=30, ge=1)
+
     # --- Hardening at the edges: webhook addresses (mpp_notify.webhooks.addresses).
     # A webhook URL that is, or resolves to, a loopback, private, link-local
     # (cloud metadata), CGNAT, multicast or reserved address is refused at

@@ -28,7 +28,8 @@ WITH_REQUEST = (
 INSERT = (
     "INSERT INTO complaints (id, complaint_code, category, description, channel, anonymous, "
     "status, tracking_code, application_id, reporter_enc, language, created_at, updated_at, "
-    "confidential) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)"
+    "confidential, reporter_phone_index, reporter_email_index, reporter_indexed) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, true)"
 )
 CLOSE_AUTOMATICALLY = (
     "UPDATE complaints SET status = $2, closed_at = $3, closed_by = $4, step = NULL, "
@@ -110,8 +111,11 @@ async def insert(
     language: str,
     created_at: datetime,
     confidential: bool,
+    reporter_phone_index: bytes | None = None,
+    reporter_email_index: bytes | None = None,
 ) -> None:
-    """A newly filed complaint (received)."""
+    """A newly filed complaint (received), with the blind indexes of its
+    reporter's phone and e-mail (mpp_complaints.usecases.reporter_contact)."""
     await conn.execute(
         INSERT,
         complaint_id,
@@ -127,6 +131,8 @@ async def insert(
         language,
         created_at,
         confidential,
+        reporter_phone_index,
+        reporter_email_index,
     )
 
 

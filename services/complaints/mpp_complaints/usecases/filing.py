@@ -19,6 +19,7 @@ from mpp_complaints.domain.complaints import (
 from mpp_complaints.domain.lifecycle import Status
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import categories, complaints, known_requests
+from mpp_complaints.usecases import reporter_contact
 from mpp_complaints.usecases.views import ComplaintPublic
 from mpp_shared import clock, codes
 from mpp_shared.errors import Invalid
@@ -83,6 +84,7 @@ async def file(
     contact = complaint.reporter_contact()
     linked = await known_requests.by_tracking_code(conn, tracking_code) if tracking_code else None
     application_id = linked["application_id"] if linked else None
+    phone_index, email_index = reporter_contact.indexes(cipher, contact)
     await complaints.insert(
         conn,
         complaint_id=complaint_id,
@@ -97,6 +99,8 @@ async def file(
         language=complaint.language,
         created_at=at,
         confidential=complaint.confidential,
+        reporter_phone_index=phone_index,
+        reporter_email_index=email_index,
     )
     filed = ComplaintFiledV1(
         complaint_id=complaint_id,

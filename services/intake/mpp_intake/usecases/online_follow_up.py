@@ -47,7 +47,10 @@ class FileContent:
 
 def owns(row: asyncpg.Record, cipher: FieldCipher, citizen: CitizenSession) -> bool:
     """The application is the session's: same NIK (blind index) and same phone."""
-    if bytes(row["nik_index"]) not in citizen.nik_search() or row["phone_enc"] is None:
+    # An application whose person was erased after its retention period is nobody's.
+    if row["nik_index"] is None or row["phone_enc"] is None:
+        return False
+    if bytes(row["nik_index"]) not in citizen.nik_search():
         return False
     return bool(cipher.decrypt(row["phone_enc"], context="phone") == citizen.phone)
 
