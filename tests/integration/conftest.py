@@ -14,7 +14,8 @@ from mpp_shared.db import create_pool
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _service_pool(database: str, service: str) -> asyncpg.Pool:
+async def service_pool(database: str, service: str) -> asyncpg.Pool:
+    """A pool on `database` holding the shared schema and `service`'s own."""
     pool = await create_pool(database)
     folder = ROOT / "services" / service / f"mpp_{service}" / "migrations"
     async with pool.acquire() as conn:
@@ -23,9 +24,17 @@ async def _service_pool(database: str, service: str) -> asyncpg.Pool:
 
 
 @pytest.fixture
+async def intake_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database holding the shared and the intake schema."""
+    pool = await service_pool(database, "intake")
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
 async def documents_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh database holding the shared and the documents schema."""
-    pool = await _service_pool(database, "documents")
+    pool = await service_pool(database, "documents")
     yield pool
     await pool.close()
 
@@ -33,7 +42,7 @@ async def documents_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def complaints_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh database holding the shared and the complaints schema."""
-    pool = await _service_pool(database, "complaints")
+    pool = await service_pool(database, "complaints")
     yield pool
     await pool.close()
 
@@ -41,6 +50,6 @@ async def complaints_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def notify_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh database holding the shared and the notify schema."""
-    pool = await _service_pool(database, "notify")
+    pool = await service_pool(database, "notify")
     yield pool
     await pool.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ from mpp_shared.events import build_event
 from mpp_shared.events.schemas import SignInCodeRequestedV1
 from mpp_shared.pii import FieldCipher, open_sealed, seal_for_notify
 from mpp_shared.settings import DEV_SEAL_PRIVATE_KEY, DEV_SEAL_PUBLIC_KEY
-from tests.integration.conftest import _service_pool
 from tests.integration.test_notify_delivery import Clock, Gateway, gateway, parts
 from tests.support.identities import nik, phone
 
@@ -36,13 +35,6 @@ __all__ = ["gateway"]  # the SMS gateway fixture, shared with the delivery tests
 
 SETTINGS = IntakeSettings()
 CIPHER = FieldCipher(SETTINGS.pii_encryption_key, SETTINGS.pii_index_key)
-
-
-@pytest.fixture
-async def intake_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await _service_pool(database, "intake")
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

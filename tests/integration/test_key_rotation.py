@@ -10,7 +10,6 @@ import base64
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,12 +23,12 @@ from mpp_intake.usecases import application_views, submission
 from mpp_notify.store import delivery_log
 from mpp_notify.store import recipients as notify_recipients
 from mpp_notify.usecases import notifications
-from mpp_shared import keyrotation, migrate
+from mpp_shared import keyrotation
 from mpp_shared.auth import Principal, Role
-from mpp_shared.db import create_pool
 from mpp_shared.errors import Conflict
 from mpp_shared.pii import FieldCipher, cipher_from_settings, field_key_id, index_key_id
 from mpp_shared.settings import DEV_PII_ENCRYPTION_KEY, DEV_PII_INDEX_KEY
+from tests.integration.conftest import service_pool
 from tests.support.identities import nik, phone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,21 +42,6 @@ ROTATING = IntakeSettings(
 )
 # Only the new keys: what the services run with once the old ones are dropped.
 AFTER = FieldCipher({2: NEW_ENCRYPTION_KEY}, {2: NEW_INDEX_KEY})
-
-
-async def _pool(database: str, service: str) -> asyncpg.Pool:
-    pool = await create_pool(database)
-    folder = ROOT / "services" / service / f"mpp_{service}" / "migrations"
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(conn, {"shared": migrate.SHARED_MIGRATIONS, service: folder})
-    return pool
-
-
-@pytest.fixture
-async def intake_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await _pool(database, "intake")
-    yield pool
-    await pool.close()
 
 
 async def _submit(pool: asyncpg.Pool, cipher: FieldCipher, resident: str) -> None:
@@ -207,7 +191,7 @@ async def test_notify_command_moves_the_delivery_log_while_it_stays_searchable(
 ) -> None:
     """`python -m mpp_notify.rotate_keys` as an operator runs it, on rows
     written by notify's stores under key 1."""
-    pool = await _pool(database, "notify")
+    pool = await service_pool(database, "notify")
     old = cipher_from_settings(BEFORE)
     rotating = cipher_from_settings(ROTATING)
     numbers = [phone().e164 for _ in range(5)]
@@ -292,7 +276,7 @@ async def test_every_registry_fits_its_schema(database: str, service: str) -> No
     found: keyrotation.Registry = importlib.import_module(
         f"mpp_{service}.store.encrypted_columns"
     ).REGISTRY
-    pool = await _pool(database, service)
+    pool = await service_pool(database, service)
     try:
         async with pool.acquire() as conn:
             for table in found.tables:

@@ -33,12 +33,11 @@ from mpp_intake.store import retention as intake_retention
 from mpp_intake.usecases import personal_data_erasure as intake_erasure
 from mpp_notify.settings import NotifySettings
 from mpp_notify.usecases import personal_data_erasure as notify_erasure
-from mpp_shared import audit, migrate
+from mpp_shared import audit
 from mpp_shared.audit_chain import keyring, signing_key
 from mpp_shared.audit_check import verify_pool
 from mpp_shared.audit_sealer import AuditSealer
 from mpp_shared.auth import Principal, Role
-from mpp_shared.db import create_pool
 from mpp_shared.personal_data import Subject, SubjectRequest
 from mpp_shared.pii import FieldCipher
 from mpp_shared.retention import RetentionJob
@@ -59,21 +58,6 @@ DAY = timedelta(days=1)
 NOW = datetime.now(UTC)
 LONG_AGO = NOW - 400 * DAY  # past every default period
 LATELY = NOW - 10 * DAY  # within every period but the shortest
-
-
-async def service_pool(database: str, service: str) -> asyncpg.Pool:
-    pool = await create_pool(database)
-    folder = ROOT / "services" / service / f"mpp_{service}" / "migrations"
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(conn, {"shared": migrate.SHARED_MIGRATIONS, service: folder})
-    return pool
-
-
-@pytest.fixture
-async def intake_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await service_pool(database, "intake")
-    yield pool
-    await pool.close()
 
 
 async def seal(pool: asyncpg.Pool, service: str) -> None:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -27,16 +26,9 @@ from mpp_intake.store.file_storage import (
     S3FileStorage,
     file_storage,
 )
-from mpp_shared import migrate
-from mpp_shared.db import create_pool
 from mpp_shared.pii import FieldCipher
 from mpp_shared.settings import DEV_PII_ENCRYPTION_KEY, DEV_PII_INDEX_KEY
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = {
-    "shared": migrate.SHARED_MIGRATIONS,
-    "intake": ROOT / "services" / "intake" / "mpp_intake" / "migrations",
-}
 CIPHER = FieldCipher(DEV_PII_ENCRYPTION_KEY, DEV_PII_INDEX_KEY)
 S3_LOGIN: dict[str, Any] = {"s3_access_key_id": "test-key", "s3_secret_access_key": "test-secret"}
 
@@ -47,15 +39,6 @@ def paper(text: str) -> bytes:
     pdf.set_font("Helvetica", size=12)
     pdf.cell(text=text)
     return bytes(pdf.output())
-
-
-@pytest.fixture
-async def intake_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database)
-    async with pool.acquire() as conn:
-        await migrate.apply_migrations(conn, SOURCES)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture(scope="module")
