@@ -44,12 +44,19 @@ async def healthy_stack(fault_stack: FaultStack) -> AsyncIterator[FaultStack]:
 
 
 @pytest.fixture
-def figures(request: pytest.FixtureRequest, fault_stack: FaultStack) -> Iterator[dict[str, Any]]:
+def figures_stack(fault_stack: FaultStack) -> FaultStack:
+    """The stack whose workdir keeps a case's figures: a module running its
+    own stack overrides this fixture."""
+    return fault_stack
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest, figures_stack: FaultStack) -> Iterator[dict[str, Any]]:
     """What a case measured; printed and appended to <stack workdir>/figures.jsonl."""
     found: dict[str, Any] = {}
     yield found
     if found:
         line = json.dumps({"case": request.node.name, **found}, default=str)
         print(f"\nfigures: {line}")
-        with (fault_stack.workdir / "figures.jsonl").open("a") as out:
+        with (figures_stack.workdir / "figures.jsonl").open("a") as out:
             out.write(line + "\n")
