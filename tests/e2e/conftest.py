@@ -65,6 +65,9 @@ def stack(
         # Schedulers look again within a second after the clock moved.
         "SLA_SCHEDULER_INTERVAL": "1",
         "COMPLAINT_SCHEDULER_INTERVAL": "1",
+        "POPULATION_SCHEDULER_INTERVAL": "1",
+        # The kecamatan supervisor who hears of Pare's reports not followed up.
+        "KECAMATAN_SUPERVISOR_EMAILS": '{"350617": "camat.pare@kedirikab.go.id"}',
         "OUTBOX_POLL_INTERVAL": "0.2",
         # Gauges read from the databases follow within a second.
         "METRICS_REFRESH_INTERVAL": "1",

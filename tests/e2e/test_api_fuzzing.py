@@ -34,6 +34,7 @@ import itertools
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -51,6 +52,7 @@ from tests.e2e.test_production import _verified_job
 from tests.routes import api_routes, dependency_calls
 from tests.support.auth import auth
 from tests.support.citizen import sign_in
+from tests.support.clock import WIB
 from tests.support.identities import nik, phone
 from tests.support.polling import eventually
 from tests.support.providers import Providers
@@ -218,11 +220,30 @@ async def records(
         params={"list_id": listing.json()["id"]},
         headers=auth("supervisor"),
     )
+    birth = await http.post(
+        f"{intake}/v1/population/reports",
+        json={
+            "kind": "birth",
+            "desa_code": "3506172001",
+            "occurred_on": (datetime.now(WIB).date() - timedelta(days=1)).isoformat(),
+            "kk_number": "3506171203150004",
+            "applicant_nik": nik("350617"),
+            "applicant_name": "Siti Rahayu",
+            "papers_held": ["surat_keterangan_lahir"],
+        },
+        headers=auth("supervisor"),
+    )
+    assert birth.status_code == 201, birth.text
     complaint = await http.post(
         f"{complaints}/v1/complaints",
         json={"description": "Antrean loket sangat lama sekali", "category": "pelayanan"},
     )
     assert complaint.status_code == 201, complaint.text
+    question = await http.post(
+        f"{complaints}/v1/complaints",
+        json={"description": "Kapan perekaman KTP-el keliling?", "kind": "permintaan_informasi"},
+    )
+    assert question.status_code == 201, question.text
     subscription = await http.post(
         f"{notify}/v1/subscriptions",
         json={
@@ -254,6 +275,7 @@ async def records(
         tracking_code=[application["tracking_code"], pending.json()["tracking_code"]],
         list_id=[listing.json()["id"]],
         entry_id=[e["id"] for e in entries.json()["items"]],
+        report_id=[birth.json()["id"]],
         code=[s["code"] for s in catalog],
         service_code=[s["code"] for s in catalog],
     )
@@ -265,9 +287,9 @@ async def records(
         service_code=["ktp_el"],
     )
     KNOWN["complaints"].update(
-        complaint_id=[complaint.json()["id"]],
-        service_request_id=[complaint.json()["complaint_code"]],
-        complaint_code=[complaint.json()["complaint_code"]],
+        complaint_id=[complaint.json()["id"], question.json()["id"]],
+        service_request_id=[complaint.json()["complaint_code"], question.json()["complaint_code"]],
+        complaint_code=[complaint.json()["complaint_code"], question.json()["complaint_code"]],
         code=[c["code"] for c in categories],
         service_code=[c["code"] for c in categories],
     )

@@ -89,5 +89,7 @@ async def test_the_ombudsman_report_is_for_supervisors(
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["group_by"] == "category" and "from" in report
-    [row] = [row for row in report["rows"] if row["key"] == "pelayanan"]
+    [row] = [
+        row for row in report["rows"] if row["key"] == "pelayanan" and row["kind"] == "pengaduan"
+    ]
     assert row["complaints"] >= 1

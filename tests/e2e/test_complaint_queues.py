@@ -179,6 +179,7 @@ async def test_the_queue_puts_the_overdue_first_then_by_deadline(
     assert set(a) == {
         "id",
         "complaint_code",
+        "kind",
         "category",
         "channel",
         "status",

@@ -27,7 +27,12 @@ async def test_open311_facade(stack: Stack, http: httpx.AsyncClient) -> None:
 
     services = await http.get(f"{base}/services.json")
     assert services.status_code == 200, services.text
-    assert [s["service_code"] for s in services.json()] == list(CATEGORIES)
+    assert [s["service_code"] for s in services.json()] == [
+        *CATEGORIES,
+        "aspirasi",
+        "permintaan_informasi",
+    ]
+    assert {s["group"] for s in services.json()[-2:]} == {"aspirasi", "permintaan_informasi"}
     first = services.json()[0]
     assert first["service_name"] == CATEGORIES[first["service_code"]][0]
     assert first["metadata"] is False and first["type"] == "realtime"
@@ -75,6 +80,25 @@ async def test_open311_facade(stack: Stack, http: httpx.AsyncClient) -> None:
     assert request_id in [r["service_request_id"] for r in recent.json()]
     closed = await http.get(f"{base}/requests.json", params={"status": "closed"})
     assert request_id not in [r["service_request_id"] for r in closed.json()]
+
+    # The other kinds of reports have service codes of their own.
+    asked = await http.post(
+        f"{base}/requests.json",
+        data={
+            "api_key": DEV_OPEN311_KEY,
+            "service_code": "permintaan_informasi",
+            "description": "Mohon jadwal pelayanan loket tahun 2026",
+        },
+    )
+    assert asked.status_code == 201, asked.text
+    [asked_receipt] = asked.json()
+    assert "10 hari kerja" in asked_receipt["service_notice"]
+    asked_id = asked_receipt["service_request_id"]
+    as_kind = await http.get(
+        f"{base}/requests.json", params={"service_code": "permintaan_informasi"}
+    )
+    kinds = {r["service_request_id"]: r["service_code"] for r in as_kind.json()}
+    assert kinds[asked_id] == "permintaan_informasi" and request_id not in kinds
 
     # The JSON route still files as before.
     plain = await http.post(

@@ -20,6 +20,9 @@ one-time code and applies online with two uploaded papers (a PDF whose text
 holds another NIK, and a photo), and a WhatsApp user files a complaint
 through the assistant. Their NIKs, numbers, the paper's NIK and the sign-in
 code are looked for everywhere; the resident's own online pages are scanned.
+A resident asks for information giving their name, NIK, number and e-mail,
+and the answer is published: the public questions and answers (page and
+JSON) are scanned.
 
 Marked `scan_last` so it runs after every other test of the session (see
 tests/conftest.py); it also sends a request of its own carrying a NIK, a
@@ -44,6 +47,7 @@ import dataclasses
 import io
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,7 @@ from tests.privacy import (
 )
 from tests.support.auth import auth
 from tests.support.citizen import mentions_code
+from tests.support.clock import WIB
 from tests.support.identities import email, nik, phone
 from tests.support.opd import OutsideReader, stop_reading
 from tests.support.otlp import OtlpReceiver
@@ -88,6 +93,7 @@ class Sent:
     complaint_code: str
     online_application_id: str = ""
     citizen_token: str = ""
+    published_question: str = ""  # words that find the published answer
 
 
 @dataclass
@@ -169,6 +175,8 @@ async def _send_personal_data(
     )
     await _apply_online(stack, http, providers, known, sent)
     await _complain_on_whatsapp(stack, http, providers, known, sent)
+    await _ask_and_publish(stack, http, known, sent)
+    await _report_a_death(stack, http, known, opd_reader)
     return known, sent
 
 
@@ -215,6 +223,93 @@ async def _complain_on_whatsapp(
     await eventually(lambda: len(providers.to(mobile.e164)) >= 2, timeout=60)
 
 
+async def _ask_and_publish(
+    stack: Stack, http: httpx.AsyncClient, known: dict[str, str], sent: Sent
+) -> None:
+    """A resident asks for information with their name, NIK, number and
+    e-mail in the question; the answer is published on the public list of
+    questions and answers (the officer's texts, with the asker's consent)."""
+    complaints = stack.services["complaints"].url
+    mobile = phone("0819")
+    known |= {"asker_nik": nik(), "asker_phone": mobile.typed, "asker_email": email("penanya")}
+    asked = await http.post(
+        f"{complaints}/v1/complaints",
+        json={
+            "kind": "permintaan_informasi",
+            "description": (
+                f"Saya Wulan Pratiwi, NIK {known['asker_nik']}, HP {known['asker_phone']}: "
+                "berapa jadwal perekaman KTP-el keliling di kecamatan?"
+            ),
+            "reporter_name": "Wulan Pratiwi",
+            "phone": known["asker_phone"],
+            "email": known["asker_email"],
+            "publication_consent": True,
+        },
+    )
+    assert asked.status_code == 201, asked.text
+    question_id = asked.json()["id"]
+    officer = auth("complaint_officer")
+    for action, body in (
+        ("verification", {"decision": "verified"}),
+        ("assignment", {}),
+        ("progress", {}),
+        ("response", {"text": "Perekaman keliling setiap Selasa pertama di balai desa."}),
+        (
+            "publication",
+            {
+                "question": "Kapan jadwal perekaman KTP-el keliling di kecamatan?",
+                "answer": "Perekaman keliling setiap Selasa pertama di balai desa.",
+            },
+        ),
+    ):
+        moved = await http.post(
+            f"{complaints}/v1/complaints/{question_id}/{action}", json=body, headers=officer
+        )
+        assert moved.status_code == 200, (action, moved.text)
+    sent.published_question = "perekaman keliling"
+
+
+async def _report_a_death(
+    stack: Stack, http: httpx.AsyncClient, known: dict[str, str], opd_reader: OutsideReader
+) -> None:
+    """A desa officer reports a death: the deceased's NIK, the family's KK
+    number, the relative who will apply and their number; the report's event
+    reaches the outside reader."""
+    mobile = phone("0821")
+    known |= {
+        "deceased_nik": nik("350617"),
+        "relative_nik": nik("350617"),
+        "relative_phone": mobile.typed,
+        "kk_number": "3506170101990007",
+    }
+    reported = await http.post(
+        f"{stack.services['intake'].url}/v1/population/reports",
+        json={
+            "kind": "death",
+            "occurred_on": (datetime.now(WIB).date() - timedelta(days=2)).isoformat(),
+            "kk_number": known["kk_number"],
+            "subject_nik": known["deceased_nik"],
+            "subject_name": "Sutrisno Hadi",
+            "applicant_nik": known["relative_nik"],
+            "applicant_name": "Wahyu Hadi",
+            "applicant_phone": known["relative_phone"],
+            "papers_held": ["surat_keterangan_kematian"],
+        },
+        headers=auth("frontdesk", subject="desa-officer-scan", counter="DESA-3506172201"),
+    )
+    assert reported.status_code == 201, reported.text
+    assert known["deceased_nik"] not in reported.text and "Sutrisno" not in reported.text
+    await eventually(
+        lambda: opd_reader.events(
+            lambda d: (
+                d.get("type") == "mpp.population.reported.v1"
+                and d.get("subject") == reported.json()["id"]
+            )
+        ),
+        timeout=60,
+    )
+
+
 async def _scan_pages(
     detector: PersonalDataDetector, stack: Stack, http: httpx.AsyncClient, sent: Sent
 ) -> list[str]:
@@ -235,12 +330,15 @@ async def _scan_pages(
         (f"{complaints}/v1/complaint-status/{sent.complaint_code}", {}),
         (f"{documents}/board/MPP", {}),
         (f"{documents}/v1/pickup-points/MPP/ready", {}),
+        (f"{complaints}/tanya-jawab?q={sent.published_question}", {}),
+        (f"{complaints}/v1/public/questions?q={sent.published_question}", {}),
     ]
     texts = []
     for url, headers in reads:
         answer = await http.get(url, headers=headers)
         assert answer.status_code == 200, f"{url}: {answer.status_code} {answer.text[:300]}"
         texts.append(answer.text)
+    assert "Selasa pertama" in texts[len(reads) - 1], "the published answer was not found"
     citizen = {"Authorization": f"Bearer {sent.citizen_token}"}
     for url in (
         f"{intake}/online",
@@ -410,7 +508,8 @@ async def test_no_clear_personal_data_on_pages_on_topics_in_logs_or_in_spans(
         scanned.pages += 1
         scanned.findings += detector.scan_text(text, f"page or receipt {number}")
         scanned.texts.append(text)
-        assert "Siti Aminah" not in text, f"the name sent is on page or receipt {number}"
+        for name in ("Siti Aminah", "Wulan Pratiwi"):
+            assert name not in text, f"the name sent is on page or receipt {number}"
     _scan_events(
         detector, [*opd_reader.messages, *await _read_every_stream(servers.bootstrap)], scanned
     )

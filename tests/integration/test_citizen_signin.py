@@ -28,7 +28,8 @@ from mpp_shared.events import build_event
 from mpp_shared.events.schemas import SignInCodeRequestedV1
 from mpp_shared.pii import FieldCipher, open_sealed, seal_for_notify
 from mpp_shared.settings import DEV_SEAL_PRIVATE_KEY, DEV_SEAL_PUBLIC_KEY
-from tests.integration.test_notify_delivery import Clock, Gateway, gateway, parts
+from tests.integration.test_notify_delivery import Gateway, gateway, parts
+from tests.support.clock import HandClock
 from tests.support.identities import nik, phone
 
 __all__ = ["gateway"]  # the SMS gateway fixture, shared with the delivery tests
@@ -277,7 +278,7 @@ async def _handle(pool: asyncpg.Pool, notifier: Notifier, event: Any) -> None:
 async def test_notify_sends_the_code_but_never_shows_it(
     notify_pool: asyncpg.Pool, gateway: Gateway
 ) -> None:
-    notifier, dispatcher = parts(gateway, Clock(datetime.now(UTC)))
+    notifier, dispatcher = parts(gateway, HandClock(datetime.now(UTC)))
     mobile = phone().e164
     event = _code_event(mobile, "482915", expires_in=timedelta(minutes=5))
     for _ in range(2):  # redelivered: one message
@@ -316,7 +317,7 @@ async def test_notify_sends_the_code_but_never_shows_it(
 async def test_notify_does_not_send_a_code_that_already_expired(
     notify_pool: asyncpg.Pool, gateway: Gateway
 ) -> None:
-    notifier, dispatcher = parts(gateway, Clock(datetime.now(UTC)))
+    notifier, dispatcher = parts(gateway, HandClock(datetime.now(UTC)))
     late = _code_event(phone().e164, "111111", expires_in=timedelta(seconds=-1))
     await _handle(notify_pool, notifier, late)
     assert await notify_pool.fetchval("SELECT count(*) FROM delivery_log") == 0

@@ -16,18 +16,11 @@ from mpp_complaints.usecases.deadlines import DeadlineScheduler, start_step
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.workcal import WorkCalendar
+from tests.support.clock import HandClock
 
 T0 = datetime(2026, 7, 13, 2, tzinfo=UTC)  # Monday 09:00 WIB
 ESCALATED, CLOSED = "mpp.complaint.escalated.v1", "mpp.complaint.closed.v1"
 CAL = WorkCalendar()
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
@@ -73,7 +66,7 @@ async def test_two_schedulers_and_a_restart_escalate_each_step_once(
     received = await file(pool, 60)
     assigned = await file(pool, 60, Status.ASSIGNED)
     await enter(pool, assigned, Step.FOLLOW_UP)
-    now = Clock(T0 + timedelta(hours=1))
+    now = HandClock(T0 + timedelta(hours=1))
     pools = [await create_pool(database, min_size=1, max_size=4) for _ in range(2)]
     try:
         a, b = (DeadlineScheduler(p, now=now, batch_size=8, calendar=CAL) for p in pools)
@@ -107,7 +100,7 @@ async def test_two_schedulers_and_a_restart_escalate_each_step_once(
 async def test_a_new_step_escalates_again_once(pool: asyncpg.Pool) -> None:
     [complaint] = await file(pool, 1, Status.ASSIGNED)
     await enter(pool, [complaint], Step.FOLLOW_UP)
-    now = Clock(T0 + timedelta(days=30))
+    now = HandClock(T0 + timedelta(days=30))
     scheduler = DeadlineScheduler(pool, now=now, calendar=CAL)
     assert await scheduler.tick() == 1
     assert await scheduler.tick() == 0
@@ -127,7 +120,7 @@ async def test_a_step_ended_in_time_fires_nothing(pool: asyncpg.Pool) -> None:
     await pool.execute(
         "UPDATE complaint_deadlines SET cancelled_at = now() WHERE complaint_id = $1", ids[0]
     )
-    scheduler = DeadlineScheduler(pool, now=Clock(T0 + timedelta(days=30)), calendar=CAL)
+    scheduler = DeadlineScheduler(pool, now=HandClock(T0 + timedelta(days=30)), calendar=CAL)
     assert await scheduler.tick() == 2
     assert await outbox(pool, ESCALATED) == []
     assert len(await outbox(pool, CLOSED)) == 2
@@ -140,7 +133,7 @@ async def test_auto_close_closes_once_with_two_schedulers(
     await pool.execute("UPDATE complaints SET responded_at = $1", T0)
     await enter(pool, ids, Step.AUTO_CLOSE)
     due = CAL.add_working_days(T0, 10)
-    now = Clock(due - timedelta(minutes=1))
+    now = HandClock(due - timedelta(minutes=1))
     pools = [await create_pool(database, min_size=1, max_size=4) for _ in range(2)]
     try:
         a, b = (DeadlineScheduler(p, now=now, batch_size=7, calendar=CAL) for p in pools)

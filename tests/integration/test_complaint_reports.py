@@ -1,6 +1,7 @@
 """The Ombudsman's complaint report and the request links on real PostgreSQL:
 exact figures for each case (on time, late, open overdue, not yet due, no
-deadline, rejected, outside the period), and an SLA breach or a pickup
+deadline, rejected, outside the period), split by kind of report (a request
+for information counted against its information deadline), and an SLA breach or a pickup
 recorded once on the request every complaint names."""
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ async def _complaint(
     pool: asyncpg.Pool,
     *,
     status: str,
+    kind: str = "pengaduan",
     category: str = "pungli",
     opd: str | None = "INSPEKTORAT",
     created_at: datetime = T0,
@@ -46,8 +48,8 @@ async def _complaint(
     cid = uuid.uuid4()
     await pool.execute(
         "INSERT INTO complaints (id, complaint_code, category, description, channel, status, "
-        "opd, created_at, updated_at, responded_at, rating, reopen_count, tracking_code) "
-        "VALUES ($1, $2, $3, 'dimintai uang', 'web', $4, $5, $6, $6, $7, $8, $9, $10)",
+        "opd, created_at, updated_at, responded_at, rating, reopen_count, tracking_code, kind) "
+        "VALUES ($1, $2, $3, 'dimintai uang', 'web', $4, $5, $6, $6, $7, $8, $9, $10, $11)",
         cid,
         "P" + cid.hex[:9].upper(),
         category,
@@ -58,6 +60,7 @@ async def _complaint(
         rating,
         reopen_count,
         tracking_code,
+        kind,
     )
     for step, started, due in deadlines:
         # Past steps ended (cancelled or fired); only the last may still run.
@@ -117,10 +120,38 @@ async def _cases(pool: asyncpg.Pool) -> None:
     await _complaint(pool, status="closed", created_at=START - H, responded_at=T0, rating=1)
     # Another category, not yet assigned.
     await _complaint(pool, status="received", category="pelayanan", opd=None)
+    # Requests for information: answered after 8 days, within the extended information
+    # deadline (10 days, moved to 17): on time; and one open past its deadline: late.
+    info, office = "permintaan_informasi", "DISDUKCAPIL"
+    await _complaint(
+        pool,
+        status="responded",
+        kind=info,
+        category="pelayanan",
+        opd=office,
+        responded_at=T0 + 8 * D,
+        deadlines=(("information", T0, T0 + 17 * D), ("auto_close", T0 + 8 * D, T0 + 22 * D)),
+    )
+    await _complaint(
+        pool,
+        status="assigned",
+        kind=info,
+        category="pelayanan",
+        opd=office,
+        deadlines=(("information", T0, T0 + D),),
+    )
+    # An aspiration, answered after 10 h with its follow-up due after 5 days.
+    await _complaint(
+        pool,
+        status="responded",
+        kind="aspirasi",
+        responded_at=T0 + 10 * H,
+        deadlines=(("follow_up", T0, T0 + 5 * D), ("auto_close", T0 + 10 * H, T0 + 6 * D)),
+    )
 
 
 def _row(line: Any) -> dict[str, Any]:
-    return {"key": line.key, **vars(line.figures)}
+    return {"kind": line.kind, "key": line.key, **vars(line.figures)}
 
 
 PUNGLI = {
@@ -133,6 +164,28 @@ PUNGLI = {
     "median_hours_to_respond": 17.0,  # of 3, 10, 24, 48
     "reopen_rate": 0.25,
     "average_rating": 3.5,  # (5 + 2) / 2
+}
+INFORMATION = {
+    "complaints": 2,
+    "responded": 1,
+    "responded_on_time": 1,
+    "open_overdue": 1,
+    "reopened": 0,
+    "on_time_share": 0.5,
+    "median_hours_to_respond": 192.0,
+    "reopen_rate": 0.0,
+    "average_rating": None,
+}
+ASPIRATION = {
+    "complaints": 1,
+    "responded": 1,
+    "responded_on_time": 1,
+    "open_overdue": 0,
+    "reopened": 0,
+    "on_time_share": 1.0,
+    "median_hours_to_respond": 10.0,
+    "reopen_rate": 0.0,
+    "average_rating": None,
 }
 EMPTY = {
     "complaints": 1,
@@ -153,8 +206,10 @@ async def test_figures_per_category(pool: asyncpg.Pool) -> None:
         pool, start=START, end=END, as_of=AS_OF, group_by=GroupBy.CATEGORY
     )
     assert [_row(line) for line in lines] == [
-        {"key": "pelayanan", **EMPTY},
-        {"key": "pungli", **PUNGLI},
+        {"kind": "aspirasi", "key": "pungli", **ASPIRATION},
+        {"kind": "pengaduan", "key": "pelayanan", **EMPTY},
+        {"kind": "pengaduan", "key": "pungli", **PUNGLI},
+        {"kind": "permintaan_informasi", "key": "pelayanan", **INFORMATION},
     ]
 
 
@@ -162,8 +217,10 @@ async def test_figures_per_opd_with_unassigned_last(pool: asyncpg.Pool) -> None:
     await _cases(pool)
     lines = await complaint_report(pool, start=START, end=END, as_of=AS_OF, group_by=GroupBy.OPD)
     assert [_row(line) for line in lines] == [
-        {"key": "INSPEKTORAT", **PUNGLI},
-        {"key": None, **EMPTY},
+        {"kind": "aspirasi", "key": "INSPEKTORAT", **ASPIRATION},
+        {"kind": "pengaduan", "key": "INSPEKTORAT", **PUNGLI},
+        {"kind": "pengaduan", "key": None, **EMPTY},
+        {"kind": "permintaan_informasi", "key": "DISDUKCAPIL", **INFORMATION},
     ]
 
 

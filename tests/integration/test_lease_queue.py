@@ -27,18 +27,11 @@ from mpp_notify.webhooks.fanout import record_and_fan_out
 from mpp_shared.events import build_event
 from mpp_shared.events.examples import APP_ID, example
 from mpp_shared.pii import FieldCipher
+from tests.support.clock import HandClock
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 09:00 WIB, outside quiet hours
 LEASE = 30.0
 VERIFIED = "mpp.application.verified.v1"
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 class ScriptedSms:
@@ -102,12 +95,12 @@ async def test_a_message_sender_past_its_lease_cannot_overwrite_the_newer_attemp
     message_id = await _queue_message(notify_pool, cipher)
     gate = asyncio.Event()
     slow = ScriptedSms(DeliveryError("number refused", transient=False, status_code=400), gate)
-    stale = MessageDispatcher(settings, cipher, {"sms": slow}, clock=Clock(T0))
+    stale = MessageDispatcher(settings, cipher, {"sms": slow}, clock=HandClock(T0))
     fresh = MessageDispatcher(
         settings,
         cipher,
         {"sms": ScriptedSms(SendResult("sms_gateway", "gw-2", 200))},
-        clock=Clock(T0 + timedelta(seconds=LEASE + 1)),
+        clock=HandClock(T0 + timedelta(seconds=LEASE + 1)),
     )
 
     sending = asyncio.create_task(stale.dispatch_once(notify_pool))

@@ -32,6 +32,10 @@ EXPECTED_TABLES = {
         "application_files",
         # A resident's requests about their data (no personal data in it).
         "personal_data_requests",
+        # The village's reports of births, deaths and moves; the kecamatan's
+        # monthly figures sent up to the regency.
+        "population_reports",
+        "population_period_reports",
     },
     "documents": {
         "jobs",
@@ -41,7 +45,13 @@ EXPECTED_TABLES = {
         "issued_documents",
         "register_counters",
     },
-    "complaints": {"complaints", "known_requests", "complaint_categories", "complaint_deadlines"},
+    "complaints": {
+        "complaints",
+        "known_requests",
+        "complaint_categories",
+        "complaint_deadlines",
+        "published_answers",
+    },
     "notify": {
         "recipients",
         "delivery_log",

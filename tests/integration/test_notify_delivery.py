@@ -25,19 +25,12 @@ from mpp_shared.events.envelope import registered_types
 from mpp_shared.events.examples import EXAMPLES
 from mpp_shared.pii import FieldCipher, seal_for_notify
 from mpp_shared.settings import DEV_SEAL_PUBLIC_KEY
+from tests.support.clock import HandClock
 
 PHONE = "+6281234567890"
 # 22:30 WIB on a Monday: quiet hours (21:00–06:00 WIB).
 NIGHT = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
 MORNING = datetime(2026, 11, 23, 23, 0, 1, tzinfo=UTC)  # 06:00:01 WIB
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 class Gateway:
@@ -87,7 +80,7 @@ async def handle(pool: asyncpg.Pool, notifier: Notifier, event: CloudEvent) -> N
         await notifier.handle(conn, event)
 
 
-def parts(gateway: Gateway, clock: Clock, **extra: Any) -> tuple[Notifier, MessageDispatcher]:
+def parts(gateway: Gateway, clock: HandClock, **extra: Any) -> tuple[Notifier, MessageDispatcher]:
     settings = settings_for(gateway, **extra)
     cipher = FieldCipher(settings.pii_encryption_key, settings.pii_index_key)
     channels = build_channels(settings)
@@ -100,7 +93,7 @@ def parts(gateway: Gateway, clock: Clock, **extra: Any) -> tuple[Notifier, Messa
 async def test_quiet_hours_hold_a_reminder_until_the_morning(
     notify_pool: asyncpg.Pool, gateway: Gateway
 ) -> None:
-    clock = Clock(NIGHT)
+    clock = HandClock(NIGHT)
     notifier, dispatcher = parts(gateway, clock)
     app_id = uuid.uuid4()
     await handle(notify_pool, notifier, citizen_event("mpp.application.submitted.v1", app_id))
@@ -125,7 +118,7 @@ async def test_quiet_hours_hold_a_reminder_until_the_morning(
 async def test_at_most_one_message_per_event_channel_and_recipient(
     notify_pool: asyncpg.Pool, gateway: Gateway
 ) -> None:
-    notifier, dispatcher = parts(gateway, Clock(MORNING))
+    notifier, dispatcher = parts(gateway, HandClock(MORNING))
     event = citizen_event("mpp.application.submitted.v1", uuid.uuid4())
     for _ in range(3):  # redelivered by the broker
         await handle(notify_pool, notifier, event)
@@ -142,7 +135,7 @@ async def test_at_most_one_message_per_event_channel_and_recipient(
 async def test_transient_failures_back_off_then_die_after_the_last_attempt(
     notify_pool: asyncpg.Pool, gateway: Gateway
 ) -> None:
-    clock = Clock(MORNING)
+    clock = HandClock(MORNING)
     notifier, dispatcher = parts(gateway, clock)
     await handle(notify_pool, notifier, citizen_event("mpp.application.submitted.v1", uuid.uuid4()))
     gateway.statuses = [503, 503, 503]
@@ -176,7 +169,7 @@ async def test_transient_failures_back_off_then_die_after_the_last_attempt(
 async def test_a_send_interrupted_by_a_crash_is_tried_again_under_the_same_id(
     notify_pool: asyncpg.Pool, gateway: Gateway
 ) -> None:
-    clock = Clock(MORNING)
+    clock = HandClock(MORNING)
     notifier, dispatcher = parts(gateway, clock, delivery_lease_seconds=30.0)
     await handle(notify_pool, notifier, citizen_event("mpp.application.submitted.v1", uuid.uuid4()))
     # A dispatcher claimed it and died before recording the outcome.
@@ -206,7 +199,7 @@ async def test_messages_of_one_batch_are_listed_in_the_order_of_their_events(
 ) -> None:
     """The consumer handles a partition's batch in one transaction; the
     citizen's messages still list in the order their events happened."""
-    notifier, _ = parts(gateway, Clock(MORNING))
+    notifier, _ = parts(gateway, HandClock(MORNING))
     app_id = uuid.uuid4()
     steps = [
         "mpp.application.submitted.v1",

@@ -349,11 +349,12 @@ async def add_complaint(
         """
         INSERT INTO complaints (id, complaint_code, category, description, channel, status,
             application_id, reporter_enc, reporter_phone_index, reporter_indexed, response_text,
-            rating_comment, closed_at, created_at, updated_at)
+            rating_comment, closed_at, created_at, updated_at, consent_note, extension_reason)
         VALUES ($1, $2, 'pelayanan', 'Petugas meminta uang, saya Siti dari Desa Sukamaju', 'web',
             $3, $4, $5, $6, true, CASE WHEN $3 = 'closed' THEN 'Ibu Siti, sudah ditindak' END,
             CASE WHEN $3 = 'closed' THEN 'terima kasih' END,
-            CASE WHEN $3 = 'closed' THEN $7::timestamptz END, $8, coalesce($7::timestamptz, $8))
+            CASE WHEN $3 = 'closed' THEN $7::timestamptz END, $8, coalesce($7::timestamptz, $8),
+            'setuju lewat telepon dengan Ibu Siti', 'menunggu data dari Ibu Siti')
         """,
         complaint_id,
         f"P-{complaint_id.hex[:8].upper()}",
@@ -403,6 +404,7 @@ async def test_complaints_erase_closed_complaints_past_their_period_and_one_resi
     assert erased["reporter_enc"] is None and erased["reporter_phone_index"] is None
     assert erased["description"] == "***" and erased["response_text"] == "***"
     assert erased["rating_comment"] is None and erased["personal_data_erased_at"] is not None
+    assert erased["consent_note"] is None and erased["extension_reason"] == "***"
     assert erased["complaint_code"] and erased["category"] == "pelayanan"
     assert erased["status"] == "closed" and erased["closed_at"] == LONG_AGO
     for untouched in (my_recent, my_open, other_old, about_me_by_third):

@@ -22,7 +22,8 @@ from mpp_documents.usecases.pickup_window import (
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.events.schemas import DocumentPickupReminderV1, DocumentUncollectedV1
-from tests.integration.test_sla_clocks import Clock, outbox_counts, wait_for
+from tests.integration.test_sla_clocks import outbox_counts, wait_for
+from tests.support.clock import HandClock
 
 READY = datetime(2026, 7, 16, 3, 15, tzinfo=UTC)  # 10:15 WIB
 DAY = timedelta(days=1)
@@ -73,7 +74,7 @@ async def test_concurrent_schedulers_fire_each_reminder_and_end_exactly_once(
     pool: asyncpg.Pool, database: str
 ) -> None:
     job_ids = await ready_jobs(pool, 120)
-    now = Clock(READY)
+    now = HandClock(READY)
     pools = [await create_pool(database, min_size=1, max_size=4) for _ in range(2)]
     try:
         a, b = (PickupWindowScheduler(p, now=now, batch_size=16) for p in pools)
@@ -135,7 +136,7 @@ async def test_concurrent_schedulers_fire_each_reminder_and_end_exactly_once(
 
 async def test_restarted_scheduler_fires_nothing_again(pool: asyncpg.Pool, database: str) -> None:
     await ready_jobs(pool, 20)
-    now = Clock(READY + 3 * DAY)
+    now = HandClock(READY + 3 * DAY)
     assert await PickupWindowScheduler(pool, now=now).tick() == 20
     before = await outbox_counts(pool)
 
@@ -148,7 +149,7 @@ async def test_restarted_scheduler_fires_nothing_again(pool: asyncpg.Pool, datab
         assert await restarted.tick() == 20  # only what came due since
         now.at = ENDS
         assert await restarted.tick() == 20
-        again = PickupWindowScheduler(fresh_pool, now=Clock(ENDS + 60 * DAY))
+        again = PickupWindowScheduler(fresh_pool, now=HandClock(ENDS + 60 * DAY))
         assert await again.tick() == 0
     finally:
         await fresh_pool.close()
@@ -174,7 +175,7 @@ async def test_closing_the_window_stops_pending_timers(pool: asyncpg.Pool) -> No
         await conn.execute("UPDATE jobs SET state = 'picked_up' WHERE id = ANY($1)", early_pickup)
         await conn.execute("UPDATE jobs SET state = 'cancelled' WHERE id = ANY($1)", early_cancel)
 
-    now = Clock(READY + 3 * DAY)
+    now = HandClock(READY + 3 * DAY)
     scheduler = PickupWindowScheduler(pool, now=now)
     assert await scheduler.tick() == 5
     # Picked up after the first reminder: nothing more for them.
@@ -206,7 +207,7 @@ async def test_a_job_gone_from_the_shelf_is_closed_not_reminded(pool: asyncpg.Po
     # closes the timers when they come due and tells nobody.
     [job_id] = await ready_jobs(pool, 1)
     await pool.execute("UPDATE jobs SET state = 'picked_up' WHERE id = $1", job_id)
-    scheduler = PickupWindowScheduler(pool, now=Clock(ENDS))
+    scheduler = PickupWindowScheduler(pool, now=HandClock(ENDS))
     assert await scheduler.tick() == 0
     assert await outbox_counts(pool) == {}
     assert await scheduler.next_due() is None
@@ -219,7 +220,7 @@ async def test_after_an_outage_only_the_latest_moment_is_sent(pool: asyncpg.Pool
     # has ended as well.
     recent = await ready_jobs(pool, 2)
     older = await ready_jobs(pool, 2, ready_at=READY - 10 * DAY)
-    scheduler = PickupWindowScheduler(pool, now=Clock(READY + 8 * DAY))
+    scheduler = PickupWindowScheduler(pool, now=HandClock(READY + 8 * DAY))
     assert await scheduler.tick() == 4
     sent = {}
     for row in await pool.fetch("SELECT payload FROM outbox ORDER BY id"):
@@ -246,7 +247,7 @@ async def test_after_an_outage_only_the_latest_moment_is_sent(pool: asyncpg.Pool
 
 async def test_a_job_held_by_the_pickup_desk_is_passed_over(pool: asyncpg.Pool) -> None:
     held, free = await ready_jobs(pool, 1), await ready_jobs(pool, 1)
-    now = Clock(READY + 3 * DAY)
+    now = HandClock(READY + 3 * DAY)
     scheduler = PickupWindowScheduler(pool, now=now)
     async with pool.acquire() as desk, desk.transaction():
         # The desk locks the job to hand it over, as the transition route does.
@@ -283,7 +284,7 @@ async def test_opening_a_window_twice_keeps_the_first(pool: asyncpg.Pool) -> Non
 
 
 async def test_next_wake_is_the_earliest_pending_moment(pool: asyncpg.Pool) -> None:
-    now = Clock(READY)
+    now = HandClock(READY)
     scheduler = PickupWindowScheduler(pool, now=now)
     assert await scheduler.next_due() is None
     await ready_jobs(pool, 2, ready_at=READY + DAY)

@@ -17,6 +17,7 @@ from mpp_documents.usecases.sla_clock import SlaScheduler, start_clock, stop_clo
 from mpp_shared.db import create_pool
 from mpp_shared.events import parse_event
 from mpp_shared.events.schemas import SlaBreachedV1, SlaWarningV1
+from tests.support.clock import HandClock
 
 T0 = datetime(2026, 7, 13, 1, tzinfo=UTC)
 DUE = T0 + timedelta(hours=8)  # warns at T0 + 6 h with the default share
@@ -26,16 +27,6 @@ WARNING, BREACH = SlaWarningV1.event_type, SlaBreachedV1.event_type
 @pytest.fixture
 def pool(documents_pool: asyncpg.Pool) -> asyncpg.Pool:
     return documents_pool
-
-
-class Clock:
-    """An injectable `now` the test moves by hand."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 async def start_clocks(
@@ -74,7 +65,7 @@ async def test_concurrent_schedulers_fire_each_event_exactly_once(
     pool: asyncpg.Pool, database: str
 ) -> None:
     job_ids = await start_clocks(pool, 200)
-    now = Clock(DUE + timedelta(minutes=1))  # past warn_at and due_at: both fire
+    now = HandClock(DUE + timedelta(minutes=1))  # past warn_at and due_at: both fire
     pools = [await create_pool(database, min_size=1, max_size=4) for _ in range(2)]
     try:
         a, b = (SlaScheduler(p, now=now, batch_size=16) for p in pools)
@@ -123,7 +114,7 @@ async def test_concurrent_schedulers_fire_each_event_exactly_once(
 
 async def test_restarted_scheduler_fires_nothing_again(pool: asyncpg.Pool, database: str) -> None:
     await start_clocks(pool, 30)
-    now = Clock(DUE + timedelta(hours=1))
+    now = HandClock(DUE + timedelta(hours=1))
     assert await SlaScheduler(pool, now=now).tick() == 60
     before = await outbox_counts(pool)
 
@@ -141,7 +132,7 @@ async def test_restarted_scheduler_fires_nothing_again(pool: asyncpg.Pool, datab
 
 async def test_events_follow_the_clock(pool: asyncpg.Pool) -> None:
     await start_clocks(pool, 20)
-    now = Clock(T0)
+    now = HandClock(T0)
     scheduler = SlaScheduler(pool, now=now, batch_size=7)
 
     now.at = T0 + timedelta(hours=6) - timedelta(microseconds=1)  # just before warn_at
@@ -173,7 +164,7 @@ async def test_stopped_clocks_never_fire(pool: asyncpg.Pool) -> None:
         assert not await stop_clock(conn, picked_up[0], "cancelled", T0 + timedelta(hours=3))
         assert not await stop_clock(conn, uuid.uuid4(), "cancelled", T0)
 
-    now = Clock(T0 + timedelta(hours=7))  # between warn_at and due_at
+    now = HandClock(T0 + timedelta(hours=7))  # between warn_at and due_at
     scheduler = SlaScheduler(pool, now=now)
     assert await scheduler.tick() == 5
     # Picked up after the warning: no breach for it.
@@ -216,7 +207,7 @@ async def test_starting_a_clock_twice_keeps_the_first(pool: asyncpg.Pool) -> Non
 
 
 async def test_next_wake_is_the_earliest_pending_moment(pool: asyncpg.Pool) -> None:
-    now = Clock(T0)
+    now = HandClock(T0)
     scheduler = SlaScheduler(pool, now=now)
     assert await scheduler.next_due() is None
 

@@ -188,6 +188,7 @@ async def test_a_conversation_is_answered_once_per_message(
         "tracking_code": TRACKING,
         "phone": sender,
         "language": "id",
+        "kind": "pengaduan",
     }
     assert headers["Idempotency-Key"] == complaint.message_id
     # Complaints verifies it with notify's public key: the channel role alone.
@@ -212,6 +213,27 @@ async def test_a_conversation_is_answered_once_per_message(
     dump += json.dumps([dict(r) for r in rows], default=str)
     assert sender not in dump and sender[1:] not in dump
     assert await notify_pool.fetchval("SELECT count(*) FROM wa_inbound_messages") == 9
+
+
+async def test_a_suggestion_and_a_question_are_filed_as_their_kinds(
+    notify_pool: asyncpg.Pool, services: Services
+) -> None:
+    bot = assistant(services)
+    sender = make_phone("0813").e164
+    await bot.handle(notify_pool, inbound(sender, "aspirasi mohon loket dibuka hari Sabtu"))
+    suggestion = (await replies(notify_pool))[-1]
+    assert "Aspirasi Anda" in suggestion and "P12345678X" in suggestion
+    await bot.handle(notify_pool, inbound(sender, "Tanya berapa anggaran pelayanan MPP 2026?"))
+    question = (await replies(notify_pool))[-1]
+    assert "Permintaan informasi Anda" in question and "10 hari kerja" in question
+    await bot.handle(notify_pool, inbound(sender, "informasi pendek"))
+    assert "setelah kata *tanya*" in (await replies(notify_pool))[-1]  # too short: how to ask
+    sent = [(body["kind"], body["description"]) for body, _ in services.complaints]
+    assert sent == [
+        ("aspirasi", "mohon loket dibuka hari Sabtu"),
+        ("permintaan_informasi", "berapa anggaran pelayanan MPP 2026?"),
+    ]
+    assert all("publication_consent" not in body for body, _ in services.complaints)
 
 
 async def test_a_service_that_does_not_answer_gets_try_again(

@@ -5,6 +5,9 @@ Every service of the session's stack reads its clock from one file
 "now". The clock only moves forward: whatever a service already decided
 (a lease, a timer it fired) stays in the past.
 
+``HandClock(at)``
+    An injectable `now` (a callable) that an integration test moves by hand
+    by setting `.at`.
 ``ServiceClock(path)``
     ``now()`` the services' current instant; ``travel_to(when)`` moves every
     service there (forward only; ValueError otherwise); ``local(day, hh, mm)``
@@ -29,6 +32,16 @@ import holidays
 from mpp_shared import clock
 
 WIB = ZoneInfo("Asia/Jakarta")
+
+
+class HandClock:
+    """An injectable `now` the test moves by hand (`clock.at = ...`)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
 
 
 class ServiceClock:

@@ -42,6 +42,7 @@ METRICS: dict[str, frozenset[str]] = {
     "mpp_applications_submitted_total": frozenset({"service_code", "channel", "point", "counter"}),
     "mpp_applications_in_stage": frozenset({"stage", "point"}),
     "mpp_uploads_deleted_total": frozenset({"kind"}),
+    "mpp_population_escalated_total": frozenset({"kind"}),
     # documents
     "mpp_documents_ready_total": frozenset({"point", "on_time"}),
     "mpp_documents_picked_up_total": frozenset({"point"}),
@@ -49,7 +50,7 @@ METRICS: dict[str, frozenset[str]] = {
     "mpp_sla_fired_total": frozenset({"kind"}),
     "mpp_pickup_fired_total": frozenset({"kind"}),
     # complaints
-    "mpp_complaints_overdue": frozenset({"opd"}),
+    "mpp_complaints_overdue": frozenset({"opd", "kind"}),
     "mpp_complaints_deadlines_fired_total": frozenset({"kind"}),
     # notify
     "mpp_notify_messages_total": frozenset({"channel", "outcome"}),
@@ -76,6 +77,7 @@ EXPOSED_BY: dict[str, frozenset[str]] = {
     "mpp_applications_submitted_total": frozenset({"mpp-intake"}),
     "mpp_applications_in_stage": frozenset({"mpp-intake"}),
     "mpp_uploads_deleted_total": frozenset({"mpp-intake"}),
+    "mpp_population_escalated_total": frozenset({"mpp-intake"}),
     "mpp_documents_ready_total": frozenset({"mpp-documents"}),
     "mpp_documents_picked_up_total": frozenset({"mpp-documents"}),
     "mpp_sla_open_jobs": frozenset({"mpp-documents"}),

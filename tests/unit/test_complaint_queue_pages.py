@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from mpp_complaints.api.complaint_form import FIELDS, read_form, refusal_errors
+from mpp_complaints.api.complaint_form import FIELDS, KIND_CHOICES, read_form, refusal_errors
 from mpp_complaints.main import create_app
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.usecases.categories import Category
@@ -121,11 +121,13 @@ def test_the_values_kept_never_hold_the_reporters_identity() -> None:
         "id",
     )
     assert reading.values == {
+        "kind": "",
         "category": "pungli",
         "description": "pendek",
         "tracking_code": "",
         "anonymous": False,
         "confidential": True,
+        "publication_consent": False,
     }
 
 
@@ -144,12 +146,17 @@ def test_the_form_page_labels_every_field_and_shows_errors_beside_them(language:
     page = _html(
         "complaint_new.html",
         categories=CATEGORIES,
+        kinds=KIND_CHOICES,
         values=reading.values,
         errors=reading.errors,
         lang_query=f"?lang={language}",
     )
     assert page.count("<h1") == 1 and f'<html lang="{language}">' in page
     for name in FIELDS:
+        if name == "kind":  # radio buttons, each labelled, under one legend
+            assert page.count('name="kind" type="radio"') == 3 and "<legend>" in page
+            assert 'id="kind-pengaduan" name="kind" type="radio" value="pengaduan" checked' in page
+            continue
         assert f'name="{name}"' in page and f'<label for="{name}"' in page, name
     assert re.search(r'id="description"[^>]*aria-invalid="true"', page)
     assert 'id="description-error"' in page and 'id="phone-error"' not in page
@@ -163,6 +170,8 @@ def test_the_status_page_shows_the_code_status_step_and_answer() -> None:
     due = datetime(2025, 5, 15, 9, 0, tzinfo=UTC)
     status = ComplaintStatus(
         complaint_code="P23456789A",
+        kind="permintaan_informasi",
+        kind_text="Permintaan informasi publik",
         category="pungli",
         category_name="Pungutan liar",
         status="responded",
@@ -174,6 +183,7 @@ def test_the_status_page_shows_the_code_status_step_and_answer() -> None:
         opd="INSPEKTORAT",
         response_text="Baris satu\nBaris <dua>",
         responded_at=due,
+        extension_reason="Data masih dihimpun",
         rejection_text=None,
         linked_request_progress="ready_for_pickup",
         linked_request_progress_text="Siap diambil",
@@ -186,6 +196,8 @@ def test_the_status_page_shows_the_code_status_step_and_answer() -> None:
     assert 'id="deadline"><time datetime="2025-05-15T09:00:00+00:00">' in page
     assert "Baris &lt;dua&gt;" in page  # escaped
     assert re.search(r'id="request-progress"[^>]*>Siap diambil<', page)
+    assert re.search(r'id="kind" data-kind="permintaan_informasi">Permintaan informasi', page)
+    assert 'id="extension-reason">Data masih dihimpun<' in page
     assert page.count("<h1") == 1
 
 

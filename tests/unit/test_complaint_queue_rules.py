@@ -114,7 +114,7 @@ def test_an_opd_token_naming_no_opd_is_refused_in_both_languages() -> None:
 
 def test_every_status_and_step_has_words_in_both_languages() -> None:
     assert set(STATUS_WORDS) == set(STATUSES)
-    assert set(STEP_WORDS) == {"verification", "follow_up", "auto_close"}
+    assert set(STEP_WORDS) == {"verification", "follow_up", "information", "auto_close"}
     assert words(STATUS_WORDS, "responded", "en") == "Answered"
     assert words(STATUS_WORDS, "responded", "id") == "Sudah dijawab"
     assert words(STATUS_WORDS, "brand_new", "id") == "brand_new"

@@ -241,6 +241,7 @@ def test_citizen_facing_flags() -> None:
         "mpp.document.pickup_reminder.v1",
         "mpp.document.uncollected.v1",
         "mpp.sla.breached.v1",
+        "mpp.complaint.deadline_extended.v1",
         "mpp.complaint.filed.v1",
         "mpp.complaint.rejected.v1",
         "mpp.complaint.responded.v1",

@@ -131,6 +131,7 @@ def test_intake_migrations() -> None:
         "online_applications",
         "personal_data_erasure",
         "personal_data_requests",
+        "population_reports",
     ]
     catalog, seed, complete = (_statements(m.path.read_text()) for m in found[1:4])
     created = {s.split()[2] for s in catalog if s.upper().startswith("CREATE TABLE")}

@@ -187,6 +187,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "rating": 4,
         "closed_at": NOW,
     },
+    "mpp.complaint.deadline_extended.v1": {
+        "complaint_id": uuid.UUID("00000000-0000-4000-8000-000000000301"),
+        "complaint_code": "P23456789A",
+        "category": "pelayanan",
+        "kind": "permintaan_informasi",
+        "reason": "Data anggaran masih dihimpun dari tiga OPD.",
+        "previous_due_at": NOW,
+        "due_at": NOW,
+        "extended_by": "officer-ani",
+        "extended_at": NOW,
+    },
 }
 
 
@@ -215,7 +226,7 @@ def test_every_citizen_facing_type_has_both_languages(event_type: str) -> None:
 
 
 # Internal events messaged to an officer rather than a citizen.
-OFFICER_FACING = {"mpp.complaint.escalated.v1"}
+OFFICER_FACING = {"mpp.complaint.escalated.v1", "mpp.population.follow_up_overdue.v1"}
 
 
 def test_no_template_for_internal_events() -> None:
@@ -532,7 +543,7 @@ def test_complaint_phone_is_normalised_and_masked_in_the_notification() -> None:
 
 # --- templates per channel and the save-time check ----------------------------
 
-TEMPLATED = sorted({*CITIZEN_FACING, "mpp.complaint.escalated.v1"})
+TEMPLATED = sorted({*CITIZEN_FACING, *OFFICER_FACING})
 SUBMITTED = "mpp.application.submitted.v1"
 
 
@@ -563,7 +574,9 @@ def test_every_default_renders_from_the_example(
 ) -> None:
     variables = _example_variables(event_type, language)
     rendered = templates.render_default(event_type, channel, language, variables)
-    code = variables.get("tracking_code") or variables["complaint_code"]
+    code = (
+        variables.get("tracking_code") or variables.get("complaint_code") or variables["report_id"]
+    )
     texts = [rendered.body] if rendered.subject is None else [rendered.subject, rendered.body]
     for text in texts:
         assert "None" not in text and "{{" not in text and "{%" not in text
@@ -586,7 +599,7 @@ def test_every_default_passes_the_save_time_check(
 ) -> None:
     text = templates.default_text(event_type, channel, language)
     used = template_check.check(event_type, channel, language, text.subject, text.body)
-    assert {"tracking_code", "complaint_code"} & set(used)
+    assert {"tracking_code", "complaint_code", "report_id"} & set(used)
     assert set(used) <= set(template_variables.allowed_variables(event_type))
 
 

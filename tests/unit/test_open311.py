@@ -143,8 +143,17 @@ def test_routes_answer_error_lists_without_a_database() -> None:
     client = TestClient(create_app())  # no lifespan: these answers need no database
     services = client.get("/open311/v2/services.json", params={"locale": "en"})
     assert services.status_code == 200
-    assert [s["service_code"] for s in services.json()] == list(CATEGORIES)
+    assert [s["service_code"] for s in services.json()] == [
+        *CATEGORIES,
+        "aspirasi",
+        "permintaan_informasi",
+    ]
     assert services.json()[0]["service_name"] == CATEGORIES["pelayanan"][1]
+    by_code = {s["service_code"]: s for s in services.json()}
+    assert by_code["pungli"]["group"] == "pengaduan"
+    assert by_code["aspirasi"]["group"] == "aspirasi"
+    assert "10 working days" in by_code["permintaan_informasi"]["description"]
+    assert client.get("/open311/v2/services/aspirasi.json").status_code == 200
     assert client.get("/open311/v2/services/pungli.json").json() == {
         "service_code": "pungli",
         "attributes": [],
@@ -165,7 +174,11 @@ def test_xml_variants() -> None:
     assert services.status_code == 200 and services.headers["content-type"].startswith("text/xml")
     root = ET.fromstring(services.content)
     assert root.tag == "services"
-    assert [s.findtext("service_code") for s in root.findall("service")] == list(CATEGORIES)
+    assert [s.findtext("service_code") for s in root.findall("service")] == [
+        *CATEGORIES,
+        "aspirasi",
+        "permintaan_informasi",
+    ]
     assert root.find("service/metadata").text == "false"  # type: ignore[union-attr]
     refused = client.get("/open311/v2/services/nope.xml")
     assert refused.status_code == 404

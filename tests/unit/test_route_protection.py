@@ -60,6 +60,9 @@ EXPECTED_PUBLIC = {
         "POST /complaints/new",
         "GET /complaints/status",
         "GET /complaints/status/{code}",
+        # The published questions and answers, searched before asking again.
+        "GET /v1/public/questions",
+        "GET /tanya-jawab",
     },
     "mpp_notify": {
         # Called by the providers, authenticated by a signature or their own token.

@@ -34,6 +34,11 @@ NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
         ("English", "language", {"language": "en"}),
         ("bahasa", "language", {"language": "id"}),
         ("pengaduan antrean lama", "complaint", {"text": "antrean lama", "code": None}),
+        ("pengaduan antrean lama", "complaint", {"report_kind": "pengaduan"}),
+        ("Aspirasi buka hari Sabtu", "complaint", {"report_kind": "aspirasi"}),
+        ("saran buka hari Sabtu", "complaint", {"text": "buka hari Sabtu"}),
+        ("tanya jadwal loket", "complaint", {"report_kind": "permintaan_informasi"}),
+        ("informasi jadwal loket", "complaint", {"report_kind": "permintaan_informasi"}),
     ],
 )
 def test_understand(text: str | None, kind: str, expected: dict[str, object]) -> None:
@@ -54,6 +59,7 @@ def test_the_menu_numbers_the_catalog_in_either_language() -> None:
     services = [{"name": "KTP-el"}, {"name": "Kartu Keluarga"}]
     menu = conversation.menu(services, "id")
     assert "1. KTP-el\n2. Kartu Keluarga" in menu and "pengaduan" in menu
+    assert "*aspirasi <saran Anda>*" in menu and "*tanya <pertanyaan Anda>*" in menu
     assert "Reply with a service's number" in conversation.menu(services, "en")
     assert "coba lagi sebentar" in conversation.try_again_later("id")
 

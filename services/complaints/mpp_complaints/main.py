@@ -1,4 +1,5 @@
-"""Complaints service: pengaduan, routing to OPD, response deadlines."""
+"""Complaints service: aspirasi, pengaduan and permintaan informasi, routing
+to OPD, response deadlines, published questions and answers."""
 
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from mpp_complaints.api.routes import (
     lifecycle,
     pages,
     personal_data,
+    publication,
+    question_pages,
     queue,
     reports,
     status,
@@ -35,7 +38,8 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         settings=settings,
         pages="mpp_complaints",
         title="MPP complaints",
-        description="Complaints about the service, routed to the responsible OPD.",
+        description="Complaints, suggestions and requests for information (SP4N-LAPOR!), "
+        "routed to the responsible OPD.",
         migrations_dir=Path(__file__).parent / "migrations",
         gauges=GAUGES,
         routers=[
@@ -49,7 +53,9 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
             requests.router,
             reports.router,
             personal_data.router,
+            publication.router,
             pages.router,
+            question_pages.router,
         ],
         consumers=[
             ConsumerSpec(topics=[Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.SLA], handlers=HANDLERS)

@@ -1,5 +1,6 @@
 from pydantic import Field, model_validator
 
+from mpp_complaints.domain.kinds import InformationClock
 from mpp_shared.settings import DEV_CHANNEL_TOKEN_PUBLIC_KEY, PLACEHOLDERS, ServiceSettings
 
 # Accepted only outside production, so that a fresh clone can try the Open311 facade.
@@ -22,6 +23,11 @@ class ComplaintsSettings(ServiceSettings):
     # days after the response (SP4N-LAPOR! default 10; a category's auto-close
     # deadline, 10 by default, closes it when nobody replies).
     reopen_window_days: int = 10
+    # A request for information (UU 14/2008) is answered within this many
+    # working days after filing; an officer may extend that once, with a
+    # reason given to the requester, by INFORMATION_EXTENSION_DAYS.
+    information_answer_days: int = Field(default=10, ge=1, le=60)
+    information_extension_days: int = Field(default=7, ge=1, le=60)
     # The deadline scheduler sleeps until the next deadline, never longer than this (seconds).
     complaint_scheduler_interval: float = 5.0
 
@@ -50,6 +56,9 @@ class ComplaintsSettings(ServiceSettings):
         if self.mpp_env == "production" and (not keys or keys & placeholders):
             raise ValueError("OPEN311_API_KEYS must be set to real keys when MPP_ENV=production")
         return self
+
+    def information_clock(self) -> InformationClock:
+        return InformationClock(self.information_answer_days, self.information_extension_days)
 
     def open311_keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.open311_api_keys.split(",") if k.strip())

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from mpp_intake.api import population_schemas
 from mpp_intake.api.catalog_schemas import CATALOG_MESSAGES
 from mpp_intake.api.errors import install_intake_errors
 from mpp_intake.api.routes import (
@@ -17,6 +18,7 @@ from mpp_intake.api.routes import (
     outreach_lists,
     pages,
     personal_data,
+    population,
     receipts,
     tracking,
 )
@@ -24,7 +26,7 @@ from mpp_intake.api.schemas import VALIDATION_MESSAGES
 from mpp_intake.handlers import HANDLERS
 from mpp_intake.settings import IntakeSettings
 from mpp_intake.store.metrics import GAUGES
-from mpp_intake.usecases import personal_data_erasure
+from mpp_intake.usecases import personal_data_erasure, population_deadlines
 from mpp_intake.usecases.application_files import retention_task
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import cipher_from_settings
@@ -35,7 +37,14 @@ from mpp_shared.web import register_messages
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    register_messages({**VALIDATION_MESSAGES, **CATALOG_MESSAGES, **personal_data.MESSAGES})
+    register_messages(
+        {
+            **VALIDATION_MESSAGES,
+            **CATALOG_MESSAGES,
+            **personal_data.MESSAGES,
+            **population_schemas.MESSAGES,
+        }
+    )
     app = create_service_app(
         settings=settings,
         pages="mpp_intake",
@@ -43,7 +52,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description=(
             "Service catalog, pickup points, applications for population documents "
             "(complete on the first visit) and their receipts, verification, public "
-            "tracking (also as pages), and outreach lists of residents who lack a document."
+            "tracking (also as pages), outreach lists of residents who lack a document, and "
+            "the village's reports of births, deaths and moves."
         ),
         migrations_dir=Path(__file__).parent / "migrations",
         gauges=GAUGES,
@@ -55,6 +65,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             tracking.router,
             outreach_lists.router,
             outreach_entries.router,
+            population.router,
             pages.router,
             citizen_signin.router,
             citizen_signin.pages_router,
@@ -64,7 +75,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             personal_data.router,
         ],
         consumers=[ConsumerSpec(topics=[Topic.DOCUMENTS], handlers=HANDLERS)],
-        background=[retention_task(settings), personal_data_erasure.retention_job(settings)],
+        background=[
+            retention_task(settings),
+            personal_data_erasure.retention_job(settings),
+            population_deadlines.scheduler_task(settings),
+        ],
     )
     install_intake_errors(app)
     app.state.cipher = cipher_from_settings(settings)

@@ -52,6 +52,15 @@ class IntakeSettings(ServiceSettings):
     retention_drafts_days: int = Field(default=30, ge=1)
     retention_citizen_sessions_days: int = Field(default=1, ge=1)
     retention_outreach_days: int = Field(default=365, ge=1)
+    # A village's report of a birth, a death or a move after it was closed
+    # (followed up): the KK number, the names and NIKs in it.
+    retention_population_days: int = Field(default=365, ge=1)
+
+    # The village's reports (POST /v1/population/reports): working days (on
+    # the working calendar) for the desa to follow a report up before it is
+    # escalated to the kecamatan, and how often the escalation looks (seconds).
+    population_follow_up_days: int = Field(default=5, ge=1)
+    population_scheduler_interval: float = Field(default=30.0, gt=0)
 
     # A resident's requests about their data (POST /v1/personal-data/requests):
     # intake asks each service for its part by a documented internal call,

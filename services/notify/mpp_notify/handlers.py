@@ -6,7 +6,9 @@ transaction (so a redelivered event changes nothing):
 - a citizen-facing event becomes one message on the citizen's channel, in
   their language, queued in the delivery log (at most one per event, channel
   and recipient); the dispatcher sends it after the commit;
-- a missed complaint deadline becomes one e-mail to the supervisor's desk.
+- a missed complaint deadline becomes one e-mail to the supervisor's desk;
+- a village's report not followed up in time becomes one e-mail to its
+  kecamatan's supervisor (KECAMATAN_SUPERVISOR_EMAILS, else SUPERVISOR_EMAIL).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from mpp_shared.events.schemas import (
     ComplaintEscalatedV1,
     ComplaintFiledV1,
     NotificationRecordedV1,
+    PopulationFollowUpOverdueV1,
     SignInCodeRequestedV1,
 )
 from mpp_shared.events.topics import Topic
@@ -108,6 +111,8 @@ class Notifier:
         data = event.typed_data()
         if isinstance(data, ComplaintEscalatedV1):
             await self.tell_supervisor(conn, event, data)
+        elif isinstance(data, PopulationFollowUpOverdueV1):
+            await self.tell_kecamatan(conn, event, data)
         elif type(data).citizen_facing:
             await self.tell_citizen(conn, event, data)
 
@@ -118,6 +123,19 @@ class Notifier:
         if self.settings.supervisor_email:
             supervisor = Recipient("email", self.settings.supervisor_email, "id")
             await self.queue(conn, event, data, supervisor, "complaint", data.complaint_id)
+
+    async def tell_kecamatan(
+        self, conn: asyncpg.Connection, event: CloudEvent, data: PopulationFollowUpOverdueV1
+    ) -> None:
+        """A village's report not followed up in time goes to the supervisor of
+        its kecamatan, once, by e-mail."""
+        address = (
+            self.settings.kecamatan_supervisor_emails.get(data.kecamatan_code)
+            or self.settings.supervisor_email
+        )
+        if address:
+            supervisor = Recipient("email", address, "id")
+            await self.queue(conn, event, data, supervisor, "population_report", data.report_id)
 
     async def tell_citizen(
         self, conn: asyncpg.Connection, event: CloudEvent, data: EventData

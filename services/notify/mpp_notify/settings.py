@@ -60,6 +60,11 @@ class NotifySettings(ServiceSettings):
 
     # Where escalations of missed complaint deadlines go (the supervisor's desk).
     supervisor_email: str = "pengaduan.supervisor@mpp.kedirikab.go.id"
+    # Where a village's report not followed up in time goes: the kecamatan's
+    # supervisor, as a JSON map of kecamatan code (6 digits) -> e-mail address
+    # ('{"350617": "camat.pare@kedirikab.go.id"}'); a kecamatan not in it:
+    # SUPERVISOR_EMAIL.
+    kecamatan_supervisor_emails: dict[str, str] = Field(default_factory=dict)
 
     # --- channels: a channel whose provider is not configured only records
     # its messages in the delivery log (provider "log"), as in development.

@@ -8,7 +8,7 @@ fixed so the generated contract does not change between runs.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mpp_shared.events import schemas  # noqa: F401  (registers the event types)
@@ -239,6 +239,17 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "rating": 4,
         "closed_at": NOW,
     },
+    "mpp.complaint.deadline_extended.v1": {
+        "complaint_id": uuid.UUID("00000000-0000-4000-8000-000000000301"),
+        "complaint_code": "P23456789A",
+        "category": "pelayanan",
+        "kind": "permintaan_informasi",
+        "reason": "Data anggaran masih dihimpun dari tiga OPD.",
+        "previous_due_at": NOW,
+        "due_at": NOW,
+        "extended_by": "officer-ani",
+        "extended_at": NOW,
+    },
     "mpp.notification.recorded.v1": {
         "notification_id": uuid.UUID("00000000-0000-4000-8000-000000000014"),
         "source_event_id": uuid.UUID("00000000-0000-4000-8000-000000000015"),
@@ -279,6 +290,44 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "contact_sealed": "3q2+7w==...(sealed for notify)",
         "code_sealed": "u7D1hQ==...(sealed for notify)",
         "expires_at": NOW,
+    },
+    "mpp.population.reported.v1": {
+        "kecamatan_code": "350617",
+        "report_id": uuid.UUID("00000000-0000-4000-8000-000000000107"),
+        "kind": "birth",
+        "desa_code": "3506172001",
+        "occurred_on": date(2024, 8, 15),
+        "services": ["akta_kelahiran", "kk"],
+        "entry_ids": [
+            uuid.UUID("00000000-0000-4000-8000-000000000108"),
+            uuid.UUID("00000000-0000-4000-8000-000000000109"),
+        ],
+        "reported_at": NOW,
+    },
+    "mpp.population.follow_up_overdue.v1": {
+        "kecamatan_code": "350617",
+        "report_id": uuid.UUID("00000000-0000-4000-8000-000000000107"),
+        "kind": "birth",
+        "desa_code": "3506172001",
+        "due_at": READY,
+        "escalated_at": NOW,
+    },
+    "mpp.population.period_reported.v1": {
+        "kecamatan_code": "350617",
+        "period_report_id": uuid.UUID("00000000-0000-4000-8000-000000000110"),
+        "period": "2024-07",
+        "figures": [
+            {
+                "desa_code": "3506172001",
+                "kind": "birth",
+                "reported": 4,
+                "followed_up": 3,
+                "applied": 3,
+                "overdue": 1,
+                "escalated": 1,
+            }
+        ],
+        "sent_at": NOW,
     },
 }
 

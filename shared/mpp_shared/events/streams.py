@@ -46,8 +46,9 @@ STREAMS: dict[str, Stream] = {
     ),
     Topic.COMPLAINTS: Stream(
         producer="complaints",
-        summary="Complaints (pengaduan): filing, verification, assignment to an OPD, response, "
-        "closing, reopening and escalation.",
+        summary="Reports of three kinds (aspirasi, pengaduan, permintaan_informasi): filing, "
+        "verification, assignment to an OPD, response, closing, reopening, escalation and the "
+        "extension of a request for information's deadline.",
         subject_field="complaint_id",
         subject="the complaint id",
         key="the complaint id, so one complaint's events stay in order",
@@ -66,6 +67,16 @@ STREAMS: dict[str, Stream] = {
         subject_field="request_id",
         subject="the code request id",
         key="the code request id",
+    ),
+    Topic.POPULATION: Stream(
+        producer="intake",
+        summary="The village's reports of births, deaths and moves (the documents each "
+        "family now needs), reports not followed up in time, and the monthly figures each "
+        "kecamatan sends up to the regency. No NIK, name or family card number.",
+        subject_field="report_id",
+        subject="the report id (`period_report_id` for a period report)",
+        key="the desa code, so one village's reports stay in order (the kecamatan code for "
+        "a period report)",
     ),
 }
 

@@ -12,6 +12,7 @@ class Topic(StrEnum):
     SLA = "mpp.sla"
     NOTIFICATIONS = "mpp.notifications"
     CITIZEN = "mpp.citizen"
+    POPULATION = "mpp.population"
 
 
 def dlq_of(topic: str) -> str:

@@ -16,6 +16,7 @@ from mpp_shared import contacts
 from mpp_shared.errors import Language, Refusal
 
 FIELDS = (
+    "kind",
     "category",
     "description",
     "tracking_code",
@@ -24,11 +25,20 @@ FIELDS = (
     "reporter_name",
     "phone",
     "email",
+    "publication_consent",
 )
 # Typed again into the form when it comes back with errors. The reporter's
 # name, phone and e-mail never are: no public page shows a name or a phone.
-KEPT = ("category", "description", "tracking_code", "anonymous", "confidential")
-CHECKBOXES = ("anonymous", "confidential")
+KEPT = (
+    "kind",
+    "category",
+    "description",
+    "tracking_code",
+    "anonymous",
+    "confidential",
+    "publication_consent",
+)
+CHECKBOXES = ("anonymous", "confidential", "publication_consent")
 OPTIONAL = ("tracking_code", "reporter_name", "phone", "email")
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -42,9 +52,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "is too long: at most {max_length} characters",
     ),
     "string_type": ("harus berupa teks", "must be text"),
+    "literal_error": ("pilih salah satu pilihan", "choose one of the options"),
     **contacts.MESSAGES,
 }
 INVALID = ("isian ini tidak dapat diterima", "this cannot be accepted")
+
+
+@dataclass(frozen=True)
+class KindChoice:
+    """A kind of report as the form offers it, in words a citizen understands."""
+
+    code: str
+    name_id: str
+    name_en: str
+    about_id: str
+    about_en: str
+
+
+KIND_CHOICES = (
+    KindChoice(
+        "pengaduan",
+        "Pengaduan",
+        "Complaint",
+        "Keluhan atas pelayanan yang Anda terima; ditindaklanjuti OPD sesuai tenggat SP4N-LAPOR!.",
+        "Something went wrong with a service you received; followed up by the agency "
+        "within the SP4N-LAPOR! deadlines.",
+    ),
+    KindChoice(
+        "aspirasi",
+        "Aspirasi",
+        "Suggestion",
+        "Saran atau usulan untuk perbaikan layanan; diteruskan ke OPD dan dijawab.",
+        "A suggestion or proposal to improve a service; passed to the agency and answered.",
+    ),
+    KindChoice(
+        "permintaan_informasi",
+        "Permintaan informasi",
+        "Request for information",
+        "Pertanyaan atau permintaan informasi publik; dijawab paling lama 10 hari kerja "
+        "(UU 14/2008).",
+        "A question or a request for public information; answered within 10 working days "
+        "(Law 14/2008).",
+    ),
+)
 
 
 @dataclass
@@ -82,11 +132,13 @@ def read_form(form: Mapping[str, str], language: Language) -> FormReading:
     """The form's fields as a complaint filed on the web in the reader's
     language, checked exactly as POST /v1/complaints checks its JSON."""
     data: dict[str, Any] = {
+        "kind": (form.get("kind") or "").strip() or "pengaduan",
         "category": (form.get("category") or "").strip(),
         "description": form.get("description") or "",
         "channel": "web",
         "anonymous": _truthy(form.get("anonymous")),
         "confidential": _truthy(form.get("confidential")),
+        "publication_consent": _truthy(form.get("publication_consent")),
         "language": language,
     }
     for name in OPTIONAL:

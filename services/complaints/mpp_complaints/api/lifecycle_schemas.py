@@ -17,6 +17,7 @@ __all__ = [
     "Assignment",
     "Closure",
     "ComplaintState",
+    "Extension",
     "Progress",
     "Reopening",
     "Response",
@@ -71,3 +72,11 @@ class Reopening(_Change):
         default=None, description="The reporter's proof (no token needed); officers omit it"
     )
     reason: str = Field(min_length=5, max_length=1000)
+
+
+class Extension(_Change):
+    reason: str = Field(
+        min_length=5,
+        max_length=1000,
+        description="Why the answer needs more time; sent to the requester",
+    )

@@ -33,6 +33,8 @@ CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 Channel = Literal["web", "mpp_desk", "sms", "whatsapp", "lapor_import"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
+# domain.kinds.Kind's values, as a request names them.
+ReportKind = Literal["aspirasi", "pengaduan", "permintaan_informasi"]
 
 
 def is_category_code(code: str) -> bool:
@@ -42,6 +44,11 @@ def is_category_code(code: str) -> bool:
 class ComplaintCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    kind: ReportKind = Field(
+        default="pengaduan",
+        description="aspirasi (a suggestion), pengaduan (a complaint) or permintaan_informasi "
+        "(a request for public information)",
+    )
     category: str = Field(
         default="pelayanan",
         max_length=40,
@@ -56,6 +63,10 @@ class ComplaintCreate(BaseModel):
     phone: str | None = Field(default=None, description="Mobile number; stored as E.164")
     email: str | None = None
     language: Literal["id", "en"] = "id"
+    publication_consent: bool = Field(
+        default=False,
+        description="The asker agrees that the answer may be published (without personal data)",
+    )
 
     @field_validator("phone")
     @classmethod

@@ -13,6 +13,9 @@ Steps and their deadlines (working days, per category; defaults):
   missed → escalated;
 - auto_close (10): from the response; without a reply the complaint closes
   by itself (the reporter may reopen within `reopen_window_days`).
+
+A request for information and an aspiration change this per kind: see
+domain/kinds.py.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ class Step(StrEnum):
     VERIFICATION = "verification"
     FOLLOW_UP = "follow_up"
     AUTO_CLOSE = "auto_close"
+    # A request for information's one step from filing to the answer
+    # (domain/kinds.py): its due date comes from the information clock.
+    INFORMATION = "information"
 
 
 class RejectionReason(StrEnum):
@@ -108,6 +114,10 @@ def step_entered(target: Status) -> Step | bool | None:
 
 
 def step_days(step: Step, deadlines: Deadlines) -> int:
+    """A category's working days for `step`; the information step's come
+    from the information clock (domain/kinds.py), never from a category."""
+    if step is Step.INFORMATION:
+        raise ValueError("the information step is due on the information clock")
     return {
         Step.VERIFICATION: deadlines.verify_days,
         Step.FOLLOW_UP: deadlines.followup_days,

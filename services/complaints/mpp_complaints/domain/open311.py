@@ -7,6 +7,10 @@ Status mapping (internal -> Open311):
   listed here)                                        -> open
   responded, closed, rejected                         -> closed
 
+Services: each complaint category is a service (kind pengaduan); the two
+other kinds of reports are a service each, `aspirasi` and
+`permintaan_informasi` (KIND_SERVICES).
+
 A refusal is an `Open311Error`: the specification's error code (the HTTP
 status it is answered with) and a description.
 """
@@ -21,10 +25,20 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from mpp_complaints.domain.complaints import CATEGORIES, ComplaintCreate
+from mpp_complaints.domain.kinds import Kind
 
 Open311Status = Literal["open", "closed"]
 CLOSED_STATUSES = ("responded", "closed", "rejected")
 OPEN311_STATUSES: tuple[Open311Status, ...] = ("open", "closed")
+# The service codes of the kinds other than complaints (whose service codes
+# are their categories), with their names (Bahasa Indonesia, English).
+KIND_SERVICES: dict[str, tuple[str, str]] = {
+    Kind.ASPIRASI.value: ("Aspirasi (saran atau usulan)", "Suggestion or proposal"),
+    Kind.PERMINTAAN_INFORMASI.value: (
+        "Permintaan informasi publik",
+        "Request for public information",
+    ),
+}
 # A search without dates covers this window up to now.
 DEFAULT_WINDOW = timedelta(days=90)
 
@@ -80,6 +94,7 @@ class RequestFilter:
     start: datetime | None = None
     end: datetime | None = None
     categories: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None  # service codes of KIND_SERVICES
     status: Open311Status | None = None
 
 
@@ -101,17 +116,18 @@ def request_filter(
     start = parse_when("start_date", start_date) if start_date else end - DEFAULT_WINDOW
     if start > end:
         raise Open311Error(400, "start_date must not be after end_date")
-    categories = None
+    categories = kinds = None
     if service_code:
         codes = [c.strip() for c in service_code.split(",") if c.strip()]
-        unknown = [c for c in codes if c not in CATEGORIES]
+        unknown = [c for c in codes if c not in CATEGORIES and c not in KIND_SERVICES]
         if unknown:
             raise Open311Error(404, f"service_code not found: {', '.join(unknown)}")
-        categories = tuple(codes)
+        categories = tuple(c for c in codes if c in CATEGORIES) or None
+        kinds = tuple(c for c in codes if c in KIND_SERVICES) or None
     wanted = parse_statuses(status) if status else set()
     # Both statuses, like none, ask for every complaint.
     only = next((s for s in OPEN311_STATUSES if wanted == {s}), None)
-    return RequestFilter(start=start, end=end, categories=categories, status=only)
+    return RequestFilter(start=start, end=end, categories=categories, kinds=kinds, status=only)
 
 
 def _truthy(value: str | None) -> bool:
@@ -122,27 +138,33 @@ def form_to_complaint(
     form: Mapping[str, str], language: str, known: Container[str] = CATEGORIES
 ) -> ComplaintCreate:
     """The Open311 POST fields as a ComplaintCreate; refusals as Open311Error.
-    `known`: the service codes accepted (filing passes the active categories)."""
+    `known`: the categories accepted (filing passes the active ones); the
+    service codes of KIND_SERVICES file an aspiration or a request for
+    information (in the default category)."""
     service_code = (form.get("service_code") or "").strip()
     if not service_code:
         raise Open311Error(400, "service_code is required")
-    if service_code not in known:
+    kind = service_code if service_code in KIND_SERVICES else Kind.PENGADUAN.value
+    if kind == Kind.PENGADUAN and service_code not in known:
         raise Open311Error(404, f"service_code not found: {service_code}")
     description = (form.get("description") or "").strip()
     if not description:
         raise Open311Error(400, "description is required")
     name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p and p.strip())
     try:
-        return ComplaintCreate(
-            category=service_code,
-            description=description,
-            channel="web",
-            anonymous=_truthy(form.get("attribute[anonymous]")),
-            confidential=_truthy(form.get("attribute[confidential]")),
-            reporter_name=name.strip() or None,
-            phone=form.get("phone") or None,
-            email=form.get("email") or None,
-            language="en" if language == "en" else "id",
-        )
+        data = {
+            "kind": kind,
+            "description": description,
+            "channel": "web",
+            "anonymous": _truthy(form.get("attribute[anonymous]")),
+            "confidential": _truthy(form.get("attribute[confidential]")),
+            "reporter_name": name.strip() or None,
+            "phone": form.get("phone") or None,
+            "email": form.get("email") or None,
+            "language": "en" if language == "en" else "id",
+        }
+        if kind == Kind.PENGADUAN:
+            data["category"] = service_code
+        return ComplaintCreate.model_validate(data)
     except ValidationError as exc:
         raise Open311Error(400, validation_description(exc.errors())) from exc

@@ -2,7 +2,8 @@
 for, the order it is read in, and when a complaint is overdue. Pure: the SQL
 that applies it is `store/queue.py`.
 
-- A complaint is **overdue** while its verification or follow-up step runs
+- A complaint is **overdue** while its verification, follow-up or
+  information (a request for information's answer) step runs
   past the step's deadline (the same rule as the gauge
   `mpp.complaints.overdue` and the escalation). The auto-close step is the
   reporter's time to reply, never the office's lateness.
@@ -21,10 +22,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from mpp_complaints.domain.complaints import CHANNELS
+from mpp_complaints.domain.kinds import KINDS
 from mpp_complaints.domain.lifecycle import FINAL, Status, Step
 from mpp_shared.errors import Invalid
 
-OVERDUE_STEPS = (Step.VERIFICATION.value, Step.FOLLOW_UP.value)
+OVERDUE_STEPS = (Step.VERIFICATION.value, Step.FOLLOW_UP.value, Step.INFORMATION.value)
 FINAL_STATUSES = tuple(sorted(s.value for s in FINAL))
 STATUSES = tuple(s.value for s in Status)
 
@@ -43,6 +45,7 @@ class QueueFilter:
     category: str | None = None
     opd: str | None = None
     channel: str | None = None
+    kind: str | None = None
     overdue: bool | None = None
 
 
@@ -84,5 +87,17 @@ def parse_channel(value: str | None) -> str | None:
         choices = ", ".join(CHANNELS)
         raise Invalid.field(
             "channel", "enum", f"harus salah satu dari: {choices}", f"must be one of: {choices}"
+        )
+    return value
+
+
+def parse_kind(value: str | None) -> str | None:
+    """The kind of report asked for; Invalid unless one of KINDS."""
+    if value is None or value == "":
+        return None
+    if value not in KINDS:
+        choices = ", ".join(KINDS)
+        raise Invalid.field(
+            "kind", "enum", f"harus salah satu dari: {choices}", f"must be one of: {choices}"
         )
     return value

@@ -1,12 +1,14 @@
-"""The Ombudsman's complaint report: what is counted per category or per OPD,
-for complaints filed in [start, end), and the arithmetic on the counts.
+"""The Ombudsman's complaint report: what is counted per kind of report
+(aspirasi, pengaduan, permintaan_informasi) and per category or per OPD, for
+reports filed in [start, end), and the arithmetic on the counts.
 Pure: the counting itself is one SQL aggregate (`store/reports.py`).
 
 Per complaint:
 
 - first response: when its first auto-close step started (each response
   starts one), else `responded_at`;
-- follow-up deadline: the due moment of its first follow-up step;
+- follow-up deadline: the due moment of its first follow-up step (for a
+  request for information: of its information step, extended or not);
 - responded on time: first response at or before that deadline (or no
   deadline was ever set);
 - open overdue: not responded, not closed or rejected, follow-up deadline
@@ -56,8 +58,10 @@ class Figures:
 
 @dataclass(frozen=True)
 class Line:
-    """One row of the report: a category or OPD (None: not yet assigned)."""
+    """One row of the report: a kind of report and a category or OPD (None:
+    not yet assigned)."""
 
+    kind: str
     key: str | None
     figures: Figures
 

@@ -24,6 +24,12 @@ STEP_WORDS: dict[str, tuple[str, str]] = {
         "Being checked by the complaints officer",
     ),
     "follow_up": ("Tindak lanjut dan jawaban oleh OPD", "Follow-up and answer by the agency"),
+    "information": (
+        "Menyiapkan jawaban atas permintaan informasi (paling lama 10 hari kerja, dapat "
+        "diperpanjang sekali 7 hari kerja)",
+        "Preparing the answer to the request for information (10 working days at most, "
+        "extendable once by 7)",
+    ),
     "auto_close": (
         "Menunggu balasan Anda; tanpa balasan pengaduan ditutup otomatis",
         "Waiting for your reply; without one the complaint closes by itself",

@@ -28,8 +28,10 @@ WITH_REQUEST = (
 INSERT = (
     "INSERT INTO complaints (id, complaint_code, category, description, channel, anonymous, "
     "status, tracking_code, application_id, reporter_enc, language, created_at, updated_at, "
-    "confidential, reporter_phone_index, reporter_email_index, reporter_indexed) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, true)"
+    "confidential, reporter_phone_index, reporter_email_index, reporter_indexed, kind, "
+    "publication_consent) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, true, "
+    "$16, $17)"
 )
 CLOSE_AUTOMATICALLY = (
     "UPDATE complaints SET status = $2, closed_at = $3, closed_by = $4, step = NULL, "
@@ -40,7 +42,7 @@ CLOSE_AUTOMATICALLY = (
 # the migrations that added them.
 PUBLIC_SELECT = (
     "SELECT c.complaint_code, c.category, c.description, c.status, c.created_at, c.updated_at, "
-    "to_jsonb(c) ->> 'opd' AS opd, to_jsonb(c) ->> 'step_due_at' AS step_due_at, "
+    "coalesce(to_jsonb(c) ->> 'kind', 'pengaduan') AS kind, to_jsonb(c) ->> 'opd' AS opd, to_jsonb(c) ->> 'step_due_at' AS step_due_at, "
     "to_jsonb(c) ->> 'rejection_reason' AS rejection_reason "
     "FROM complaints c "
     "WHERE coalesce((to_jsonb(c) ->> 'confidential')::boolean, false) = false "
@@ -52,6 +54,24 @@ MAX_PUBLIC = 1000
 async def with_request(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> asyncpg.Record | None:
     """The complaint and what is known of the request it names."""
     return await conn.fetchrow(WITH_REQUEST, complaint_id)
+
+
+async def lock(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> asyncpg.Record | None:
+    """The complaint's row, locked for the caller's transaction."""
+    return await conn.fetchrow("SELECT * FROM complaints WHERE id = $1 FOR UPDATE", complaint_id)
+
+
+async def record_extension(
+    conn: asyncpg.Connection, complaint_id: uuid.UUID, at: datetime, reason: str
+) -> None:
+    """A request for information's one extension (a new version)."""
+    await conn.execute(
+        "UPDATE complaints SET extended_at = $2, extension_reason = $3, updated_at = $2, "
+        "version = version + 1 WHERE id = $1",
+        complaint_id,
+        at,
+        reason,
+    )
 
 
 async def find(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> asyncpg.Record | None:
@@ -113,6 +133,8 @@ async def insert(
     confidential: bool,
     reporter_phone_index: bytes | None = None,
     reporter_email_index: bytes | None = None,
+    kind: str = "pengaduan",
+    publication_consent: bool = False,
 ) -> None:
     """A newly filed complaint (received), with the blind indexes of its
     reporter's phone and e-mail (mpp_complaints.usecases.reporter_contact)."""
@@ -133,6 +155,8 @@ async def insert(
         confidential,
         reporter_phone_index,
         reporter_email_index,
+        kind,
+        publication_consent,
     )
 
 
@@ -146,9 +170,15 @@ async def find_public(conn: asyncpg.Connection, wanted: RequestFilter) -> list[a
     else:
         args += [wanted.start, wanted.end]
         where.append("c.created_at BETWEEN $1 AND $2")
-        if wanted.categories is not None:
-            args.append(list(wanted.categories))
-            where.append(f"c.category = ANY(${len(args)}::text[])")
+        if wanted.categories is not None or wanted.kinds is not None:
+            either = []
+            if wanted.categories is not None:
+                args.append(list(wanted.categories))
+                either.append(f"(c.kind = 'pengaduan' AND c.category = ANY(${len(args)}::text[]))")
+            if wanted.kinds is not None:
+                args.append(list(wanted.kinds))
+                either.append(f"c.kind = ANY(${len(args)}::text[])")
+            where.append("(" + " OR ".join(either) + ")")
         if wanted.status is not None:
             args.append(list(CLOSED_STATUSES))
             closed = f"c.status = ANY(${len(args)}::text[])"
@@ -170,9 +200,10 @@ async def public_by_code(conn: asyncpg.Connection, complaint_code: str) -> async
 # What the reporter's status page shows (by complaint code): never the
 # reporter's contact, nor the description they wrote.
 STATUS_BY_CODE = (
-    "SELECT c.complaint_code, c.category, cat.name_id AS category_name_id, "
+    "SELECT c.complaint_code, c.kind, c.category, cat.name_id AS category_name_id, "
     "cat.name_en AS category_name_en, c.status, c.step, c.step_due_at, c.opd, "
     "c.response_text, c.responded_at, c.rejection_reason, c.created_at, c.updated_at, "
+    "c.extended_at, c.extension_reason, "
     "k.progress AS linked_request_progress FROM complaints c "
     "LEFT JOIN complaint_categories cat ON cat.code = c.category "
     "LEFT JOIN known_requests k ON k.tracking_code = c.tracking_code "

@@ -23,7 +23,7 @@ INSERT = (
 # another scheduler, or whose complaint a request is changing, is skipped.
 CLAIM_DUE = """
 SELECT d.id, d.complaint_id, d.step, d.opd, d.due_at, d.traceparent, d.tracestate,
-       c.complaint_code, c.category, c.status, c.opd AS complaint_opd
+       c.complaint_code, c.category, c.kind, c.status, c.opd AS complaint_opd
 FROM complaint_deadlines d JOIN complaints c ON c.id = d.complaint_id
 WHERE d.fired_at IS NULL AND d.cancelled_at IS NULL AND d.due_at <= $1
 ORDER BY d.due_at
@@ -40,7 +40,7 @@ SELECT least(
 # Complaints filed (by any route: JSON, Open311, before the lifecycle existed)
 # whose verification step has not started yet.
 CLAIM_UNSCHEDULED = """
-SELECT id, category, created_at FROM complaints
+SELECT id, category, kind, created_at FROM complaints
 WHERE step IS NULL AND status IN ('received', 'verified')
 ORDER BY created_at
 LIMIT $1
@@ -103,3 +103,17 @@ async def mark_fired(conn: asyncpg.Connection, deadline_id: uuid.UUID, at: datet
     await conn.execute(
         "UPDATE complaint_deadlines SET fired_at = $2 WHERE id = $1", deadline_id, at
     )
+
+
+async def move_running_due(
+    conn: asyncpg.Connection, complaint_id: uuid.UUID, due_at: datetime
+) -> None:
+    """Move the running step's deadline (an extension; the caller holds the
+    complaint's lock): its timer and the complaint's copy."""
+    await conn.execute(
+        "UPDATE complaint_deadlines SET due_at = $2 "
+        "WHERE complaint_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
+        complaint_id,
+        due_at,
+    )
+    await conn.execute("UPDATE complaints SET step_due_at = $2 WHERE id = $1", complaint_id, due_at)

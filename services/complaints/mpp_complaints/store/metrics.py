@@ -5,15 +5,18 @@ from mpp_shared.metrics import SnapshotGauge
 GAUGES = (
     SnapshotGauge(
         "mpp.complaints.overdue",
-        "Open complaints whose verification or follow-up step is past its deadline,"
-        " per responsible office (none: not assigned yet)",
-        # Every office a category routes to reads 0 when none is overdue.
-        "WITH overdue AS (SELECT opd, count(*) AS n FROM complaints"
-        " WHERE step IN ('verification', 'follow_up') AND status NOT IN ('closed', 'rejected')"
-        " AND step_due_at < $1 GROUP BY opd)"
-        " SELECT opd, n AS value FROM overdue"
-        " UNION ALL SELECT DISTINCT opd, 0 FROM complaint_categories"
-        " WHERE opd NOT IN (SELECT opd FROM overdue WHERE opd IS NOT NULL)",
+        "Open reports whose verification, follow-up or information step is past its"
+        " deadline, per responsible office (none: not assigned yet) and kind of report"
+        " (aspirasi, pengaduan, permintaan_informasi)",
+        # Every office a category routes to reads 0 per kind when none is overdue.
+        "WITH overdue AS (SELECT opd, kind, count(*) AS n FROM complaints"
+        " WHERE step IN ('verification', 'follow_up', 'information')"
+        " AND status NOT IN ('closed', 'rejected')"
+        " AND step_due_at < $1 GROUP BY opd, kind)"
+        " SELECT opd, kind, n AS value FROM overdue"
+        " UNION ALL SELECT o.opd, k.kind, 0 FROM (SELECT DISTINCT opd FROM complaint_categories) o"
+        " CROSS JOIN unnest(ARRAY['aspirasi', 'pengaduan', 'permintaan_informasi']) AS k(kind)"
+        " WHERE NOT EXISTS (SELECT 1 FROM overdue v WHERE v.opd = o.opd AND v.kind = k.kind)",
         "{complaint}",
         uses_now=True,
     ),

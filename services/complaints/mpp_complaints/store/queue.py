@@ -21,7 +21,7 @@ OVERDUE = (
     "AND c.step_due_at < $1, false)"
 )
 ITEM_COLUMNS = (
-    "c.id, c.complaint_code, c.category, c.channel, c.status, c.opd, c.step, c.step_due_at, "
+    "c.id, c.complaint_code, c.kind, c.category, c.channel, c.status, c.opd, c.step, c.step_due_at, "
     f"{OVERDUE} AS overdue, c.anonymous, c.confidential, c.tracking_code, c.created_at"
 )
 ORDER = {
@@ -47,6 +47,8 @@ def _where(wanted: QueueFilter, args: list[Any], *, with_status: bool) -> str:
         conditions.append(f"c.opd = {value(wanted.opd)}")
     if wanted.channel is not None:
         conditions.append(f"c.channel = {value(wanted.channel)}")
+    if wanted.kind is not None:
+        conditions.append(f"c.kind = {value(wanted.kind)}")
     if wanted.overdue is not None:
         conditions.append(OVERDUE if wanted.overdue else f"NOT {OVERDUE}")
     return " AND ".join(conditions)

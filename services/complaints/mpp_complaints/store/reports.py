@@ -1,5 +1,5 @@
 """SQL of the Ombudsman's complaint report: one aggregate that counts, per
-category or OPD, what `domain/reports.py` defines."""
+kind of report and category or OPD, what `domain/reports.py` defines."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from mpp_complaints.domain.reports import Counts, GroupBy
 
 COUNTS = """
 WITH per_complaint AS (
-    SELECT c.{key} AS key,
+    SELECT c.kind,
+           c.{key} AS key,
            c.created_at,
            c.status,
            c.rating,
@@ -22,12 +23,15 @@ WITH per_complaint AS (
                c.responded_at
            ) AS first_response,
            (SELECT d.due_at FROM complaint_deadlines d
-             WHERE d.complaint_id = c.id AND d.step = 'follow_up'
+             WHERE d.complaint_id = c.id
+               AND d.step = CASE WHEN c.kind = 'permintaan_informasi' THEN 'information'
+                                 ELSE 'follow_up' END
              ORDER BY d.started_at LIMIT 1) AS followup_due
       FROM complaints c
      WHERE c.created_at >= $1 AND c.created_at < $2
 )
-SELECT key,
+SELECT kind,
+       key,
        count(*) AS complaints,
        count(*) FILTER (WHERE first_response IS NOT NULL) AS responded,
        count(*) FILTER (
@@ -45,8 +49,8 @@ SELECT key,
            ORDER BY extract(epoch FROM first_response - created_at) / 3600.0
        ) FILTER (WHERE first_response IS NOT NULL) AS median_hours
   FROM per_complaint
- GROUP BY key
- ORDER BY key NULLS LAST
+ GROUP BY kind, key
+ ORDER BY kind, key NULLS LAST
 """
 
 
@@ -57,12 +61,13 @@ async def counts(
     end: datetime,
     as_of: datetime,
     group_by: GroupBy,
-) -> list[tuple[str | None, Counts, float | None]]:
-    """Per group (null: complaints not yet assigned, for OPDs): its counts and
-    the median hours from filing to first response."""
+) -> list[tuple[str, str | None, Counts, float | None]]:
+    """Per kind and group (null: complaints not yet assigned, for OPDs): its
+    counts and the median hours from filing to first response."""
     rows = await conn.fetch(COUNTS.format(key=group_by.value), start, end, as_of)
     return [
         (
+            r["kind"],
             r["key"],
             Counts(
                 complaints=r["complaints"],

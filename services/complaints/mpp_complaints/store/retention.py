@@ -1,11 +1,14 @@
 """What complaints erases when a complaint's retention period has passed
 (mpp_shared.retention): the reporter's contact and its blind indexes, the
 description (free text, which may name people), the response, the rating's
-comment and the rejection note. The period starts when the complaint was
-closed (`closed_at`) or rejected (`updated_at`, the rejection); a complaint
-reopened within its window is open again. The complaint keeps its code,
-category, OPD, states, dates, rating, link to its request and counts, so the
-Ombudsman and SLA reports still add up. Complaints' audit details hold codes
+comment, the rejection note, a request for information's extension reason
+and the note of how a publication consent was given (a published question
+and answer stays: officer-written, checked free of personal data). The
+period starts when the complaint was closed (`closed_at`) or rejected
+(`updated_at`, the rejection); a complaint reopened within its window is
+open again. The complaint keeps its code, kind, category, OPD, states,
+dates, rating, link to its request and counts, so the Ombudsman and SLA
+reports still add up. Complaints' audit details hold codes
 and states only: nothing there to erase."""
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ ERASE = f"""
 UPDATE complaints SET reporter_enc = NULL, reporter_phone_index = NULL,
     reporter_email_index = NULL, description = '{ERASED}',
     response_text = CASE WHEN response_text IS NULL THEN NULL ELSE '{ERASED}' END,
-    rating_comment = NULL, rejection_note = NULL, personal_data_erased_at = $2
+    rating_comment = NULL, rejection_note = NULL, consent_note = NULL,
+    extension_reason = CASE WHEN extension_reason IS NULL THEN NULL ELSE '{ERASED}' END,
+    personal_data_erased_at = $2
 WHERE id = ANY($1::text[]::uuid[]) AND personal_data_erased_at IS NULL
 RETURNING id::text AS id
 """

@@ -3,10 +3,13 @@ them (see domain/lifecycle.py for the steps).
 
 Each step a complaint enters is one row of `complaint_deadlines`; entering
 the next step cancels the running one in the same transaction. When a
-verification or follow-up deadline passes, the scheduler emits
-`mpp.complaint.escalated.v1` for the supervisor; when the auto-close deadline
-passes (a response with no reply), it closes the complaint and emits
-`mpp.complaint.closed.v1` (automatic).
+verification, follow-up or information deadline passes, the scheduler emits
+`mpp.complaint.escalated.v1` for the supervisor (never for an aspiration:
+its timer is marked fired and nothing is emitted, domain/kinds.py); when the
+auto-close deadline passes (a response with no reply), it closes the
+complaint and emits `mpp.complaint.closed.v1` (automatic). A request for
+information starts in the information step (due on the information clock),
+not verification; its one extension moves that timer's `due_at`.
 
 Exactly once, with several instances and across restarts: the scheduler locks
 the due timer and its complaint together (`FOR UPDATE ... SKIP LOCKED`),
@@ -28,6 +31,7 @@ import asyncpg
 from opentelemetry import trace
 
 from mpp_complaints.domain.complaints import SOURCE
+from mpp_complaints.domain.kinds import InformationClock, escalates, first_step
 from mpp_complaints.domain.lifecycle import SYSTEM, Deadlines, Status, Step, due_at
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import complaints
@@ -74,10 +78,48 @@ async def start_step(
     calendar: WorkCalendar,
     deadlines: Deadlines,
 ) -> datetime:
-    """End the running step and start `step`; returns its deadline. The timer
-    keeps the trace context, so what it fires links back to where it was set."""
-    await end_step(conn, complaint_id, started_at)
+    """End the running step and start `step`; returns its deadline."""
     due = due_at(calendar, step, started_at, deadlines)
+    await start_timer(
+        conn, complaint_id=complaint_id, step=step, opd=opd, started_at=started_at, due=due
+    )
+    return due
+
+
+async def start_information_step(
+    conn: asyncpg.Connection,
+    *,
+    complaint_id: uuid.UUID,
+    filed_at: datetime,
+    calendar: WorkCalendar,
+    clock: InformationClock,
+) -> datetime:
+    """End the running step and start a request for information's answer
+    deadline, counted from filing; returns it."""
+    due = clock.answer_due(calendar, filed_at)
+    await start_timer(
+        conn,
+        complaint_id=complaint_id,
+        step=Step.INFORMATION,
+        opd=None,
+        started_at=filed_at,
+        due=due,
+    )
+    return due
+
+
+async def start_timer(
+    conn: asyncpg.Connection,
+    *,
+    complaint_id: uuid.UUID,
+    step: Step,
+    opd: str | None,
+    started_at: datetime,
+    due: datetime,
+) -> None:
+    """End the running step and start `step`, due at `due`. The timer keeps
+    the trace context, so what it fires links back to where it was set."""
+    await end_step(conn, complaint_id, started_at)
     carrier = trace_carrier()
     await insert_step(
         conn,
@@ -89,7 +131,6 @@ async def start_step(
         traceparent=carrier.get("traceparent"),
         tracestate=carrier.get("tracestate"),
     )
-    return due
 
 
 async def start_category_step(
@@ -127,18 +168,34 @@ class DeadlineScheduler(TimerScheduler):
     kinds = ("escalation", "auto_close")
 
     def __init__(
-        self, pool: asyncpg.Pool, *, calendar: WorkCalendar | None = None, **kwargs: Any
+        self,
+        pool: asyncpg.Pool,
+        *,
+        calendar: WorkCalendar | None = None,
+        information: InformationClock | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(pool, **kwargs)
         self.calendar = calendar or working_calendar()
+        self.information = information or InformationClock()
 
     async def start_verification_steps(self) -> int:
-        """Start the verification step of newly filed complaints; returns how many."""
+        """Start the first step of newly filed reports (verification, or a
+        request for information's answer deadline); returns how many."""
         started = 0
         while True:
             async with self.pool.acquire() as conn, conn.transaction():
                 rows = await claim_unscheduled(conn, self.batch_size)
                 for row in rows:
+                    if first_step(row["kind"]) is Step.INFORMATION:
+                        await start_information_step(
+                            conn,
+                            complaint_id=row["id"],
+                            filed_at=row["created_at"],
+                            calendar=self.calendar,
+                            clock=self.information,
+                        )
+                        continue
                     await start_category_step(
                         conn,
                         complaint_id=row["id"],
@@ -172,9 +229,10 @@ class DeadlineScheduler(TimerScheduler):
                         if row["status"] == Status.RESPONDED.value:
                             await _auto_close(conn, row, now)
                             fired["auto_close"] += 1
-                    else:
+                    elif escalates(row["kind"], row["step"]):
                         await _escalate(conn, row, now)
                         fired["escalation"] += 1
+                    # else an aspiration's missed step: marked, never escalated
         for kind, count in fired.items():
             if count:
                 self.fired_counter.add(count, {"kind": kind})
@@ -186,6 +244,7 @@ async def _escalate(conn: asyncpg.Connection, row: asyncpg.Record, now: datetime
         complaint_id=row["complaint_id"],
         complaint_code=row["complaint_code"],
         category=row["category"],
+        kind=row["kind"],
         status=row["status"],
         step=row["step"],
         opd=row["opd"] or row["complaint_opd"],
@@ -201,6 +260,7 @@ async def _auto_close(conn: asyncpg.Connection, row: asyncpg.Record, now: dateti
         complaint_id=row["complaint_id"],
         complaint_code=row["complaint_code"],
         category=row["category"],
+        kind=row["kind"],
         opd=row["complaint_opd"],
         closed_by=SYSTEM,
         automatic=True,
@@ -228,7 +288,10 @@ def scheduler_task(settings: ComplaintsSettings) -> Callable[[Runtime], Awaitabl
 
     async def complaint_deadlines_scheduler(runtime: Runtime) -> None:
         await DeadlineScheduler(
-            runtime.pool, calendar=calendar, interval=settings.complaint_scheduler_interval
+            runtime.pool,
+            calendar=calendar,
+            information=settings.information_clock(),
+            interval=settings.complaint_scheduler_interval,
         ).run()
 
     return complaint_deadlines_scheduler

@@ -1,5 +1,6 @@
-"""Filing a complaint, by the JSON route (with Idempotency-Key) or the
-Open311 facade: the complaint and its `complaint.filed` event commit
+"""Filing a report of any kind (aspirasi, pengaduan, permintaan_informasi),
+by the JSON route (with Idempotency-Key), the web form, the channel route or
+the Open311 facade: the complaint and its `complaint.filed` event commit
 together. The reporter's contact is stored encrypted and travels sealed for
 notify alone, never in clear on a shared topic."""
 
@@ -101,11 +102,14 @@ async def file(
         confidential=complaint.confidential,
         reporter_phone_index=phone_index,
         reporter_email_index=email_index,
+        kind=complaint.kind,
+        publication_consent=complaint.publication_consent,
     )
     filed = ComplaintFiledV1(
         complaint_id=complaint_id,
         complaint_code=code,
         category=complaint.category,
+        kind=complaint.kind,
         channel=complaint.channel,
         anonymous=complaint.anonymous,
         tracking_code=tracking_code,
@@ -123,11 +127,13 @@ async def file(
     return ComplaintPublic(
         id=complaint_id,
         complaint_code=code,
+        kind=complaint.kind,
         category=complaint.category,
         channel=complaint.channel,
         status=Status.RECEIVED.value,
         anonymous=complaint.anonymous,
         confidential=complaint.confidential,
+        publication_consent=complaint.publication_consent,
         tracking_code=tracking_code,
         linked_request_progress=linked["progress"] if linked else None,
         created_at=at,

@@ -82,6 +82,7 @@ async def respond(
             complaint_id=command.complaint_id,
             complaint_code=row["complaint_code"],
             category=row["category"],
+            kind=row["kind"],
             opd=row["opd"],
             response=command.text,
             responded_by=handler.subject,

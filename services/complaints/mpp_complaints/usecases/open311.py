@@ -24,6 +24,7 @@ class PublicComplaint:
 
     complaint_code: str
     category: str
+    kind: str
     description: str
     status: str
     created_at: datetime
@@ -40,10 +41,10 @@ async def file_request(
     *,
     settings: ComplaintsSettings,
     cipher: FieldCipher,
-) -> str:
-    """The code of the complaint filed from the form. Open311Error 400 for a
-    missing or malformed field, 404 for a service code that is not an active
-    category."""
+) -> tuple[str, str]:
+    """The code and kind of the report filed from the form. Open311Error 400 for a
+    missing or malformed field, 404 for a service code that is neither an
+    active category nor a kind of report (domain.open311.KIND_SERVICES)."""
     async with pool.acquire() as conn:
         complaint = form_to_complaint(form, language, await categories.active_codes(conn))
         try:
@@ -51,7 +52,7 @@ async def file_request(
                 filed = await filing.file(conn, complaint, settings=settings, cipher=cipher)
         except filing.UnknownCategory as exc:  # deactivated since it was read above
             raise Open311Error(404, f"service_code not found: {complaint.category}") from exc
-    return filed.complaint_code
+    return filed.complaint_code, filed.kind
 
 
 async def find_requests(pool: asyncpg.Pool, wanted: RequestFilter) -> list[PublicComplaint]:

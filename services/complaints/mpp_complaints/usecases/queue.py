@@ -24,13 +24,18 @@ class QueueItem(BaseModel):
 
     id: uuid.UUID
     complaint_code: str
+    kind: str
     category: str
     channel: str
     status: str
     opd: str | None
-    step: str | None = Field(description="The running step: verification, follow_up, auto_close")
+    step: str | None = Field(
+        description="The running step: verification, follow_up, information, auto_close"
+    )
     step_due_at: datetime | None = Field(description="The running step's deadline")
-    overdue: bool = Field(description="The verification or follow-up step is past its deadline")
+    overdue: bool = Field(
+        description="The verification, follow-up or information step is past its deadline"
+    )
     anonymous: bool
     confidential: bool
     tracking_code: str | None

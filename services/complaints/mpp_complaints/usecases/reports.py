@@ -35,11 +35,14 @@ async def complaint_report(
     as_of: datetime,
     group_by: GroupBy,
 ) -> list[Line]:
-    """One line per category (or OPD; null for complaints not yet assigned),
-    for complaints filed in [start, end)."""
+    """One line per kind of report and category (or OPD; null for reports
+    not yet assigned), for reports filed in [start, end)."""
     async with pool.acquire() as conn:
         groups = await reports.counts(conn, start=start, end=end, as_of=as_of, group_by=group_by)
-    return [Line(key=key, figures=figures(counts, median)) for key, counts, median in groups]
+    return [
+        Line(kind=kind, key=key, figures=figures(counts, median))
+        for kind, key, counts, median in groups
+    ]
 
 
 def _start(day: date) -> datetime:

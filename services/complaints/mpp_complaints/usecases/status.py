@@ -12,6 +12,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from mpp_complaints.domain.complaints import CODE_LENGTH, CODE_PREFIX
+from mpp_complaints.domain.kinds import KIND_WORDS
 from mpp_complaints.domain.words import (
     PROGRESS_WORDS,
     REJECTION_WORDS,
@@ -40,17 +41,24 @@ class ComplaintStatus(BaseModel):
     """Where a complaint stands, for its reporter; texts in the caller's language."""
 
     complaint_code: str
+    kind: str = Field(description="aspirasi, pengaduan or permintaan_informasi")
+    kind_text: str
     category: str
     category_name: str
     status: str
     status_text: str
-    step: str | None = Field(description="The running step: verification, follow_up, auto_close")
+    step: str | None = Field(
+        description="The running step: verification, follow_up, information, auto_close"
+    )
     step_text: str | None
     step_due_at: datetime | None = Field(description="The running step's deadline")
     step_due_text: str | None = Field(description="The deadline as a date and time in WIB")
     opd: str | None = Field(description="The office (OPD) the complaint is with")
     response_text: str | None = Field(description="The answer, once the complaint is answered")
     responded_at: datetime | None
+    extension_reason: str | None = Field(
+        description="Why a request for information's deadline was extended (once)"
+    )
     rejection_text: str | None = Field(description="Why a rejected complaint was not taken up")
     linked_request_progress: str | None = Field(
         description="The progress of the request the complaint names, when known"
@@ -82,6 +90,8 @@ async def status_by_code(pool: asyncpg.Pool, raw_code: str, language: Language) 
     shown_response = row["response_text"] if row["responded_at"] is not None else None
     return ComplaintStatus(
         complaint_code=row["complaint_code"],
+        kind=row["kind"],
+        kind_text=words(KIND_WORDS, row["kind"], language) or row["kind"],
         category=row["category"],
         category_name=(names[1] if language == "en" else names[0]) or row["category"],
         status=row["status"],
@@ -93,6 +103,7 @@ async def status_by_code(pool: asyncpg.Pool, raw_code: str, language: Language) 
         opd=row["opd"],
         response_text=shown_response,
         responded_at=row["responded_at"],
+        extension_reason=row["extension_reason"],
         rejection_text=words(REJECTION_WORDS, row["rejection_reason"], language),
         linked_request_progress=row["linked_request_progress"],
         linked_request_progress_text=words(

@@ -48,6 +48,7 @@ async def decide_verification(
                 complaint_id=command.complaint_id,
                 complaint_code=row["complaint_code"],
                 category=row["category"],
+                kind=row["kind"],
                 verified_by=officer.subject,
                 verified_at=at,
             )
@@ -105,6 +106,7 @@ async def _reject(
         complaint_id=command.complaint_id,
         complaint_code=row["complaint_code"],
         category=row["category"],
+        kind=row["kind"],
         reason=reason or RejectionReason.NOT_A_COMPLAINT.value,
         note=command.note,
         duplicate_of=duplicate_of,

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mpp_complaints.domain.queue import is_overdue
 from mpp_complaints.store import complaints
@@ -21,11 +21,13 @@ from mpp_shared.auth import Principal
 class ComplaintPublic(BaseModel):
     id: uuid.UUID
     complaint_code: str
+    kind: str = Field(description="aspirasi, pengaduan or permintaan_informasi")
     category: str
     channel: str
     status: str
     anonymous: bool
     confidential: bool = False
+    publication_consent: bool = False
     tracking_code: str | None
     linked_request_progress: str | None = None
     linked_request_due_at: datetime | None = None
@@ -47,6 +49,10 @@ class ComplaintDetail(ComplaintPublic):
     responded_at: datetime | None
     reopen_count: int
     rejection_reason: str | None
+    extended_at: datetime | None = Field(
+        description="When a request for information's deadline was extended (once)"
+    )
+    extension_reason: str | None
     version: int
     updated_at: datetime
 
@@ -56,6 +62,7 @@ class ComplaintState(BaseModel):
 
     id: uuid.UUID
     complaint_code: str
+    kind: str
     category: str
     channel: str
     status: str
@@ -71,6 +78,9 @@ class ComplaintState(BaseModel):
     reopen_count: int
     rejection_reason: str | None
     duplicate_of: uuid.UUID | None
+    extended_at: datetime | None
+    extension_reason: str | None
+    publication_consent: bool
     version: int
     created_at: datetime
     updated_at: datetime

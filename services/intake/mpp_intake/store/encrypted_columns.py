@@ -26,8 +26,15 @@ def _phone(clear: Clear, row: Row) -> str | None:
     return clear["phone_enc"]
 
 
+def _subject_nik(clear: Clear, row: Row) -> str | None:
+    return clear["subject_nik_enc"]
+
+
 NIK_INDEX = BlindIndex("nik_index", context="nik", requires="nik_enc", source=_nik)
 PHONE_INDEX = BlindIndex("phone_index", context="phone", requires="phone_enc", source=_phone)
+SUBJECT_NIK_INDEX = BlindIndex(
+    "subject_nik_index", context="nik", requires="subject_nik_enc", source=_subject_nik
+)
 UUID_KEY = (("id", "uuid"),)
 
 REGISTRY = Registry(
@@ -53,6 +60,21 @@ REGISTRY = Registry(
                 Encrypted("phone_enc", "phone"),
             ),
             indexes=(NIK_INDEX,),
+        ),
+        # A village's report: the applicant as on an outreach entry, the person
+        # it concerns and the family card number.
+        EncryptedTable(
+            "population_reports",
+            key=UUID_KEY,
+            encrypted=(
+                Encrypted("nik_enc", "nik"),
+                Encrypted("name_enc", "name"),
+                Encrypted("phone_enc", "phone"),
+                Encrypted("subject_nik_enc", "subject_nik"),
+                Encrypted("subject_name_enc", "subject_name"),
+                Encrypted("kk_enc", "kk"),
+            ),
+            indexes=(NIK_INDEX, SUBJECT_NIK_INDEX),
         ),
         EncryptedTable(
             "citizen_signin_codes",

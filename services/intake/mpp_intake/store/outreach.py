@@ -1,8 +1,9 @@
 """SQL of outreach lists ("jemput bola") and their entries.
 
-A resident is on one workable entry per service at a time (open, visited,
-not_home): the unique index decides, at insert and when an entry goes back to
-a workable status.
+An uploaded list holds a resident on one workable entry per service at a
+time (open, visited, not_home): the unique index decides, at insert and when
+an entry goes back to a workable status. An entry may instead come from a
+village's report (`report_id`, store/population.py): those are always made.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import asyncpg
 from mpp_shared.transitions import Aggregate
 
 ENTRY_SELECT = """
-SELECT e.*, l.name AS list_name, v.name_id AS service_name_id, v.name_en AS service_name_en
+SELECT e.*, l.name AS list_name, r.kind AS report_kind, v.name_id AS service_name_id, v.name_en AS service_name_en
 FROM outreach_entries e
-JOIN outreach_lists l ON l.id = e.list_id
+LEFT JOIN outreach_lists l ON l.id = e.list_id
+LEFT JOIN population_reports r ON r.id = e.report_id
 LEFT JOIN catalog_services s ON s.code = e.service_code
 LEFT JOIN catalog_service_versions v ON v.code = s.code AND v.version = s.current_version
 """
@@ -36,8 +38,9 @@ WHERE ($1::text IS NULL OR e.desa_code = $1)
   AND ($3::text IS NULL OR e.status = $3)
   AND ($4::text IS NULL OR e.service_code = $4)
   AND ($5::uuid IS NULL OR e.list_id = $5)
-ORDER BY e.created_at, e.list_id, e.line
-LIMIT $6 OFFSET $7
+  AND ($6::uuid IS NULL OR e.report_id = $6)
+ORDER BY e.created_at, e.list_id, e.line, e.id
+LIMIT $7 OFFSET $8
 """
 )
 INSERT_LIST = """
@@ -58,7 +61,8 @@ FROM unnest($3::uuid[], $4::int[], $5::text[], $6::bytea[], $7::bytea[], $8::tex
             $9::bytea[], $10::text[], $11::bytea[], $12::text[], $13::text[], $14::text[])
     AS u(id, line, desa_code, nik_enc, nik_index, nik_masked, name_enc, name_masked,
          phone_enc, phone_masked, address, service_code)
-ON CONFLICT (nik_index, service_code) WHERE status IN ('open', 'visited', 'not_home')
+ON CONFLICT (nik_index, service_code)
+    WHERE status IN ('open', 'visited', 'not_home') AND list_id IS NOT NULL
 DO NOTHING
 RETURNING line
 """
@@ -138,6 +142,7 @@ async def entry_page(
     status: str | None,
     service_code: str | None,
     list_id: uuid.UUID | None,
+    report_id: uuid.UUID | None = None,
     limit: int,
     offset: int,
 ) -> list[asyncpg.Record]:
@@ -145,7 +150,15 @@ async def entry_page(
     `total` of rows matching."""
     return list(
         await conn.fetch(
-            ENTRY_PAGE, desa_code, kecamatan_code, status, service_code, list_id, limit, offset
+            ENTRY_PAGE,
+            desa_code,
+            kecamatan_code,
+            status,
+            service_code,
+            list_id,
+            report_id,
+            limit,
+            offset,
         )
     )
 

@@ -23,6 +23,11 @@ ORDER BY application_id, at, id
 OUTREACH = """
 SELECT * FROM outreach_entries WHERE nik_index = ANY($1::bytea[]) ORDER BY created_at, id
 """
+POPULATION = """
+SELECT * FROM population_reports
+WHERE nik_index = ANY($1::bytea[]) OR subject_nik_index = ANY($1::bytea[])
+ORDER BY reported_at, id
+"""
 SIGNIN_CODES = """
 SELECT * FROM citizen_signin_codes WHERE nik_index = ANY($1::bytea[]) ORDER BY created_at, id
 """
@@ -36,7 +41,7 @@ WHERE application_id = ANY($1::uuid[]) OR draft_id = ANY($2::uuid[])
 ORDER BY uploaded_at, id
 """
 # Unfinished: an application still active (not rejected, not picked up); an
-# outreach entry still being worked.
+# outreach entry still being worked; a village's report not followed up.
 CORRECT_APPLICATIONS = """
 UPDATE applications SET phone_enc = coalesce($2, phone_enc), email_enc = coalesce($3, email_enc),
     version = version + 1, updated_at = $4
@@ -47,6 +52,12 @@ CORRECT_OUTREACH = """
 UPDATE outreach_entries SET phone_enc = $2, phone_masked = $3, version = version + 1,
     updated_at = $4
 WHERE nik_index = ANY($1::bytea[]) AND status IN ('open', 'visited', 'not_home')
+RETURNING id
+"""
+# A village's report not followed up yet: the applicant's phone.
+CORRECT_POPULATION = """
+UPDATE population_reports SET phone_enc = $2, phone_masked = $3
+WHERE nik_index = ANY($1::bytea[]) AND followed_up_at IS NULL
 RETURNING id
 """
 INSERT_REQUEST = """
@@ -74,6 +85,8 @@ async def found_by_nik(
         "application": applications,
         "application_step": list(await conn.fetch(TIMELINE, application_ids)),
         "outreach_entry": list(await conn.fetch(OUTREACH, indexes)),
+        # Reports naming the resident as the applicant or as the person concerned.
+        "population_report": list(await conn.fetch(POPULATION, indexes)),
         "signin_code": list(await conn.fetch(SIGNIN_CODES, indexes)),
         "citizen_session": list(await conn.fetch(SESSIONS, indexes)),
         "online_draft": drafts,
@@ -102,6 +115,17 @@ async def correct_outreach(
     at: datetime,
 ) -> list[uuid.UUID]:
     rows = await conn.fetch(CORRECT_OUTREACH, list(nik_indexes), phone_enc, phone_masked, at)
+    return [r["id"] for r in rows]
+
+
+async def correct_population(
+    conn: asyncpg.Connection,
+    nik_indexes: Sequence[bytes],
+    *,
+    phone_enc: bytes,
+    phone_masked: str,
+) -> list[uuid.UUID]:
+    rows = await conn.fetch(CORRECT_POPULATION, list(nik_indexes), phone_enc, phone_masked)
     return [r["id"] for r in rows]
 
 

@@ -21,6 +21,12 @@
   notes go; the entry keeps its desa, service, status, dates and the
   application it became. The `outreach.apply` audit detail (tracking code)
   is emptied.
+- `population_reports`, `RETENTION_POPULATION_DAYS` after the report was
+  closed (followed up: a visit recorded or an entry applied for): the KK
+  number, the applicant's and the concerned person's NIK, name and phone,
+  and the note go; the report keeps its kind, desa, dates, services, papers'
+  codes, deadline and escalation (what the kecamatan's figures count). Its
+  outreach entries follow their own period above.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ DRAFTS = "online_drafts"
 SESSIONS = "citizen_sessions"
 CODES = "signin_codes"
 OUTREACH = "outreach_entries"
+POPULATION = "population_reports"
 
 FINAL_STEPS = ("rejected", "picked_up", "cancelled", "uncollected")
 _FINAL = "(a.status = 'rejected' OR a.progress IN ('picked_up', 'cancelled', 'uncollected'))"
@@ -134,6 +141,22 @@ WHERE id = ANY($1::text[]::uuid[]) AND personal_data_erased_at IS NULL
 RETURNING id::text AS id
 """
 
+POPULATION_DUE = """
+SELECT id::text AS id FROM population_reports
+WHERE personal_data_erased_at IS NULL AND followed_up_at IS NOT NULL AND followed_up_at <= $1
+ORDER BY followed_up_at LIMIT $2 FOR UPDATE SKIP LOCKED
+"""
+POPULATION_ERASE = f"""
+UPDATE population_reports SET kk_enc = NULL, kk_masked = '{ERASED}',
+    subject_name_enc = NULL, subject_name_masked = NULL,
+    subject_nik_enc = NULL, subject_nik_index = NULL, subject_nik_masked = NULL,
+    nik_enc = NULL, nik_index = NULL, nik_masked = '{ERASED}',
+    name_enc = NULL, name_masked = '{ERASED}', phone_enc = NULL, phone_masked = NULL,
+    note = NULL, personal_data_erased_at = $2
+WHERE id = ANY($1::text[]::uuid[]) AND personal_data_erased_at IS NULL
+RETURNING id::text AS id
+"""
+
 
 def _papers_eraser(settings: IntakeSettings, cipher: FieldCipher) -> EraseFn:
     async def erase(conn: asyncpg.Connection, ids: list[str], now: datetime) -> int:
@@ -191,6 +214,12 @@ def kinds(settings: IntakeSettings, cipher: FieldCipher) -> list[Kind]:
             OUTREACH_ERASE,
             audit_target="outreach_entry",
             audit_where=detail_sets("tracking_code"),
+        ),
+        Kind(
+            POPULATION,
+            settings.retention_population_days * days,
+            POPULATION_DUE,
+            POPULATION_ERASE,
         ),
     ]
 
@@ -259,6 +288,19 @@ async def holdings(
                 e["updated_at"] if closed else None,
                 ("entri jemput bola masih dikerjakan", "the outreach entry is still being worked"),
                 erased=e["personal_data_erased_at"] is not None,
+            )
+        )
+    for r in found.get("population_report", []):
+        result.append(
+            Holding(
+                POPULATION,
+                str(r["id"]),
+                r["followed_up_at"],
+                (
+                    "laporan kependudukan desa belum ditindaklanjuti",
+                    "the village's report has not been followed up yet",
+                ),
+                erased=r["personal_data_erased_at"] is not None,
             )
         )
     return result

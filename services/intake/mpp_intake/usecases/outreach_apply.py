@@ -1,6 +1,8 @@
 """An outreach entry turned into an application at the desa, in one step: the
 application is submitted as at any counter (same refusals) and the entry
-becomes `applied` with its tracking code, in one transaction."""
+becomes `applied` with its tracking code, in one transaction. An entry made
+from a village's report ends the report's follow-up deadline, and the papers
+the family holds stand for the papers handed in unless the officer names them."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from mpp_intake.domain.applications import (
     unreachable_on,
 )
 from mpp_intake.domain.outreach import EntryStatus
-from mpp_intake.store import outreach
+from mpp_intake.store import catalog, outreach, population
 from mpp_intake.usecases.application_views import ApplicationPublic
 from mpp_intake.usecases.history import SOURCE
 from mpp_intake.usecases.outreach_entries import desa_of
@@ -78,7 +80,7 @@ async def apply_from_entry(
             settings=settings,
             cipher=cipher,
             officer=officer,
-            command=_application(row, command, cipher),
+            command=_application(row, command, cipher, await _papers_held(conn, row)),
             language=language,
         )
         await outreach.mark_applied(
@@ -88,6 +90,8 @@ async def apply_from_entry(
             tracking_code=answer.tracking_code,
             at=now,
         )
+        if row["report_id"] is not None:
+            await population.mark_followed_up(conn, row["report_id"], now)
         await finish_transition(
             conn,
             officer,
@@ -108,14 +112,29 @@ async def apply_from_entry(
     return answer
 
 
+async def _papers_held(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[str, ...]:
+    """The papers the family already holds (a report's entry) that the
+    entry's service takes; the others belong to another service of the report."""
+    if not row["papers_held"]:
+        return ()
+    service = await catalog.current_service_cached(conn, row["service_code"])
+    if service is None:
+        return ()
+    return tuple(p for p in row["papers_held"] if not service.unknown_documents((p,)))
+
+
 def _application(
-    row: asyncpg.Record, command: ApplyFromEntry, cipher: FieldCipher
+    row: asyncpg.Record,
+    command: ApplyFromEntry,
+    cipher: FieldCipher,
+    papers_held: tuple[str, ...] = (),
 ) -> SubmitApplication:
     """The application of the entry's resident, through the desa channel. The
     entry's values were checked on upload with the rules of a counter; what
     can still be wrong is the officer's preferred channel without its contact,
     refused as the counter's request validation refuses it (a rule of the
-    whole request, hence the field `body`)."""
+    whole request, hence the field `body`). The papers handed in are the
+    officer's, or when the officer names none, those the family holds."""
     phone = command.phone
     if phone is None and row["phone_enc"] is not None:
         phone = cipher.decrypt(row["phone_enc"], context="phone")
@@ -126,7 +145,7 @@ def _application(
         raise Invalid.field("body", "preferred_channel_without_contact", message_id, message_en)
     return SubmitApplication(
         service_code=row["service_code"],
-        documents=command.documents,
+        documents=command.documents or papers_held,
         nik=cipher.decrypt(row["nik_enc"], context="nik"),
         full_name=cipher.decrypt(row["name_enc"], context="name"),
         phone=phone,

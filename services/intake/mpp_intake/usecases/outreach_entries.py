@@ -14,13 +14,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mpp_intake.domain import outreach as rules
 from mpp_intake.domain.outreach import EntryStatus, Outcome
-from mpp_intake.store import outreach
+from mpp_intake.store import outreach, population
 from mpp_intake.usecases.history import SOURCE
 from mpp_shared import clock
 from mpp_shared.auth import Principal, Role
@@ -40,9 +41,19 @@ class FollowUp(BaseModel):
 
 class OutreachEntryPublic(BaseModel):
     id: uuid.UUID
-    list_id: uuid.UUID
-    list_name: str
-    line: int
+    origin: Literal["list", "report"] = Field(
+        description="Where it came from: an uploaded list (`list_id`) or a desa's report "
+        "of a birth, death or move (`report_id`)"
+    )
+    list_id: uuid.UUID | None
+    list_name: str | None
+    line: int | None
+    report_id: uuid.UUID | None
+    report_kind: str | None
+    papers_held: list[str] = Field(
+        description="Papers the family already holds (from the report): pre-filled as handed "
+        "in when the entry becomes an application"
+    )
     desa_code: str
     kecamatan_code: str
     nik_masked: str
@@ -130,9 +141,13 @@ def entry_answer(row: asyncpg.Record, language: Language) -> OutreachEntryPublic
     service_name = row["service_name_en"] if language == "en" else row["service_name_id"]
     return OutreachEntryPublic(
         id=row["id"],
+        origin="report" if row["report_id"] is not None else "list",
         list_id=row["list_id"],
         list_name=row["list_name"],
         line=row["line"],
+        report_id=row["report_id"],
+        report_kind=row["report_kind"],
+        papers_held=list(row["papers_held"]),
         desa_code=row["desa_code"],
         kecamatan_code=row["kecamatan_code"],
         nik_masked=row["nik_masked"],
@@ -244,6 +259,8 @@ async def record_follow_up(
             await outreach.record_follow_up(
                 conn, entry_id, status=command.outcome.value, follow_up=follow_up, at=now
             )
+            if row["report_id"] is not None:
+                await population.mark_followed_up(conn, row["report_id"], now)
             await finish_transition(
                 conn,
                 officer,

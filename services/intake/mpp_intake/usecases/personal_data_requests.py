@@ -213,7 +213,11 @@ def subject_of(
 
 
 def own_records(cipher: FieldCipher, found: Mapping[str, Sequence[asyncpg.Record]]) -> list[Record]:
-    at_column = {"application_step": "at", "uploaded_paper": "uploaded_at"}
+    at_column = {
+        "application_step": "at",
+        "uploaded_paper": "uploaded_at",
+        "population_report": "reported_at",
+    }
     return [
         record(kind, row, clear=_opened(cipher, row), at_column=at_column.get(kind, "created_at"))
         for kind, rows in found.items()
@@ -368,14 +372,16 @@ async def _correct_own(
     command: DataRequest,
     at: datetime,
 ) -> ServiceCorrection:
-    """The new phone / e-mail in the resident's unfinished applications and
-    outreach entries, encrypted (no index is kept of them at intake)."""
+    """The new phone / e-mail in the resident's unfinished applications,
+    outreach entries and village reports (as their applicant), encrypted (no
+    index is kept of them at intake)."""
     phone_enc = cipher.encrypt(command.new_phone, context="phone") if command.new_phone else None
     email_enc = cipher.encrypt(command.new_email, context="email") if command.new_email else None
     applications = await personal_data.correct_applications(
         conn, nik_indexes, phone_enc=phone_enc, email_enc=email_enc, at=at
     )
     entries: list[uuid.UUID] = []
+    reports: list[uuid.UUID] = []
     if command.new_phone and phone_enc is not None:
         entries = await personal_data.correct_outreach(
             conn,
@@ -384,9 +390,19 @@ async def _correct_own(
             phone_masked=mask_phone(command.new_phone),
             at=at,
         )
+        reports = await personal_data.correct_population(
+            conn,
+            nik_indexes,
+            phone_enc=cipher.encrypt(command.new_phone, context="phone"),
+            phone_masked=mask_phone(command.new_phone),
+        )
     return ServiceCorrection(
         service=SERVICE,
-        corrected={"application": len(applications), "outreach_entry": len(entries)},
+        corrected={
+            "application": len(applications),
+            "outreach_entry": len(entries),
+            "population_report": len(reports),
+        },
     )
 
 

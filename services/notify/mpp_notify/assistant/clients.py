@@ -101,6 +101,7 @@ class ServiceClients:
         phone: str,
         language: str,
         message_id: str,
+        kind: str = "pengaduan",
     ) -> dict[str, Any]:
         token = mint_purpose_token(
             CHANNEL_TOKEN, self.channel_token_key, subject=CHANNEL_SUBJECT, ttl_seconds=120
@@ -110,6 +111,7 @@ class ServiceClients:
             "tracking_code": tracking_code,
             "phone": phone,
             "language": language,
+            "kind": kind,
         }
         found = await self._call(
             "POST",

@@ -5,7 +5,10 @@ needs (catalog, tracking state, a filed complaint) and asks here for the words.
 Greeting or anything unknown -> the numbered menu of the current catalog;
 a number -> that service's papers, fee, working days and points;
 "status <tracking code>" -> the public tracking state and the next step;
-"pengaduan <text> [tracking code]" -> a complaint, answered with its code;
+"pengaduan <text> [tracking code]" -> a complaint, "aspirasi <text>" -> a
+suggestion, "tanya <text>" / "informasi <text>" -> a request for
+information: each filed with complaints and answered with its code and what
+happens next for that kind;
 "online" -> the link of the online application; "english" / "bahasa" switch
 the language. Bahasa Indonesia unless the sender asked for English."""
 
@@ -20,6 +23,15 @@ Language = Literal["id", "en"]
 Kind = Literal["menu", "service", "status", "complaint", "online", "language"]
 
 COMPLAINT_WORDS = ("pengaduan", "aduan", "complaint", "keluhan")
+ASPIRATION_WORDS = ("aspirasi", "saran", "usul", "usulan", "suggestion")
+INFORMATION_WORDS = ("tanya", "informasi", "pertanyaan", "question")
+# The kind of report (complaints' `kind`) each first word files.
+ReportKind = Literal["aspirasi", "pengaduan", "permintaan_informasi"]
+REPORT_WORDS: dict[str, ReportKind] = {
+    **dict.fromkeys(COMPLAINT_WORDS, "pengaduan"),
+    **dict.fromkeys(ASPIRATION_WORDS, "aspirasi"),
+    **dict.fromkeys(INFORMATION_WORDS, "permintaan_informasi"),
+}
 STATUS_WORDS = ("status", "cek", "lacak", "track")
 MIN_COMPLAINT_LENGTH = 10
 
@@ -31,6 +43,7 @@ class Intent:
     code: str | None = None  # a tracking code (status, or the complaint's optional one)
     text: str | None = None  # the complaint's words
     language: Language | None = None  # for kind "language"
+    report_kind: ReportKind = "pengaduan"  # for kind "complaint": what is filed
 
 
 def understand(text: str | None) -> Intent:
@@ -46,9 +59,11 @@ def understand(text: str | None) -> Intent:
         return Intent("service", number=int(lowered))
     if first in STATUS_WORDS:
         return Intent("status", code=codes.normalise(rest) if rest.strip() else None)
-    if first in COMPLAINT_WORDS:
+    if first in REPORT_WORDS:
         said = words[len(first) :].strip()
-        return Intent("complaint", text=said, code=_trailing_code(said))
+        return Intent(
+            "complaint", text=said, code=_trailing_code(said), report_kind=REPORT_WORDS[first]
+        )
     if lowered in ("online", "daftar online", "ajukan online"):
         return Intent("online")
     return Intent("menu")
@@ -91,9 +106,13 @@ def menu(services: list[dict[str, Any]], language: Language, *, greet: bool = Tr
             language,
             "Ketik *status <kode pelacakan>* untuk cek permohonan, "
             "*pengaduan <isi pengaduan>* untuk menyampaikan pengaduan, "
+            "*aspirasi <saran Anda>* untuk menyampaikan saran atau usulan, "
+            "*tanya <pertanyaan Anda>* untuk meminta informasi publik, "
             "*online* untuk mengajukan permohonan secara online. Type *english* for English.",
             "Type *status <tracking code>* to follow a request, "
             "*pengaduan <your complaint>* to file a complaint, "
+            "*aspirasi <your suggestion>* to send a suggestion or proposal, "
+            "*tanya <your question>* to request public information, "
             "*online* to apply online. Ketik *bahasa* untuk Bahasa Indonesia.",
         ),
     ]
@@ -166,6 +185,53 @@ def status_invalid(code: str, language: Language) -> str:
         f"Kode pelacakan {code} tidak sah. Periksa kembali penulisannya.",
         f"The tracking code {code} is not valid. Check how it was typed.",
     )
+
+
+def report_too_short(kind: ReportKind, language: Language) -> str:
+    """How to write a report of `kind` (a complaint's words for a complaint)."""
+    if kind == "aspirasi":
+        return _t(
+            language,
+            "Tuliskan saran Anda setelah kata *aspirasi*, minimal 10 huruf, contoh: "
+            "aspirasi mohon loket dibuka juga hari Sabtu.",
+            "Write your suggestion after the word *aspirasi*, at least 10 letters, e.g. "
+            "aspirasi please open the counters on Saturdays too.",
+        )
+    if kind == "permintaan_informasi":
+        return _t(
+            language,
+            "Tuliskan pertanyaan Anda setelah kata *tanya*, minimal 10 huruf, contoh: "
+            "tanya berapa anggaran pelayanan MPP tahun ini?",
+            "Write your question after the word *tanya*, at least 10 letters, e.g. "
+            "tanya what is the MPP's service budget this year?",
+        )
+    return complaint_too_short(language)
+
+
+def report_filed(kind: ReportKind, complaint_code: str, status_url: str, language: Language) -> str:
+    """The code of the filed report and what happens next for its kind."""
+    if kind == "aspirasi":
+        return _t(
+            language,
+            f"Aspirasi Anda sudah kami terima dengan kode {complaint_code}. Aspirasi "
+            "diteruskan ke OPD terkait dan jawabannya kami kirim ke nomor ini. "
+            f"Ikuti perkembangannya: {status_url}",
+            f"We have received your suggestion under the code {complaint_code}. It goes to "
+            "the responsible agency and we will send its answer to this number. "
+            f"Follow it here: {status_url}",
+        )
+    if kind == "permintaan_informasi":
+        return _t(
+            language,
+            f"Permintaan informasi Anda sudah kami terima dengan kode {complaint_code}. "
+            "Jawaban paling lambat 10 hari kerja; bila perlu diperpanjang sekali 7 hari kerja "
+            f"dan Anda diberi tahu alasannya. Ikuti perkembangannya: {status_url}",
+            f"We have received your request for information under the code {complaint_code}. "
+            "It will be answered within 10 working days; if more time is needed it is "
+            "extended once by 7 working days and you are told why. "
+            f"Follow it here: {status_url}",
+        )
+    return complaint_filed(complaint_code, status_url, language)
 
 
 def complaint_too_short(language: Language) -> str:

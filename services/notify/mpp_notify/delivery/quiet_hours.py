@@ -19,6 +19,7 @@ URGENT_TYPES = frozenset(
         "mpp.application.resubmitted.v1",
         "mpp.complaint.filed.v1",
         "mpp.complaint.escalated.v1",
+        "mpp.population.follow_up_overdue.v1",
     }
 )
 

@@ -20,7 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from mpp_shared.errors import Language
 from mpp_shared.events.envelope import registered_types
-from mpp_shared.events.schemas import ComplaintEscalatedV1
+from mpp_shared.events.schemas import ComplaintEscalatedV1, PopulationFollowUpOverdueV1
 from mpp_shared.wording import in_wib, long_date, time_words
 
 Channel = Literal["sms", "whatsapp", "email"]
@@ -28,12 +28,15 @@ CHANNELS: tuple[Channel, ...] = get_args(Channel)
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 # For the supervisor's desk, not a citizen.
 ESCALATION = ComplaintEscalatedV1.event_type
+# For the kecamatan's supervisor: a village's report not followed up in time.
+POPULATION_OVERDUE = PopulationFollowUpOverdueV1.event_type
+FOR_OFFICERS = frozenset({ESCALATION, POPULATION_OVERDUE})
 
 
 def template_event_types() -> list[str]:
-    """Event types with templates: every citizen-facing type, plus the escalation."""
+    """Event types with templates: every citizen-facing type, plus the officers' e-mails."""
     found = {t for t, model in registered_types().items() if model.citizen_facing}
-    return sorted(found | {ESCALATION})
+    return sorted(found | FOR_OFFICERS)
 
 
 def effective_language(language: str) -> Language:

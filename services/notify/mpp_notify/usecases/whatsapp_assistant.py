@@ -14,7 +14,8 @@ window the message just opened.
 Per sender: the conversation (language, last menu) expires after
 ASSISTANT_IDLE_MINUTES; past ASSISTANT_MESSAGES_PER_HOUR messages are kept
 (and deduplicated) but not answered; ASSISTANT_COMPLAINTS_PER_DAY complaints
-at most (complaints itself has no per-address limit for this channel)."""
+at most, of every kind (complaints itself has no per-address limit for this
+channel). A report filed here never carries a publication consent."""
 
 from __future__ import annotations
 
@@ -200,8 +201,9 @@ class Assistant:
         said = intent.text or ""
         if intent.code:
             said = said.rsplit(maxsplit=1)[0] if len(said.split()) > 1 else ""
+        kind = intent.report_kind
         if len(said) < words.MIN_COMPLAINT_LENGTH:
-            return Answer(words.complaint_too_short(language), "complaint_refused", language)
+            return Answer(words.report_too_short(kind, language), "complaint_refused", language)
         since = self.now() - timedelta(days=1)
         filed_today = await inbound_messages.count_since(
             pool, self.sender_indexes(message.sender), since, "complaint"
@@ -215,13 +217,14 @@ class Assistant:
                 phone=message.sender,
                 language=language,
                 message_id=message.message_id,
+                kind=kind,
             )
         except (Refused, NotFoundThere):
-            return Answer(words.complaint_too_short(language), "complaint_refused", language)
+            return Answer(words.report_too_short(kind, language), "complaint_refused", language)
         code = str(filed["complaint_code"])
         status_url = f"{self.settings.public_complaints_url.rstrip('/')}/complaints/status/{code}"
         return Answer(
-            words.complaint_filed(code, status_url, language),
+            words.report_filed(kind, code, status_url, language),
             "complaint",
             language,
             menu=menu,

@@ -35,7 +35,9 @@ from mpp_shared.events.envelope import CloudEvent, registered_types
 from mpp_shared.events.topics import Topic
 
 # The streams notify consumes (handlers.CONSUMED_TOPICS); only their events reach the journal.
-SUBSCRIBABLE_TOPICS = frozenset({Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.COMPLAINTS, Topic.SLA})
+SUBSCRIBABLE_TOPICS = frozenset(
+    {Topic.APPLICATIONS, Topic.DOCUMENTS, Topic.COMPLAINTS, Topic.SLA, Topic.POPULATION}
+)
 WILDCARD = ".*"
 
 

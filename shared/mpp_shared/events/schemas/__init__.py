@@ -28,6 +28,7 @@ from mpp_shared.events.schemas.citizen import ContactChannel, Language
 from mpp_shared.events.schemas.complaints import (
     ComplaintAssignedV1,
     ComplaintClosedV1,
+    ComplaintDeadlineExtendedV1,
     ComplaintEscalatedV1,
     ComplaintEvent,
     ComplaintFiledV1,
@@ -55,6 +56,14 @@ from mpp_shared.events.schemas.notifications import (
     NotificationEvent,
     NotificationRecordedV1,
 )
+from mpp_shared.events.schemas.population import (
+    PeriodFigures,
+    PopulationEvent,
+    PopulationFollowUpOverdueV1,
+    PopulationKind,
+    PopulationPeriodReportedV1,
+    PopulationReportedV1,
+)
 from mpp_shared.events.schemas.signin import CitizenEvent, SignInCodeRequestedV1
 from mpp_shared.events.schemas.sla import SlaBreachedV1, SlaEvent, SlaWarningV1
 
@@ -70,6 +79,7 @@ __all__ = [
     "CitizenEvent",
     "ComplaintAssignedV1",
     "ComplaintClosedV1",
+    "ComplaintDeadlineExtendedV1",
     "ComplaintEscalatedV1",
     "ComplaintEvent",
     "ComplaintFiledV1",
@@ -95,6 +105,12 @@ __all__ = [
     "NotificationDeliveredV1",
     "NotificationEvent",
     "NotificationRecordedV1",
+    "PeriodFigures",
+    "PopulationEvent",
+    "PopulationFollowUpOverdueV1",
+    "PopulationKind",
+    "PopulationPeriodReportedV1",
+    "PopulationReportedV1",
     "SignInCodeRequestedV1",
     "SlaBreachedV1",
     "SlaEvent",

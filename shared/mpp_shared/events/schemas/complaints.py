@@ -1,6 +1,8 @@
 """Events of `mpp.complaints`, published by complaints: a complaint filed,
-verified or rejected, assigned to an OPD, responded to, closed, reopened, and
-escalated when a step's deadline passed."""
+verified or rejected, assigned to an OPD, responded to, closed, reopened,
+escalated when a step's deadline passed, and the answer deadline of a
+request for information extended. Each names the report's `kind`
+(aspirasi, pengaduan, permintaan_informasi)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from mpp_shared.events.envelope import EventData
 from mpp_shared.events.schemas.citizen import Language
 from mpp_shared.events.topics import Topic
 
+ReportKind = Literal["aspirasi", "pengaduan", "permintaan_informasi"]
+
 
 class ComplaintEvent(EventData):
     """Fields every complaint event starts with (the base itself is not published)."""
@@ -23,6 +27,9 @@ class ComplaintEvent(EventData):
     complaint_id: uuid.UUID
     complaint_code: str
     category: str
+    # What the citizen sent (SP4N-LAPOR!); events written before kinds existed
+    # were all complaints.
+    kind: ReportKind = "pengaduan"
 
 
 # Models without a docstring: a model's docstring is its description in the
@@ -117,7 +124,21 @@ class ComplaintEscalatedV1(ComplaintEvent):
     event_type = "mpp.complaint.escalated.v1"
 
     status: str
-    step: Literal["verification", "follow_up"]
+    step: Literal["verification", "follow_up", "information"]
     opd: str | None = None
     due_at: datetime
     escalated_at: datetime
+
+
+class ComplaintDeadlineExtendedV1(ComplaintEvent):
+    """A request for information's answer deadline extended, once, with the
+    reason the requester is told."""
+
+    event_type = "mpp.complaint.deadline_extended.v1"
+    citizen_facing = True
+
+    reason: str
+    previous_due_at: datetime
+    due_at: datetime
+    extended_by: str
+    extended_at: datetime

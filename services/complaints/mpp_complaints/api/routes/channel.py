@@ -1,5 +1,6 @@
-"""Complaints relayed by a citizen channel (notify's WhatsApp assistant) on a
-resident's behalf: a `channel` token, no per-address limit (the channel
+"""Reports (of any kind) relayed by a citizen channel (notify's WhatsApp
+assistant) on a resident's behalf; never a publication consent (the channel
+does not ask for one): a `channel` token, no per-address limit (the channel
 limits each sender itself), Idempotency-Key (the inbound message id)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mpp_complaints.api.deps import Settings
 from mpp_complaints.api.schemas import ComplaintCreate, ComplaintPublic
+from mpp_complaints.domain.complaints import ReportKind
 from mpp_complaints.usecases import filing
 from mpp_shared import contacts
 from mpp_shared.auth import Principal, Role
@@ -33,6 +35,7 @@ class RelayedComplaint(BaseModel):
     language: Literal["id", "en"] = "id"
     channel: Literal["whatsapp"] = "whatsapp"
     category: str = Field(default="pelayanan", max_length=40)
+    kind: ReportKind = "pengaduan"
 
     @field_validator("phone")
     @classmethod
@@ -44,7 +47,8 @@ class RelayedComplaint(BaseModel):
     "",
     status_code=201,
     response_model=ComplaintPublic,
-    summary="File a complaint relayed by a citizen channel (the WhatsApp assistant)",
+    summary="File a report (aspirasi, pengaduan, permintaan_informasi) relayed by a citizen "
+    "channel (the WhatsApp assistant)",
 )
 async def file_relayed_complaint(
     body: RelayedComplaint,
@@ -56,6 +60,7 @@ async def file_relayed_complaint(
 ) -> Any:
     try:
         complaint = ComplaintCreate(
+            kind=body.kind,
             category=body.category,
             description=body.description,
             channel=body.channel,

@@ -26,7 +26,8 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
     status_code=201,
     response_model=ComplaintPublic,
     dependencies=[PUBLIC],
-    summary="File a complaint (pengaduan), anonymously if wished",
+    summary="File a report: a complaint (pengaduan, the default), a suggestion (aspirasi) or a "
+    "request for information (permintaan_informasi), anonymously if wished",
     responses={429: {"description": "Too many complaints from this client (Retry-After)"}},
 )
 async def file_complaint(

@@ -20,12 +20,13 @@ from mpp_complaints.api.lifecycle_schemas import (
     Assignment,
     Closure,
     ComplaintState,
+    Extension,
     Progress,
     Reopening,
     Response,
     Verification,
 )
-from mpp_complaints.usecases import assignment, closing, handling, verification
+from mpp_complaints.usecases import assignment, closing, extension, handling, verification
 from mpp_shared.web import PoolDep
 from mpp_shared.web.auth import PUBLIC
 
@@ -99,6 +100,28 @@ async def respond(
         complaint_id=complaint_id, text=body.text, expected_version=body.expected_version
     )
     return await handling.respond(pool, command, handler=handler, settings=settings)
+
+
+@router.post(
+    "/{complaint_id}/extension",
+    response_model=ComplaintState,
+    summary="Extend a request for information's answer deadline once (UU 14/2008), with a "
+    "reason the requester is told",
+    description="By INFORMATION_EXTENSION_DAYS working days (7) from the running deadline. "
+    "409 when the report is not a request for information waiting for its answer, its "
+    "deadline was extended before or has passed; 422 without a reason.",
+)
+async def extend(
+    complaint_id: uuid.UUID,
+    body: Extension,
+    pool: PoolDep,
+    officer: ComplaintOfficer,
+    settings: Settings,
+) -> Any:
+    command = extension.ExtendDeadline(
+        complaint_id=complaint_id, reason=body.reason, expected_version=body.expected_version
+    )
+    return await extension.extend_deadline(pool, command, officer=officer, settings=settings)
 
 
 @router.post(

@@ -1,7 +1,8 @@
 """The complaints service's public pages (server-rendered, no script,
 Bahasa Indonesia unless `?lang=en` or the browser prefers English):
 
-- /complaints/new: the complaint form (GET), filed (POST, an ordinary HTML
+- /complaints/new: the form of a report of any kind (aspirasi, pengaduan,
+  permintaan informasi; GET), filed (POST, an ordinary HTML
   form) through the same use case, validation and rate limit as
   POST /v1/complaints (channel web); 303 to the status page, or the form again
   (422) with each error next to its field;
@@ -22,7 +23,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mpp_complaints.api import ratelimit
-from mpp_complaints.api.complaint_form import FIELDS, kept_values, read_form, refusal_errors
+from mpp_complaints.api.complaint_form import (
+    FIELDS,
+    KIND_CHOICES,
+    kept_values,
+    read_form,
+    refusal_errors,
+)
 from mpp_complaints.api.deps import Settings
 from mpp_complaints.usecases import categories, filing, status
 from mpp_shared import codes
@@ -44,7 +51,7 @@ def _lang_query(request: Request) -> str:
     return f"?lang={asked}" if asked in ("id", "en") else ""
 
 
-def _render(
+def render_page(
     request: Request,
     template: str,
     *,
@@ -71,11 +78,12 @@ async def _form_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     active = await categories.list_categories(pool)
-    return _render(
+    return render_page(
         request,
         "complaint_new.html",
         status_code=status_code,
         categories=active,
+        kinds=KIND_CHOICES,
         values=values or kept_values({}),
         errors=errors or {},
     )
@@ -83,7 +91,7 @@ async def _form_page(
 
 def _too_many(request: Request, refusal: TooManyRequests) -> HTMLResponse:
     language = page_language(request)
-    return _render(
+    return render_page(
         request,
         "complaint_message.html",
         status_code=429,
@@ -103,6 +111,7 @@ async def file_from_form(
     request: Request,
     pool: PoolDep,
     settings: Settings,
+    kind: FormField = "",
     category: FormField = "",
     description: FormField = "",
     tracking_code: FormField = "",
@@ -111,9 +120,10 @@ async def file_from_form(
     reporter_name: FormField = "",
     phone: FormField = "",
     email: FormField = "",
+    publication_consent: FormField = "",
 ) -> Response:
-    typed = (category, description, tracking_code, anonymous, confidential, reporter_name)
-    given = dict(zip(FIELDS, (*typed, phone, email), strict=True))
+    typed = (kind, category, description, tracking_code, anonymous, confidential, reporter_name)
+    given = dict(zip(FIELDS, (*typed, phone, email, publication_consent), strict=True))
     language = page_language(request)
     reading = read_form(given, language)
     values = {k: v[:FIELD_LIMIT] if isinstance(v, str) else v for k, v in reading.values.items()}
@@ -142,11 +152,11 @@ async def file_from_form(
 @router.get("/complaints/status", response_class=HTMLResponse)
 async def status_form(request: Request, code: str | None = None) -> Response:
     if code is None:
-        return _render(request, "complaint_lookup.html", code="", message=None)
+        return render_page(request, "complaint_lookup.html", code="", message=None)
     wanted = codes.normalise(code)[:40]
     if not wanted:
         language = page_language(request)
-        return _render(
+        return render_page(
             request,
             "complaint_lookup.html",
             status_code=422,
@@ -166,11 +176,11 @@ async def status_page(code: str, request: Request, pool: PoolDep) -> HTMLRespons
     try:
         found = await status.status_by_code(pool, code[:40], language)
     except NotFound as unknown:
-        return _render(
+        return render_page(
             request,
             "complaint_lookup.html",
             status_code=404,
             code=codes.normalise(code)[:40],
             message=unknown.message_en if language == "en" else unknown.message_id,
         )
-    return _render(request, "complaint_status.html", s=found)
+    return render_page(request, "complaint_status.html", s=found)

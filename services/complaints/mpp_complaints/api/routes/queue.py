@@ -10,7 +10,15 @@ from fastapi import APIRouter, Query
 
 from mpp_complaints.api.deps import OfficerOrOpd
 from mpp_complaints.domain.complaints import CHANNELS, OPD_CODE
-from mpp_complaints.domain.queue import STATUSES, QueueFilter, Sort, parse_channel, parse_statuses
+from mpp_complaints.domain.kinds import KINDS
+from mpp_complaints.domain.queue import (
+    STATUSES,
+    QueueFilter,
+    Sort,
+    parse_channel,
+    parse_kind,
+    parse_statuses,
+)
 from mpp_complaints.usecases import queue
 from mpp_complaints.usecases.queue import ComplaintQueue
 from mpp_shared.web import MAX_PAGE, PoolDep
@@ -21,11 +29,11 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 @router.get(
     "",
     response_model=ComplaintQueue,
-    summary="The work queue: complaints by status, category, OPD, channel, overdue first",
+    summary="The work queue: reports by status, kind, category, OPD, channel, overdue first",
     description="Complaint officers and supervisors list every complaint; an OPD's system "
     "(`opd_system` token with the claim `opd`) only those assigned to its OPD (asking for "
     "another OPD is 403; a token naming no OPD is 403). `overdue_first` (default): overdue "
-    "complaints first (verification or follow-up step past its deadline), then by the "
+    "complaints first (verification, follow-up or information step past its deadline), then by the "
     "running step's deadline, soonest first, then the newest. `counts.by_status` counts "
     "under every filter but `status`; `total` and `counts.overdue` under every filter. "
     "No item holds the reporter's name or contact.",
@@ -45,6 +53,9 @@ async def list_complaints(
     channel: Annotated[
         str | None, Query(json_schema_extra={"enum": list(CHANNELS)}, max_length=40)
     ] = None,
+    kind: Annotated[
+        str | None, Query(json_schema_extra={"enum": list(KINDS)}, max_length=40)
+    ] = None,
     overdue: Annotated[bool | None, Query(description="Only overdue (true) or not (false)")] = None,
     sort: Sort = Sort.OVERDUE_FIRST,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
@@ -55,6 +66,7 @@ async def list_complaints(
         category=category or None,
         opd=opd,
         channel=parse_channel(channel),
+        kind=parse_kind(kind),
         overdue=overdue,
     )
     return await queue.list_queue(

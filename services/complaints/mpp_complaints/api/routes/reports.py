@@ -20,6 +20,7 @@ CHOICES = [g.value for g in GroupBy]
 
 
 class ComplaintFigures(BaseModel):
+    kind: str = Field(description="aspirasi, pengaduan or permintaan_informasi")
     key: str | None = Field(description="The category or OPD (null: not yet assigned)")
     complaints: int
     responded: int
@@ -55,10 +56,12 @@ def _group_by(value: str) -> GroupBy:
 @router.get(
     "/complaints",
     response_model=ComplaintReportOut,
-    summary="Complaints per category or OPD: on-time response share, median time to "
+    summary="Reports per kind and category or OPD: on-time response share, median time to "
     "respond, reopen rate, average rating",
-    description="For complaints filed in [from, to), days in WIB (default: this month to "
-    "date). A complaint not answered by its follow-up deadline is counted late.",
+    description="For reports filed in [from, to), days in WIB (default: this month to "
+    "date), one row per kind of report (aspirasi, pengaduan, permintaan_informasi) and "
+    "category or OPD. A report not answered by its follow-up deadline (a request for "
+    "information: its answer deadline, extended or not) is counted late.",
 )
 async def complaint_report(
     pool: PoolDep,
@@ -75,5 +78,8 @@ async def complaint_report(
         to=report.end,
         as_of=report.as_of,
         group_by=report.group_by,
-        rows=[ComplaintFigures(key=line.key, **vars(line.figures)) for line in report.lines],
+        rows=[
+            ComplaintFigures(kind=line.kind, key=line.key, **vars(line.figures))
+            for line in report.lines
+        ],
     )

@@ -14,7 +14,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from mpp_complaints.domain.complaints import CATEGORIES
-from mpp_complaints.domain.open311 import open311_status
+from mpp_complaints.domain.open311 import KIND_SERVICES, open311_status
 
 GROUP = "pengaduan"
 
@@ -58,9 +58,42 @@ def locale(request: Request) -> str:
     return "en" if wanted.split(",")[0].strip().lower().startswith("en") else "id"
 
 
+KIND_KEYWORDS = {
+    "aspirasi": "aspirasi,saran,usulan,suggestion,proposal",
+    "permintaan_informasi": "permintaan informasi,informasi publik,request for information",
+}
+KIND_DESCRIPTIONS = {
+    "aspirasi": (
+        "Saran atau usulan; diteruskan ke OPD terkait dan dijawab",
+        "A suggestion or proposal; passed to the responsible agency and answered",
+    ),
+    "permintaan_informasi": (
+        "Permintaan informasi publik (UU 14/2008): dijawab dalam 10 hari kerja, "
+        "dapat diperpanjang sekali 7 hari kerja dengan alasan",
+        "A request for public information (Law 14/2008): answered within 10 working days, "
+        "extendable once by 7 working days with a reason",
+    ),
+}
+
+
 def service_definition(code: str, language: str) -> dict[str, Any]:
+    """A complaint category (group pengaduan) or another kind of report (its
+    own group) as an Open311 service."""
+    en = language == "en"
+    if code in KIND_SERVICES:
+        name_id, name_en = KIND_SERVICES[code]
+        about = KIND_DESCRIPTIONS[code]
+        return {
+            "service_code": code,
+            "service_name": name_en if en else name_id,
+            "description": about[1] if en else about[0],
+            "metadata": False,
+            "type": "realtime",
+            "keywords": KIND_KEYWORDS[code],
+            "group": code,
+        }
     name_id, name_en = CATEGORIES[code]
-    name = name_en if language == "en" else name_id
+    name = name_en if en else name_id
     return {
         "service_code": code,
         "service_name": name,
@@ -114,15 +147,17 @@ def status_notes(row: Mapping[str, Any], language: str = "id") -> str | None:
 
 
 def shape_request(row: Mapping[str, Any], language: str = "id") -> dict[str, Any]:
-    """One complaint as an Open311 service request: public fields only."""
-    category = row["category"]
-    names = CATEGORIES.get(category)
+    """One report as an Open311 service request: public fields only. A
+    complaint's service is its category; another kind's, the kind."""
+    kind = row.get("kind") or GROUP
+    service = row["category"] if kind == GROUP else kind
+    names = CATEGORIES.get(service) if kind == GROUP else KIND_SERVICES.get(service)
     return {
         "service_request_id": row["complaint_code"],
         "status": open311_status(row["status"]),
         "status_notes": status_notes(row, language),
-        "service_name": (names[1] if language == "en" else names[0]) if names else category,
-        "service_code": category,
+        "service_name": (names[1] if language == "en" else names[0]) if names else service,
+        "service_code": service,
         "description": row["description"],
         "agency_responsible": row.get("opd"),
         "service_notice": None,

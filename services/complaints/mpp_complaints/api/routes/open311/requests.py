@@ -26,9 +26,19 @@ from mpp_shared.web import PoolDep, get_pool
 
 router = open311_router()
 
-FILED_NOTICE = {
-    "id": "Pengaduan diterima; akan diverifikasi dan diteruskan ke OPD terkait",
-    "en": "Complaint received; it will be verified and forwarded to the responsible agency",
+FILED_NOTICES = {
+    "pengaduan": {
+        "id": "Pengaduan diterima; akan diverifikasi dan diteruskan ke OPD terkait",
+        "en": "Complaint received; it will be verified and forwarded to the responsible agency",
+    },
+    "aspirasi": {
+        "id": "Aspirasi diterima; akan diteruskan ke OPD terkait dan dijawab",
+        "en": "Suggestion received; it will be passed to the responsible agency and answered",
+    },
+    "permintaan_informasi": {
+        "id": "Permintaan informasi diterima; dijawab paling lambat 10 hari kerja",
+        "en": "Request for information received; it will be answered within 10 working days",
+    },
 }
 TOO_MANY = {
     "id": "Terlalu banyak permintaan; coba lagi sebentar lagi",
@@ -77,7 +87,7 @@ async def create_request(request: Request) -> Response:
         refusal.headers["Retry-After"] = str(ratelimit.retry_after(wait))
         return refusal
     pool = await get_pool(request)  # only once the request is acceptable
-    complaint_code = await open311.file_request(
+    complaint_code, kind = await open311.file_request(
         pool,
         form,
         language,
@@ -87,7 +97,7 @@ async def create_request(request: Request) -> Response:
     data = [
         {
             "service_request_id": complaint_code,
-            "service_notice": FILED_NOTICE[language],
+            "service_notice": FILED_NOTICES[kind][language],
             "account_id": None,
         }
     ]
