@@ -2,7 +2,8 @@
 exact figures for each case (on time, late, open overdue, not yet due, no
 deadline, rejected, outside the period), split by kind of report (a request
 for information counted against its information deadline), and an SLA breach or a pickup
-recorded once on the request every complaint names."""
+recorded once on the request every complaint names, also when heard before
+the request's submission."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ from mpp_complaints.domain.reports import GroupBy
 from mpp_complaints.handlers import HANDLERS
 from mpp_complaints.usecases.reports import complaint_report
 from mpp_shared.events import build_event
-from mpp_shared.events.schemas import DocumentPickedUpV1, SlaBreachedV1
+from mpp_shared.events.examples import EXAMPLES
+from mpp_shared.events.schemas import (
+    ApplicationSubmittedV1,
+    DocumentPickedUpV1,
+    DocumentQueuedV1,
+    SlaBreachedV1,
+)
 
 T0 = datetime(2026, 7, 13, 2, tzinfo=UTC)  # Monday 09:00 WIB
 START, END = datetime(2026, 6, 30, 17, tzinfo=UTC), datetime(2026, 7, 31, 17, tzinfo=UTC)
@@ -276,4 +283,72 @@ async def test_a_breach_and_a_pickup_are_recorded_once_on_the_named_request(
         T0 + 2 * D + H,
         T0 + 2 * D,
         T0 + 4 * D,
+    )
+
+
+async def test_what_is_heard_before_the_submission_waits_for_it(pool: asyncpg.Pool) -> None:
+    """The consumer reads the three topics in no order across them: a
+    document's progress, a breach and a pickup read before the submission
+    are applied when it arrives, and an older progress read after a newer
+    one does not overwrite it."""
+    app_id, job_id = uuid.uuid4(), uuid.uuid4()
+    code = f"MPP-{app_id.hex[:8].upper()}"
+
+    def job_event(data_type: type[Any], state: str, at: datetime, **extra: Any) -> Any:
+        return data_type(
+            job_id=job_id,
+            application_id=app_id,
+            tracking_code=code,
+            service_code="ktp_el",
+            state=state,
+            version=1,
+            occurred_at=at,
+            **extra,
+        )
+
+    breach = SlaBreachedV1(
+        clock_id=uuid.uuid4(),
+        subject_type="job",
+        subject_id=job_id,
+        application_id=app_id,
+        tracking_code=code,
+        started_at=T0,
+        due_at=T0 + 2 * D,
+        fired_at=T0 + 2 * D + H,
+    )
+    pickup = job_event(DocumentPickedUpV1, "picked_up", T0 + 4 * D, handed_over_by="petugas")
+    submitted = ApplicationSubmittedV1.model_validate(
+        {
+            **EXAMPLES[ApplicationSubmittedV1.event_type],
+            "application_id": app_id,
+            "tracking_code": code,
+        }
+    )
+    queued = job_event(DocumentQueuedV1, "queued", T0 + H)
+    # When each happened; they are read in another order.
+    happened = {
+        submitted.event_type: (submitted, T0),
+        queued.event_type: (queued, T0 + H),
+        breach.event_type: (breach, T0 + 2 * D + H),
+        pickup.event_type: (pickup, T0 + 4 * D),
+    }
+    read_in = (pickup, breach, submitted, queued)
+    async with pool.acquire() as conn:
+        for data in read_in:
+            _, at = happened[data.event_type]
+            event = build_event(data, source="/test", subject=str(job_id))
+            event = event.model_copy(update={"time": at})
+            await HANDLERS[event.type](conn, event)
+    row = await pool.fetchrow("SELECT * FROM known_requests WHERE application_id = $1", app_id)
+    assert (row["progress"], row["sla_breached_at"], row["due_at"], row["picked_up_at"]) == (
+        "picked_up",
+        T0 + 2 * D + H,
+        T0 + 2 * D,
+        T0 + 4 * D,
+    )
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM request_facts_waiting WHERE application_id = $1", app_id
+        )
+        == 0
     )

@@ -48,6 +48,7 @@ EXPECTED_TABLES = {
     "complaints": {
         "complaints",
         "known_requests",
+        "request_facts_waiting",
         "complaint_categories",
         "complaint_deadlines",
         "published_answers",

@@ -1,6 +1,9 @@
 """Complaints' knowledge of requests, from application and document events.
 Each handler runs in the consumer's transaction, which also records the
-event in the inbox: a redelivered event changes nothing."""
+event in the inbox: a redelivered event changes nothing. The events come on
+three topics, in no order across them: what is heard of a request before
+its submission waits for it (`store.known_requests`), and progress keeps the
+latest by the time the event happened."""
 
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ async def on_application_submitted(conn: asyncpg.Connection, event: CloudEvent) 
         application_id=data.application_id,
         service_code=data.service_code,
         progress=progress,
+        at=event.time,
     )
 
 
@@ -59,7 +63,7 @@ async def on_request_progress(conn: asyncpg.Connection, event: CloudEvent) -> No
     else:
         raise TypeError(f"unexpected {event.type}")
     due_at = data.due_at if isinstance(data, DocumentJobEvent) else None
-    await known_requests.set_progress(conn, data.application_id, progress, due_at)
+    await known_requests.set_progress(conn, data.application_id, progress, due_at, event.time)
     if isinstance(data, DocumentPickedUpV1):
         await known_requests.set_picked_up(conn, data.application_id, data.occurred_at)
 
@@ -67,7 +71,8 @@ async def on_request_progress(conn: asyncpg.Connection, event: CloudEvent) -> No
 async def on_sla_breached(conn: asyncpg.Connection, event: CloudEvent) -> None:
     """A request's promise was broken: recorded once (the first breach kept),
     so every complaint naming its tracking code shows it. A complaint's own
-    clock (subject_type "complaint") or an unknown request changes nothing."""
+    clock (subject_type "complaint") changes nothing; a breach of a request
+    not known yet waits for its submission."""
     data = event.typed_data()
     if not isinstance(data, SlaBreachedV1):
         raise TypeError(f"unexpected {event.type}")
