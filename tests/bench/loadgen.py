@@ -1,8 +1,18 @@
-"""HTTP load generator of the benchmark: closed-loop clients on one keep-alive session.
+"""HTTP load generator of the benchmark, on one keep-alive aiohttp session.
 
-`run_load` drives `POST /v1/applications` with `concurrency` worker coroutines
-sharing a single aiohttp ClientSession (one pooled connection per worker).
-Every worker sends its next request as soon as the previous answer is read.
+`run_load` drives `POST /v1/applications` in one of two ways:
+
+- closed loop (`rate` None): `concurrency` worker coroutines, one pooled
+  connection each; every worker sends its next request as soon as the
+  previous answer is read. This finds the saturation rate.
+- open loop (`rate` requests/s): request i is due at start + i / rate and is
+  sent then, whether or not earlier answers came back (as many connections
+  as are in flight). Its latency is counted from the moment it was due, not
+  from when it could be sent: a stall of the server shows in every request
+  that should have gone out meanwhile (no coordinated omission). The id of
+  each application created in the window is kept with that moment, to time
+  what follows from it (the citizen's message).
+
 Requests completing during the warm-up are not counted; after the warm-up,
 every request completing inside the measurement window is.
 
@@ -37,13 +47,14 @@ def resident_nik(i: int) -> str:
     return f"{NIK_REGION}{day:02d}{month:02d}66{serial:04d}"
 
 
-def request_bodies(count: int = 50_000) -> list[bytes]:
-    """Pre-encoded request bodies, one resident each, so the client spends no time on JSON."""
+def request_bodies(count: int = 50_000, first: int = 0) -> list[bytes]:
+    """Pre-encoded request bodies, one resident each (from resident `first`
+    on), so the client spends no time on JSON."""
     return [
         json.dumps(
             {
                 "service_code": "ktp_el",
-                "nik": resident_nik(i),
+                "nik": resident_nik(first + i),
                 "full_name": "Budi Santoso",
                 "phone": "081234567890",
                 "channel": "mpp_desk",
@@ -63,6 +74,11 @@ class LoadParams:
     warmup: float
     duration: float
     request_timeout: float = 30.0
+    # Open loop at this many requests/s; None: closed loop with `concurrency` clients.
+    rate: float | None = None
+    # The first resident of the run: runs on one stack use different residents
+    # (one active application per resident and service).
+    first_resident: int = 0
 
 
 @dataclass
@@ -86,6 +102,10 @@ class LoadResult:
     in_flight_at_end: int = 0
     # A sample of non-201 answer bodies, to explain errors.
     error_samples: list[str] = field(default_factory=list)
+    # Open loop: the rate asked for, and for each application created in the
+    # window the wall-clock moment its request was due.
+    rate: float | None = None
+    due_wall: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,8 +120,14 @@ class Tally:
     created: int = 0
     answered: int = 0
     in_flight: int = 0
+    # perf_counter -> wall clock, and the due moment of each application
+    # created in the window (open loop).
+    wall_offset: float = 0.0
+    due_wall: dict[str, float] = field(default_factory=dict)
 
-    def record(self, outcome: str, started: float, ended: float, text: str) -> None:
+    def record(
+        self, outcome: str, started: float, ended: float, text: str, created_id: str = ""
+    ) -> None:
         self.answered += 1
         if outcome == "201":
             self.created += 1
@@ -110,15 +136,20 @@ class Tally:
         elif ended >= self.measure_from:
             if outcome == "201":
                 self.latencies.append(ended - started)
+                if created_id:
+                    self.due_wall[created_id] = started + self.wall_offset
             else:
                 self.errors[outcome] += 1
         if text and len(self.samples) < 5:
             self.samples.append(f"{outcome}: {text}")
 
 
-async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[str, str]:
+async def _post(
+    session: aiohttp.ClientSession, url: str, body: bytes, want_id: bool = False
+) -> tuple[str, str]:
     """One request: its outcome ("201", "HTTP <status>" or an exception class
-    name) and, unless it is a 201, the start of what explains it."""
+    name) and, unless it is a 201, the start of what explains it; for a 201
+    with `want_id`, the created application's id."""
     try:
         async with session.post(url, data=body) as resp:
             payload = await resp.read()
@@ -126,44 +157,87 @@ async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[
     except Exception as exc:  # counted, never fatal for the benchmark
         return type(exc).__name__, str(exc)[:300]
     if status == 201:
-        return "201", ""
+        return "201", str(json.loads(payload).get("id", "")) if want_id else ""
     return f"HTTP {status}", payload[:300].decode(errors="replace")
 
 
+async def _closed_loop(
+    session: aiohttp.ClientSession, params: LoadParams, bodies: list[bytes], tally: Tally
+) -> None:
+    async def worker(index: int) -> None:
+        n = index
+        perf = time.perf_counter
+        while True:
+            started = perf()
+            if started >= tally.stop_at:
+                return
+            body = bodies[n % len(bodies)]
+            n += params.concurrency
+            outcome, text = await _post(session, params.url, body)
+            tally.record(outcome, started, perf(), text)
+
+    await asyncio.gather(*(worker(i) for i in range(params.concurrency)))
+
+
+async def _open_loop(
+    session: aiohttp.ClientSession,
+    params: LoadParams,
+    bodies: list[bytes],
+    tally: Tally,
+    start: float,
+) -> None:
+    assert params.rate
+    interval = 1.0 / params.rate
+    perf = time.perf_counter
+    running: set[asyncio.Task[None]] = set()
+
+    async def one(n: int, due: float) -> None:
+        outcome, text = await _post(session, params.url, bodies[n % len(bodies)], want_id=True)
+        if outcome == "201":
+            tally.record(outcome, due, perf(), "", created_id=text)
+        else:
+            tally.record(outcome, due, perf(), text)
+
+    n = 0
+    while (due := start + n * interval) < tally.stop_at:
+        if (wait := due - perf()) > 0:
+            await asyncio.sleep(wait)
+        task = asyncio.create_task(one(n, due))
+        running.add(task)
+        task.add_done_callback(running.discard)
+        n += 1
+    if running:
+        await asyncio.gather(*running)
+
+
 async def run_load(params: LoadParams) -> LoadResult:
-    bodies = request_bodies()
+    bodies = request_bodies(first=params.first_resident)
     headers = {
         "Authorization": f"Bearer {params.token}",
         "Content-Type": "application/json",
         "Accept": "application/json",
     }
-    connector = aiohttp.TCPConnector(
-        limit=params.concurrency, limit_per_host=params.concurrency, ttl_dns_cache=None
-    )
+    # The open loop opens as many connections as requests are in flight.
+    limit = params.concurrency if params.rate is None else 0
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=None)
     timeout = aiohttp.ClientTimeout(total=params.request_timeout)
 
     perf_start = time.perf_counter()
     wall_start = time.time()
     measure_from = perf_start + params.warmup
-    tally = Tally(measure_from=measure_from, stop_at=measure_from + params.duration)
+    tally = Tally(
+        measure_from=measure_from,
+        stop_at=measure_from + params.duration,
+        wall_offset=wall_start - perf_start,
+    )
 
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, headers=headers
     ) as session:
-
-        async def worker(index: int) -> None:
-            n = index
-            perf = time.perf_counter
-            while True:
-                started = perf()
-                if started >= tally.stop_at:
-                    return
-                body = bodies[n % len(bodies)]
-                n += params.concurrency
-                outcome, text = await _post(session, params.url, body)
-                tally.record(outcome, started, perf(), text)
-
-        await asyncio.gather(*(worker(i) for i in range(params.concurrency)))
+        if params.rate is None:
+            await _closed_loop(session, params, bodies, tally)
+        else:
+            await _open_loop(session, params, bodies, tally, perf_start)
 
     return LoadResult(
         window_start_wall=wall_start + params.warmup,
@@ -175,6 +249,8 @@ async def run_load(params: LoadParams) -> LoadResult:
         answered_total=tally.answered,
         in_flight_at_end=tally.in_flight,
         error_samples=tally.samples,
+        rate=params.rate,
+        due_wall=tally.due_wall,
     )
 
 

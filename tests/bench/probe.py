@@ -1,5 +1,8 @@
 """The commit-to-consume probe: an outside system's consumer (its own
-group) timing each event from its CloudEvent `time` to its receipt."""
+group) timing each event from its CloudEvent `time` to its receipt; given an
+event type and a field of its data, it also notes when the first event of
+that type for each value of the field arrived (the citizen's message
+delivered for an application)."""
 
 from __future__ import annotations
 
@@ -31,8 +34,16 @@ class _Assigned(ConsumerRebalanceListener):
 class EventProbe:
     """An outside system's consumer (own group) timing events from creation to receipt."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.topic = topic
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        event_type: str | None = None,
+        key_field: str | None = None,
+    ) -> None:
+        self.topic, self.event_type, self.key_field = topic, event_type, key_field
+        # Wall-clock receipt of the first event of `event_type` per `key_field` value.
+        self.first_by_key: dict[str, float] = {}
         self.group = f"bench-opd-{uuid.uuid4().hex[:8]}"
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -75,6 +86,11 @@ class EventProbe:
                     except (ValueError, KeyError, TypeError):
                         self.unparsable += 1
                         continue
+                    if self.event_type is not None and doc.get("type") != self.event_type:
+                        continue
+                    if self.key_field is not None:
+                        key = str((doc.get("data") or {}).get(self.key_field))
+                        self.first_by_key.setdefault(key, received)
                     if event_id in self.samples:
                         self.duplicates += 1
                         continue

@@ -8,14 +8,25 @@ a temporary directory with tracing on at the default sampling (spans are
 created; none is exported unless OTEL_EXPORTER_OTLP_ENDPOINT is set), then
 measures:
 
-1. intake `POST /v1/applications`: requests/s and p50/p99 latency with N
-   closed-loop keep-alive clients (one aiohttp session; by default in a
-   separate process, see `--loadgen`);
+1. saturation: intake `POST /v1/applications` requests/s and p50/p99 latency
+   with N closed-loop keep-alive clients (one aiohttp session; by default in
+   a separate process, see `--loadgen`);
 2. commit-to-consume latency of `mpp.applications` during that load, seen by
    an outside consumer group (CloudEvent `time` -> receipt);
-3. outbox relay throughput: N rows committed at once into intake's outbox,
+3. what users feel: an open loop at a fixed rate (`--rate`, by default half
+   the saturation just measured), p50/p99/p99.9 of the counter POST counted
+   from the moment each request was due, and end to end, from that moment
+   to the `mpp.notification.delivered.v1` of the application (the citizen's
+   message handed to the provider), p50/p99;
+4. machine CPU milliseconds per accepted application, per process and in
+   total, in both windows;
+5. outbox relay throughput: N rows committed at once into intake's outbox,
    timed from the commit until the relay has published them all;
-4. peak RSS of each service process (children included), sampled throughout.
+6. peak RSS of each service process (children included), sampled throughout.
+
+Notify runs without quiet hours and with no SMS rate limit here: the
+benchmark measures the system, not the night or the gateway's contract (the
+messages go to the log provider).
 
 Prints the figures beside their targets. Exits 0 whatever the figures; only a
 stack that fails to start or dies during the run gives a non-zero exit code.
@@ -44,8 +55,9 @@ from tests.bench.loadgen import LoadParams, LoadResult, process_entry, run_load
 from tests.bench.machine import CpuDuringLoad, CpuWindow, ProcessSampler, machine_info
 from tests.bench.probe import EventProbe
 from tests.bench.relay import BENCH_TOPIC, RelayResult, run_relay, wait_quiet
-from tests.bench.report import build_report, print_report
+from tests.bench.report import OpenLoop, build_report, print_report
 from tests.support.auth import token
+from tests.support.polling import poll_until
 
 log = logging.getLogger("bench")
 
@@ -60,6 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Throughput, latency and memory figures of the embedded MPP stack.",
     )
     p.add_argument("--concurrency", type=int, default=32, help="HTTP clients (default 32)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open-loop requests/s (default: half the measured saturation; 0 skips it)",
+    )
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds (default 20)")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first (default 3)")
     p.add_argument(
@@ -137,9 +155,15 @@ def check_alive(stack: Stack) -> None:
 
 
 async def measure_http(
-    stack: Stack, args: argparse.Namespace, sampler: ProcessSampler, probe: EventProbe
+    stack: Stack,
+    args: argparse.Namespace,
+    sampler: ProcessSampler,
+    probe: EventProbe,
+    rate: float | None = None,
+    first_resident: int = 0,
 ) -> tuple[LoadResult, CpuDuringLoad]:
-    """The HTTP load, the CPU it took, and its events' arrival at the probe."""
+    """The HTTP load (closed loop, or open at `rate`), the CPU it took, and
+    its events' arrival at the probe."""
     settings = ServiceSettings()
     params = LoadParams(
         url=f"{stack.services['intake'].url}/v1/applications",
@@ -152,9 +176,12 @@ async def measure_http(
         concurrency=args.concurrency,
         warmup=args.warmup,
         duration=args.duration,
+        rate=rate,
+        first_resident=first_resident,
     )
+    shape = f"{args.concurrency} clients" if rate is None else f"open loop at {rate:.1f}/s"
     print(
-        f"HTTP load: {args.concurrency} clients, {args.warmup:g} s warm-up + "
+        f"HTTP load: {shape}, {args.warmup:g} s warm-up + "
         f"{args.duration:g} s measured ({args.loadgen})...",
         flush=True,
     )
@@ -169,6 +196,38 @@ async def measure_http(
     return load, cpu
 
 
+# The open loop's residents come after the closed loop's.
+OPEN_LOOP_FIRST_RESIDENT = 1_000_000
+DELIVERED = "mpp.notification.delivered.v1"
+
+
+async def measure_open_loop(
+    stack: Stack, args: argparse.Namespace, sampler: ProcessSampler, rate: float
+) -> OpenLoop:
+    """The open loop at `rate`, and each created application's message
+    delivered, seen on the notifications topic by an outside consumer."""
+    assert stack.kafka_bootstrap
+    print("waiting for the stack to be idle before the open loop...", flush=True)
+    await wait_quiet(stack, sampler)
+    probe = EventProbe(stack.kafka_bootstrap, Topic.APPLICATIONS.value)
+    delivered = EventProbe(
+        stack.kafka_bootstrap, Topic.NOTIFICATIONS.value, DELIVERED, "application_id"
+    )
+    await probe.start()
+    await delivered.start()
+    try:
+        load, cpu = await measure_http(
+            stack, args, sampler, probe, rate=rate, first_resident=OPEN_LOOP_FIRST_RESIDENT
+        )
+        print("waiting for the citizens' messages of the open loop...", flush=True)
+        expected = set(load.due_wall)
+        await poll_until(lambda: expected <= set(delivered.first_by_key), 60, interval=0.2)
+    finally:
+        await delivered.stop()
+        await probe.stop()
+    return OpenLoop(load=load, cpu=cpu, delivered_wall=dict(delivered.first_by_key))
+
+
 async def bench(stack: Stack, args: argparse.Namespace, sampler: ProcessSampler) -> dict[str, Any]:
     assert stack.kafka_bootstrap
     print("starting the commit-to-consume probe (own consumer group)...", flush=True)
@@ -178,6 +237,9 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: ProcessSampler)
         load, cpu = await measure_http(stack, args, sampler, probe)
     finally:
         await probe.stop()
+    saturation = len(load.latencies) / load.window_seconds if load.window_seconds else 0.0
+    rate = saturation / 2 if args.rate is None else args.rate
+    open_loop = await measure_open_loop(stack, args, sampler, rate) if rate > 0 else None
 
     print("waiting for the stack to be idle before the relay measurement...", flush=True)
     quiet = await wait_quiet(stack, sampler)
@@ -188,8 +250,25 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: ProcessSampler)
     check_alive(stack)
     sampler.stop()  # takes a last sample
     return build_report(
-        args, machine_info(), load, probe, relay, sampler, cpu.cores, cpu.machine_busy, quiet
+        args,
+        machine_info(),
+        load,
+        probe,
+        relay,
+        sampler,
+        cpu.cores,
+        cpu.machine_busy,
+        quiet,
+        open_loop,
     )
+
+
+# Notify without quiet hours and without the SMS gateway's rate limit (see above).
+BENCH_ENV = {
+    "QUIET_HOURS_START": "00:00",
+    "QUIET_HOURS_END": "00:00",
+    "SMS_RATE_PER_SECOND": "1000000",
+}
 
 
 def start_stack(stack: Stack, sampler: ProcessSampler) -> None:
@@ -241,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     # Registered before the stack starts, so that it runs after the embedded
     # PostgreSQL's own exit handler (which writes into the work dir).
     atexit.register(remove_workdir)
-    stack = Stack(workdir=workdir, fixed_ports=False)
+    stack = Stack(workdir=workdir, fixed_ports=False, extra_env=BENCH_ENV)
     sampler = ProcessSampler(args.sample_interval)
     failed = False
     try:
