@@ -36,6 +36,34 @@ class OpenLoop:
     delivered_wall: dict[str, float] = field(default_factory=dict)
 
 
+# The counter's saturation against the anchor's, measured in the same run.
+TARGET_ANCHOR_RATIO = 0.6
+
+
+@dataclass
+class Anchor:
+    """The anchor's closed-loop run and the CPU it took."""
+
+    load: LoadResult
+    cpu: CpuDuringLoad
+
+
+def _anchor_figures(anchor: Anchor | None, counter_rps: float) -> dict[str, Any] | None:
+    if anchor is None:
+        return None
+    load = anchor.load
+    rps = len(load.latencies) / load.window_seconds if load.window_seconds else 0.0
+    return {
+        "requests_per_second": round(rps, 1),
+        "p50_ms": _ms(percentile(load.latencies, 50), 2),
+        "p99_ms": _ms(percentile(load.latencies, 99), 2),
+        "errors_in_window": load.errors,
+        "error_samples": load.error_samples,
+        "cpu_ms_per_application": cpu_ms_per_application(anchor.cpu, load),
+        "counter_to_anchor_ratio": round(counter_rps / rps, 3) if rps else None,
+    }
+
+
 def cpu_ms_per_application(cpu: CpuDuringLoad, load: LoadResult) -> dict[str, float] | None:
     """Machine CPU milliseconds per application created in the window, per
     process and in total (the whole machine's busy time)."""
@@ -167,6 +195,7 @@ def build_report(
     machine_busy_cores: float,
     quiet_seconds: float,
     open_loop: OpenLoop | None = None,
+    anchor: Anchor | None = None,
 ) -> dict[str, Any]:
     rps = len(load.latencies) / load.window_seconds if load.window_seconds else 0.0
     p99 = percentile(load.latencies, 99)
@@ -180,6 +209,7 @@ def build_report(
     services = {name: rss[name] for name, t in sampler.tracked.items() if t.is_service}
     others = {name: rss[name] for name, t in sampler.tracked.items() if not t.is_service}
     opened = _open_loop_figures(open_loop)
+    anchored = _anchor_figures(anchor, rps)
     closed_cpu = cpu_ms_per_application(
         CpuDuringLoad(cores=cpu_during_load, machine_busy=machine_busy_cores), load
     )
@@ -201,6 +231,7 @@ def build_report(
             "ms_per_application": closed_cpu,
         },
         "open_loop": opened,
+        "anchor": anchored,
         "verdicts": {
             "http_rps": rps >= TARGET_RPS,
             "http_p99": p99 is not None and p99 * 1000 <= TARGET_HTTP_P99_MS,
@@ -211,6 +242,9 @@ def build_report(
             **{f"rss_{n}": v <= TARGET_RSS_MIB for n, v in services.items()},
             "open_p99": _within(opened, "p99_ms", TARGET_OPEN_P99_MS),
             "end_to_end_p99": _within(opened, "end_to_end_p99_ms", TARGET_E2E_P99_MS),
+            "anchor_ratio": None
+            if anchored is None or anchored["counter_to_anchor_ratio"] is None
+            else anchored["counter_to_anchor_ratio"] >= TARGET_ANCHOR_RATIO,
             "cpu_per_application": cost is not None
             and cost["total (machine busy)"] <= TARGET_CPU_MS_PER_APPLICATION,
         },
@@ -310,6 +344,26 @@ def _figure_rows(r: dict[str, Any]) -> list[Row]:
             "  messages timed / applications created",
             f"{o['end_to_end_timed']} / {o['end_to_end_expected']}",
         )
+    a = r["anchor"]
+    if a is not None:
+        row("anchor POST requests/s (traced)", f"{a['requests_per_second']:.1f}/s")
+        row("  anchor latency p50 / p99", f"{a['p50_ms']} ms / {a['p99_ms']} ms")
+        anchor_cost = a["cpu_ms_per_application"]
+        if anchor_cost:
+            row(
+                "  anchor machine CPU per application",
+                f"{anchor_cost['total (machine busy)']:.2f} ms",
+            )
+        ratio = a["counter_to_anchor_ratio"]
+        row(
+            "counter saturation / anchor's",
+            "-" if ratio is None else f"{ratio:.2f}",
+            ">= 0.6",
+            v["anchor_ratio"],
+        )
+        errors = ", ".join(f"{k}: {n}" for k, n in sorted(a["errors_in_window"].items()))
+        if errors:
+            row("  anchor errors in window", errors)
     cost = (o or {}).get("cpu_ms_per_application") or r["cpu_during_load"]["ms_per_application"]
     if cost:
         where = "open loop" if (o or {}).get("cpu_ms_per_application") else "saturated"

@@ -20,9 +20,13 @@ measures:
    message handed to the provider), p50/p99;
 4. machine CPU milliseconds per accepted application, per process and in
    total, in both windows;
-5. outbox relay throughput: N rows committed at once into intake's outbox,
+5. the anchor (`tests.bench.anchor`): a minimal FastAPI + asyncpg endpoint
+   writing the application and an outbox row, traced like the services,
+   started on the stack's PostgreSQL and driven by the same closed loop;
+   the counter's saturation is printed as a ratio of the anchor's;
+6. outbox relay throughput: N rows committed at once into intake's outbox,
    timed from the commit until the relay has published them all;
-6. peak RSS of each service process (children included), sampled throughout.
+7. peak RSS of each service process (children included), sampled throughout.
 
 Notify runs without quiet hours and with no SMS rate limit here: the
 benchmark measures the system, not the night or the gateway's contract (the
@@ -42,20 +46,25 @@ import logging
 import multiprocessing
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from mpp_devstack.embedded import free_port
 from mpp_devstack.stack import Stack
+from mpp_shared.db import ensure_database, with_database
 from mpp_shared.events.topics import Topic
 from mpp_shared.settings import ServiceSettings
 from tests.bench.loadgen import LoadParams, LoadResult, process_entry, run_load
 from tests.bench.machine import CpuDuringLoad, CpuWindow, ProcessSampler, machine_info
 from tests.bench.probe import EventProbe
 from tests.bench.relay import BENCH_TOPIC, RelayResult, run_relay, wait_quiet
-from tests.bench.report import OpenLoop, build_report, print_report
+from tests.bench.report import Anchor, OpenLoop, build_report, print_report
 from tests.support.auth import token
 from tests.support.polling import poll_until
 
@@ -92,6 +101,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["process", "inline"],
         default="process",
         help="run the HTTP clients in a separate process (default) or in this one",
+    )
+    p.add_argument(
+        "--no-anchor",
+        dest="anchor",
+        action="store_false",
+        help="skip the anchor (a minimal FastAPI + asyncpg + outbox endpoint)",
     )
     p.add_argument("--sample-interval", type=float, default=0.5, help="RSS sampling period (s)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
@@ -196,6 +211,7 @@ async def measure_http(
     return load, cpu
 
 
+ANCHOR_DATABASE = "bench_anchor"
 # The open loop's residents come after the closed loop's.
 OPEN_LOOP_FIRST_RESIDENT = 1_000_000
 DELIVERED = "mpp.notification.delivered.v1"
@@ -228,6 +244,72 @@ async def measure_open_loop(
     return OpenLoop(load=load, cpu=cpu, delivered_wall=dict(delivered.first_by_key))
 
 
+def start_anchor(database_url: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.bench.anchor",
+                str(port),
+                with_database(database_url, ANCHOR_DATABASE),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_anchor(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+async def measure_anchor(stack: Stack, args: argparse.Namespace, sampler: ProcessSampler) -> Anchor:
+    """The anchor's saturation and CPU, with the stack idle beside it."""
+    assert stack.database_url
+    await ensure_database(stack.database_url, ANCHOR_DATABASE)
+    port = free_port()
+    log_path = stack.workdir / "logs" / "anchor.log"
+    proc = await asyncio.to_thread(start_anchor, stack.database_url, port, log_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        async def up() -> bool:
+            try:
+                async with httpx.AsyncClient() as client:
+                    return (await client.get(f"{url}/health")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        started, _ = await poll_until(up, 30, interval=0.2)
+        if not started:
+            raise StackFailure(f"the anchor did not start; see {log_path}")
+        sampler.track("anchor", proc.pid, is_service=False)
+        print("waiting for the stack to be idle before the anchor...", flush=True)
+        await wait_quiet(stack, sampler)
+        params = LoadParams(
+            url=f"{url}/v1/applications",
+            token="none",
+            concurrency=args.concurrency,
+            warmup=args.warmup,
+            duration=args.duration,
+        )
+        print(
+            f"anchor: {args.concurrency} clients, {args.warmup:g} s warm-up + "
+            f"{args.duration:g} s measured...",
+            flush=True,
+        )
+        window = CpuWindow(sampler, args.warmup, args.duration)
+        load = await run_http_load(params, args.loadgen, sampler, window.on_start)
+        return Anchor(load=load, cpu=await window.result())
+    finally:
+        await asyncio.to_thread(stop_anchor, proc)
+
+
 async def bench(stack: Stack, args: argparse.Namespace, sampler: ProcessSampler) -> dict[str, Any]:
     assert stack.kafka_bootstrap
     print("starting the commit-to-consume probe (own consumer group)...", flush=True)
@@ -240,6 +322,7 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: ProcessSampler)
     saturation = len(load.latencies) / load.window_seconds if load.window_seconds else 0.0
     rate = saturation / 2 if args.rate is None else args.rate
     open_loop = await measure_open_loop(stack, args, sampler, rate) if rate > 0 else None
+    anchor = await measure_anchor(stack, args, sampler) if args.anchor else None
 
     print("waiting for the stack to be idle before the relay measurement...", flush=True)
     quiet = await wait_quiet(stack, sampler)
@@ -260,6 +343,7 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: ProcessSampler)
         cpu.machine_busy,
         quiet,
         open_loop,
+        anchor,
     )
 
 
