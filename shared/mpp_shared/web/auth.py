@@ -65,7 +65,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     return dependency
 
 
-def _public() -> None:
+async def _public() -> None:
     """Marks a route as deliberately open without a token."""
 
 

@@ -126,7 +126,11 @@ def app_pages(request: Request) -> Pages:
     return pages
 
 
-PagesDep = Annotated[Pages, Depends(app_pages)]
+async def _pages_dependency(request: Request) -> Pages:
+    return app_pages(request)
+
+
+PagesDep = Annotated[Pages, Depends(_pages_dependency)]
 
 
 def _switch_url(request: Request, language: Language) -> str:

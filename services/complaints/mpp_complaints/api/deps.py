@@ -26,7 +26,7 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 
 
-def settings_of(request: Request) -> ComplaintsSettings:
+async def settings_of(request: Request) -> ComplaintsSettings:
     settings: ComplaintsSettings = request.app.state.settings
     return settings
 

@@ -12,7 +12,7 @@ from mpp_shared.auth import Principal, Role
 from mpp_shared.web.auth import require_roles
 
 
-def get_settings(request: Request) -> DocumentsSettings:
+async def get_settings(request: Request) -> DocumentsSettings:
     settings: DocumentsSettings = request.app.state.settings
     return settings
 
@@ -20,7 +20,7 @@ def get_settings(request: Request) -> DocumentsSettings:
 SettingsDep = Annotated[DocumentsSettings, Depends(get_settings)]
 
 
-def public_documents_url(request: Request) -> str:
+async def public_documents_url(request: Request) -> str:
     """Where this service's public pages are reached from outside (setting
     PUBLIC_DOCUMENTS_URL); empty, so a path on this service, for an app built
     around a router alone without the service's settings."""

@@ -14,22 +14,22 @@ from mpp_shared.pii import FieldCipher
 Wake = Callable[[], None]
 
 
-def get_cipher(request: Request) -> FieldCipher:
+async def get_cipher(request: Request) -> FieldCipher:
     cipher: FieldCipher = request.app.state.cipher
     return cipher
 
 
-def in_production(request: Request) -> bool:
+async def in_production(request: Request) -> bool:
     """Production delivers webhooks over https only."""
     return bool(request.app.state.settings.mpp_env == "production")
 
 
-def retention_days(request: Request) -> int:
+async def retention_days(request: Request) -> int:
     """How far back (days) the event journal, and so a redelivery, reaches."""
     return int(request.app.state.settings.event_retention_days)
 
 
-def wake_webhooks(request: Request) -> Wake:
+async def wake_webhooks(request: Request) -> Wake:
     def wake() -> None:
         # Absent when only the routes run (the webhook dispatcher not started).
         dispatcher = getattr(request.app.state, "webhook_dispatcher", None)
@@ -39,7 +39,7 @@ def wake_webhooks(request: Request) -> Wake:
     return wake
 
 
-def wake_messages(request: Request) -> Wake:
+async def wake_messages(request: Request) -> Wake:
     def wake() -> None:
         request.app.state.message_dispatcher.wake()
 

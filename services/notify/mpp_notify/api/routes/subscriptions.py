@@ -41,7 +41,7 @@ Reader = Annotated[Principal, Depends(require_roles(Role.OPD_SYSTEM, Role.SUPERV
 Client = Annotated[Principal, Depends(require_roles(Role.OPD_SYSTEM))]
 
 
-def _address_guard(request: Request) -> AddressGuard:
+async def _address_guard(request: Request) -> AddressGuard:
     """The check of a webhook URL's addresses the settings ask for; a test
     may put its own resolver in `app.state.webhook_resolver`."""
     settings = request.app.state.settings
