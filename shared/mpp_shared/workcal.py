@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -207,3 +208,25 @@ class WorkCalendar:
             d += timedelta(days=1)
             count += self.is_working_day(d)
         return count
+
+
+class CalendarSettings(Protocol):
+    """The settings a service's working calendar is made from."""
+
+    @property
+    def calendar_days_off(self) -> str: ...
+
+    @property
+    def calendar_cuti_bersama(self) -> bool: ...
+
+
+@lru_cache(maxsize=8)
+def working_calendar(days_off: str = "", cuti_bersama: bool = True) -> WorkCalendar:
+    """The default office hours with the service's days off (settings
+    `calendar_days_off`, `calendar_cuti_bersama`), built once per process."""
+    return WorkCalendar.from_settings(days_off, cuti_bersama=cuti_bersama)
+
+
+def calendar_of(settings: CalendarSettings) -> WorkCalendar:
+    """The service's working calendar (default office hours), from its settings."""
+    return working_calendar(settings.calendar_days_off, settings.calendar_cuti_bersama)

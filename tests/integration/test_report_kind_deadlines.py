@@ -15,12 +15,13 @@ import pytest
 from mpp_complaints.domain.kinds import InformationClock
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.usecases import extension
-from mpp_complaints.usecases.deadlines import DeadlineScheduler, calendar_of
+from mpp_complaints.usecases.deadlines import DeadlineScheduler
 from mpp_shared import clock
 from mpp_shared.auth import Principal, Role
 from mpp_shared.db import create_pool
 from mpp_shared.errors import Conflict
 from mpp_shared.events import parse_event
+from mpp_shared.workcal import calendar_of
 from tests.support.clock import HandClock
 
 ESCALATED = "mpp.complaint.escalated.v1"

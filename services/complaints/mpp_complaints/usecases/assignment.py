@@ -16,7 +16,6 @@ from mpp_complaints.domain.lifecycle import Status, Step
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import categories, complaints
 from mpp_complaints.usecases.deadlines import (
-    calendar_of,
     start_category_step,
     start_information_step,
 )
@@ -25,6 +24,7 @@ from mpp_complaints.usecases.views import ComplaintState, state_of
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Conflict, Invalid
 from mpp_shared.events.schemas import ComplaintAssignedV1
+from mpp_shared.workcal import calendar_of
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from mpp_complaints.domain.lifecycle import REPORTER, Status, Step, may_reopen
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import complaints
 from mpp_complaints.store.complaints import COMPLAINT
-from mpp_complaints.usecases.deadlines import calendar_of, end_step, start_category_step
+from mpp_complaints.usecases.deadlines import end_step, start_category_step
 from mpp_complaints.usecases.lifecycle import (
     Caller,
     begin,
@@ -25,6 +25,7 @@ from mpp_complaints.usecases.lifecycle import (
 from mpp_complaints.usecases.views import ComplaintState, state_of
 from mpp_shared.errors import Conflict, Invalid
 from mpp_shared.events.schemas import ComplaintClosedV1, ComplaintReopenedV1
+from mpp_shared.workcal import calendar_of
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -49,18 +48,9 @@ from mpp_shared.events.schemas import ComplaintClosedV1, ComplaintEscalatedV1
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.runtime import Runtime
 from mpp_shared.scheduling import TimerScheduler, linked_root_span, trace_carrier
-from mpp_shared.workcal import WorkCalendar
+from mpp_shared.workcal import WorkCalendar, calendar_of, working_calendar
 
 tracer = trace.get_tracer("mpp.complaints.deadlines")
-
-
-@lru_cache(maxsize=8)
-def working_calendar(days_off: str = "", cuti_bersama: bool = True) -> WorkCalendar:
-    return WorkCalendar.from_settings(days_off, cuti_bersama=cuti_bersama)
-
-
-def calendar_of(settings: ComplaintsSettings) -> WorkCalendar:
-    return working_calendar(settings.calendar_days_off, settings.calendar_cuti_bersama)
 
 
 async def end_step(conn: asyncpg.Connection, complaint_id: uuid.UUID, at: datetime) -> None:

@@ -16,12 +16,12 @@ from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import complaints
 from mpp_complaints.store.complaints import COMPLAINT
 from mpp_complaints.store.deadlines import move_running_due
-from mpp_complaints.usecases.deadlines import calendar_of
 from mpp_complaints.usecases.lifecycle import finish, in_force, now
 from mpp_complaints.usecases.views import ComplaintState, state_of
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Conflict
 from mpp_shared.events.schemas import ComplaintDeadlineExtendedV1
+from mpp_shared.workcal import calendar_of
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,13 @@ import asyncpg
 from mpp_complaints.domain.lifecycle import Status, Step, reopen_until
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store import complaints
-from mpp_complaints.usecases.deadlines import calendar_of, start_category_step
+from mpp_complaints.usecases.deadlines import start_category_step
 from mpp_complaints.usecases.lifecycle import begin, finish, now
 from mpp_complaints.usecases.scope import lock_for
 from mpp_complaints.usecases.views import ComplaintState, state_of
 from mpp_shared.auth import Principal
 from mpp_shared.events.schemas import ComplaintRespondedV1
+from mpp_shared.workcal import calendar_of
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ in the office time of a working calendar. Pure: no clock, no database."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from mpp_shared.workcal import WorkCalendar
 
@@ -69,10 +68,3 @@ def warn_at(
             at = calendar.add_working_hours(started_at, office * share / timedelta(hours=1))
             return min(max(at, started_at), due_at)
     return started_at + (due_at - started_at) * share
-
-
-@lru_cache(maxsize=8)
-def working_calendar(days_off: str = "", cuti_bersama: bool = True) -> WorkCalendar:
-    """The default office hours with the service's days off (settings
-    `calendar_days_off`, `calendar_cuti_bersama`), built once per process."""
-    return WorkCalendar.from_settings(days_off, cuti_bersama=cuti_bersama)

@@ -14,7 +14,6 @@ import asyncpg
 
 from mpp_documents.domain.handover import CollectedBy
 from mpp_documents.domain.jobs import HoldReason, JobState
-from mpp_documents.domain.sla_clock import working_calendar
 from mpp_documents.settings import DocumentsSettings
 from mpp_documents.store import jobs as jobs_store
 from mpp_documents.store.jobs import JOBS
@@ -24,6 +23,7 @@ from mpp_shared import clock
 from mpp_shared.events import build_event
 from mpp_shared.events.schemas import ApplicationVerifiedV1, DocumentQueuedV1
 from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.workcal import calendar_of
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ async def queue_job(
             started_at=application.verified_at,
             due_at=application.expected_ready_at,
             share=settings.sla_warning_share,
-            calendar=working_calendar(settings.calendar_days_off, settings.calendar_cuti_bersama),
+            calendar=calendar_of(settings),
         )
     await jobs_store.add_history(
         conn, job_id, from_state=None, to_state=JobState.QUEUED.value, actor="system", at=now

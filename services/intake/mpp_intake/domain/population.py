@@ -192,23 +192,8 @@ def parse_period(value: str) -> Period:
 
 # --- figures -------------------------------------------------------------------
 
+# The counts of one desa and kind, in the order of the CSV's columns.
 FIGURES = ("reported", "followed_up", "applied", "overdue", "escalated")
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Counts of one desa and kind."""
-
-    desa_code: str
-    kind: str
-    reported: int
-    followed_up: int
-    applied: int
-    overdue: int
-    escalated: int
-
-    def as_row(self) -> list[str]:
-        return [self.desa_code, self.kind, *(str(getattr(self, f)) for f in FIGURES)]
 
 
 CSV_HEADER = ["desa_code", "kind", *FIGURES]

@@ -15,7 +15,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from mpp_intake.domain import population as rules
-from mpp_intake.domain.population import Figures, Period
+from mpp_intake.domain.population import Period
 from mpp_intake.store import population
 from mpp_intake.usecases.history import SOURCE
 from mpp_intake.usecases.population_scope import Scope, refuse_kecamatan, scope_of
@@ -28,6 +28,8 @@ from mpp_shared.messaging.outbox import enqueue
 
 
 class FiguresPublic(BaseModel):
+    """Counts of one desa and kind (`rules.FIGURES`)."""
+
     desa_code: str
     kind: str
     reported: int
@@ -70,23 +72,8 @@ class SentPeriodReportList(BaseModel):
     page_size: int
 
 
-def _figures(rows: list[asyncpg.Record]) -> list[Figures]:
-    return [
-        Figures(
-            desa_code=r["desa_code"],
-            kind=r["kind"],
-            reported=r["reported"],
-            followed_up=r["followed_up"],
-            applied=r["applied"],
-            overdue=r["overdue"],
-            escalated=r["escalated"],
-        )
-        for r in rows
-    ]
-
-
-def _public(figures: list[Figures]) -> list[FiguresPublic]:
-    return [FiguresPublic(**f.__dict__) for f in figures]
+def _figures(rows: list[asyncpg.Record]) -> list[FiguresPublic]:
+    return [FiguresPublic(**dict(r)) for r in rows]
 
 
 def checked_kecamatan(value: str | None) -> str | None:
@@ -136,7 +123,7 @@ async def summary(
         desa_code=scope.desa_code,
         occurred_from=occurred_from,
         occurred_to=occurred_to,
-        figures=_public(_figures(rows)),
+        figures=_figures(rows),
     )
 
 
@@ -145,7 +132,7 @@ async def _period_figures(
     kecamatan: str,
     period: Period,
     desa_code: str | None = None,
-) -> list[Figures]:
+) -> list[FiguresPublic]:
     rows = await population.figures(
         conn,
         kecamatan_code=kecamatan,
@@ -170,7 +157,7 @@ async def period_report(
         period=period.text,
         occurred_from=period.first,
         occurred_to=period.last,
-        figures=_public(figures),
+        figures=figures,
     )
 
 
@@ -222,7 +209,7 @@ async def send_period_report(
             report_id=report_id,
             kecamatan_code=kecamatan,
             period=period.text,
-            figures=[f.__dict__ for f in figures],
+            figures=[f.model_dump() for f in figures],
             sent_by=officer.subject,
             counter=officer.counter,
             sent_at=now,
@@ -247,7 +234,7 @@ async def send_period_report(
             kecamatan_code=kecamatan,
             period_report_id=report_id,
             period=period.text,
-            figures=[PeriodFigures(**f.__dict__) for f in figures],
+            figures=[PeriodFigures(**f.model_dump()) for f in figures],
             sent_at=now,
         )
         await enqueue(

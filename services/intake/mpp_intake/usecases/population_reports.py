@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
-from functools import lru_cache
 
 import asyncpg
 from pydantic import BaseModel
@@ -34,18 +33,9 @@ from mpp_shared.idempotency import Idempotency, StoredAnswer
 from mpp_shared.messaging.outbox import enqueue
 from mpp_shared.pii import FieldCipher, mask_name, mask_nik, mask_phone
 from mpp_shared.scheduling import trace_carrier
-from mpp_shared.workcal import WorkCalendar
+from mpp_shared.workcal import calendar_of
 
 NOT_FOUND = ("Laporan kependudukan tidak ditemukan", "Population report not found")
-
-
-@lru_cache(maxsize=8)
-def working_calendar(days_off: str = "", cuti_bersama: bool = True) -> WorkCalendar:
-    return WorkCalendar.from_settings(days_off, cuti_bersama=cuti_bersama)
-
-
-def calendar_of(settings: IntakeSettings) -> WorkCalendar:
-    return working_calendar(settings.calendar_days_off, settings.calendar_cuti_bersama)
 
 
 @dataclass(frozen=True)
