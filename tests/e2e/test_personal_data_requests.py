@@ -186,6 +186,8 @@ async def test_export_gathers_every_service_and_a_service_down_is_named(
     finally:
         await asyncio.to_thread(complaints.start)
         await asyncio.to_thread(complaints.wait_ready)
+        # Left consuming, as the tests after this one expect it.
+        await asyncio.to_thread(complaints.wait_consuming)
     assert partial["complete"] is False
     outcomes = {o["service"]: o for o in partial["outcomes"]}
     assert outcomes["complaints"]["status"] == "unavailable"

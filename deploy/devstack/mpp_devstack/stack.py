@@ -36,6 +36,7 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    log_start: int = 0
 
     @property
     def url(self) -> str:
@@ -43,6 +44,8 @@ class ServiceProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # Where this start's lines begin in the (appended) log.
+        self.log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", f"mpp_{self.name}"],
@@ -92,6 +95,27 @@ class ServiceProcess:
             time.sleep(0.2)
         raise TimeoutError(
             f"{self.name} not ready after {timeout}s: {last}\n" + _tail(self.log_path)
+        )
+
+    def wait_consuming(self, timeout: float = 60.0) -> None:
+        """Until the service's consumer, since its last start, holds partitions
+        (its log says so): ready means HTTP, the database and the broker, but
+        the consumer group takes a few seconds more to hand the restarted
+        process its partitions, and an event written meanwhile waits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_path, "rb") as log:
+                log.seek(self.log_start)
+                started = log.read().decode(errors="replace")
+            if any(
+                f"consumer {self.name} assigned [" in line
+                and f"consumer {self.name} assigned []" not in line
+                for line in started.splitlines()
+            ):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(
+            f"{self.name}'s consumer holds no partition after {timeout}s\n" + _tail(self.log_path)
         )
 
 
@@ -175,6 +199,7 @@ class Stack:
         proc.stop()
         proc.start()
         proc.wait_ready()
+        proc.wait_consuming()
 
     def stop(self) -> None:
         for proc in self.services.values():
