@@ -1,4 +1,5 @@
-"""PostgreSQL pool (asyncpg) with jsonb codecs registered once per connection."""
+"""PostgreSQL pool (asyncpg) with jsonb codecs registered once per connection;
+its connections are traced per transaction (`mpp_shared.dbtrace`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 from typing import Any
 
 import asyncpg
+
+from mpp_shared.dbtrace import TracedConnection
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -54,6 +57,7 @@ async def create_pool(
         command_timeout=command_timeout,
         init=_init_connection,
         reset=_reset_connection,
+        connection_class=TracedConnection,
         # Fail fast when the database is gone instead of hanging a request.
         timeout=command_timeout,
     )

@@ -67,9 +67,10 @@ def setup_telemetry(service_name: str) -> None:
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
 
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    # One span per database transaction, not per statement (mpp_shared.dbtrace).
+    from mpp_shared import dbtrace
 
-    AsyncPGInstrumentor().instrument()
+    dbtrace.enable()
 
 
 def package_version(service_name: str) -> str:

@@ -4,8 +4,9 @@ A minimal FastAPI + asyncpg endpoint, `POST /v1/applications`, validating the
 same body as intake (pydantic; a NIK of 16 digits, a name, a phone, the
 papers handed in) and writing an application row and an outbox row in one
 transaction; nothing else (no catalog, no rules, no audit, no relay). Traced
-the way the services trace (FastAPI and asyncpg instrumentation, every span
-created, none exported) unless `ANCHOR_TRACED=false`.
+the way the services trace (the FastAPI instrumentation and one span per
+database transaction, `mpp_shared.dbtrace`; every span created, none
+exported) unless `ANCHOR_TRACED=false`.
 
     python -m tests.bench.anchor PORT DATABASE_URL
 
@@ -28,6 +29,9 @@ import asyncpg
 import uvicorn
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field, StringConstraints
+
+from mpp_shared import dbtrace
+from mpp_shared.dbtrace import TracedConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS anchor_applications (
@@ -60,7 +64,9 @@ class ApplicationCreate(BaseModel):
 def create_app(database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
+        pool = await asyncpg.create_pool(
+            database_url, min_size=2, max_size=10, connection_class=TracedConnection
+        )
         assert pool is not None
         await pool.execute(SCHEMA)
         app.state.pool = pool
@@ -100,12 +106,11 @@ def main(argv: list[str]) -> None:
     app = create_app(database_url)
     if os.environ.get("ANCHOR_TRACED", "true").lower() != "false":
         from opentelemetry import trace
-        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
         from opentelemetry.sdk.trace import TracerProvider
 
         trace.set_tracer_provider(TracerProvider())
-        AsyncPGInstrumentor().instrument()
+        dbtrace.enable()
         FastAPIInstrumentor.instrument_app(app, exclude_spans=["receive", "send"])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

@@ -139,6 +139,38 @@ async def test_consumer_crash_before_offset_commit_redelivers_and_changes_nothin
         assert await kit.pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'crashy'") == 10
 
 
+async def test_a_type_without_handler_is_passed_over_by_its_header_undecoded(
+    database: str, servers
+) -> None:
+    """The relay names each event's type in the `ce_type` header; a consumer
+    passes over a type it has no handler for without decoding it (here a
+    body that would otherwise be parked as malformed)."""
+    async with Kit(database, servers.bootstrap) as kit:
+        producer = await kit.producer()
+        await producer.send_and_wait(
+            kit.topic,
+            value=b"{not json",
+            key=b"k",
+            headers=[("ce_type", b"mpp.something.else.v1")],
+        )
+        good = kit.probe_event("good", 1)
+        await kit.enqueue([good], key="k")
+        await (await kit.relay()).publish_batch()
+        published = [
+            m for m in await kit.read_topic(kit.topic, expected=2) if m.value != b"{not json"
+        ]
+        assert dict(published[0].headers)["ce_type"] == good.type.encode()
+
+        consumer = kit.consumer("by-header", dlq_producer=producer)
+
+        async def good_handled() -> bool:
+            return any(e["probe"] == "good" for e in await kit.effects())
+
+        await run_until(consumer, good_handled)
+        assert consumer.dead_lettered_total == 0
+        assert [e["probe"] for e in await kit.effects()] == ["good"]
+
+
 async def test_poison_events_are_parked_on_dlq_and_the_partition_keeps_flowing(
     database: str, servers
 ) -> None:
@@ -208,6 +240,48 @@ async def test_a_broker_restarted_empty_is_never_told_an_offset_from_before(
                 consumer.stop()
                 await asyncio.wait_for(task, 20)
             assert sorted(r["seq"] for r in await kit.effects()) == [1, 2, 3, 4, 5, 6]
+    finally:
+        broker.stop()
+
+
+async def test_the_relay_looks_at_the_broker_memory_again_only_after_a_new_connection(
+    database: str, tmp_path: Path
+) -> None:
+    """Asking the broker for its topics before every batch costs a round trip
+    per batch: the relay asks again only when its producer's connections
+    changed (a restarted broker is always a new connection), so a broker
+    that came back empty is still seen before the next batch is sent."""
+    broker = TansuBroker(log_path=tmp_path / "broker.log")
+    broker.start()
+    try:
+        async with Kit(database, broker.bootstrap) as kit:
+            relay = await kit.relay()
+            looks = 0
+            look = relay.check_broker_memory
+
+            async def counted() -> bool:
+                nonlocal looks
+                looks += 1
+                return await look()
+
+            relay.check_broker_memory = counted  # type: ignore[method-assign]
+            for seq in range(4):
+                await kit.enqueue([kit.probe_event("steady", seq)], key="k")
+                assert await relay.publish_batch() == 1
+            # The first batch looked (and made the marker); its send replaced
+            # the bootstrap connection by one to the partition's leader, so
+            # the second looked once more; then nothing changed.
+            assert looks == 2
+
+            await asyncio.to_thread(broker.kill)
+            await asyncio.to_thread(broker.start)
+            await kit.enqueue([kit.probe_event("after", 9)], key="k")
+            published = await relay.publish_batch()
+            assert looks == 3
+            # It found the marker gone: the topics are made again and the
+            # window republished, the new row with it.
+            assert published == 5
+            assert relay.marker_topic in await kit.admin.list_topics()
     finally:
         broker.stop()
 

@@ -23,8 +23,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from pytest_httpserver import HTTPServer
@@ -43,6 +41,7 @@ from mpp_shared.events.examples import APP_ID, example
 from mpp_shared.pii import FieldCipher
 from mpp_shared.settings import DEV_JWT_SECRET
 from mpp_shared.web import get_pool, install_error_handlers
+from tests.support.spans import finished_spans
 
 NOTIFY_MIGRATIONS = (
     Path(__file__).resolve().parents[2] / "services" / "notify" / "mpp_notify" / "migrations"
@@ -291,17 +290,9 @@ async def test_delivery_is_a_signed_cloudevent_without_the_sealed_contact(
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """Finished spans of this test (added to the process's SDK provider, or a new one)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    assert isinstance(trace.get_tracer_provider(), TracerProvider)
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    yield exporter
-    processor.shutdown()
+    """Finished spans of this test."""
+    with finished_spans() as exporter:
+        yield exporter
 
 
 async def test_each_attempt_is_a_client_span_in_the_trace_of_the_event(

@@ -33,6 +33,7 @@ from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import ValidationError
 
+from mpp_shared import dbtrace
 from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.events.envelope import CloudEvent, parse_event
 from mpp_shared.events.topics import dlq_of
@@ -154,7 +155,7 @@ class EventConsumer:
             client_id=f"{self.name}-consumer",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             max_poll_interval_ms=300_000,
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=1_000,
@@ -297,8 +298,11 @@ class EventConsumer:
     async def _prepare(
         self, record: ConsumerRecord[Any, Any]
     ) -> tuple[CloudEvent, EventHandler] | None:
-        """The event and its handler; None for types this consumer ignores.
-        A malformed event is parked on the dead-letter topic at once."""
+        """The event and its handler; None for types this consumer ignores (by
+        the `ce_type` header, undecoded); a malformed one is parked at once."""
+        headers = record.headers or ()
+        if any(k == "ce_type" and v.decode() not in self.handlers for k, v in headers):
+            return None
         try:
             event = parse_event(record.value)
         except ValueError as exc:
@@ -332,9 +336,11 @@ class EventConsumer:
                         with self._span(record) as span:
                             span.set_attribute("messaging.message.id", str(event.id))
                             span.set_attribute("cloudevents.event_type", event.type)
-                            handled += await self._claim_and_handle(
-                                conn, record, event, handler, span
-                            )
+                            # Each event's statements on its own span (and trace).
+                            async with dbtrace.statements_on(span):
+                                handled += await self._claim_and_handle(
+                                    conn, record, event, handler, span
+                                )
                 self._count_handled(handled)
                 return
             except asyncio.CancelledError:
@@ -351,9 +357,6 @@ class EventConsumer:
                 span.set_attribute("messaging.message.id", str(event.id))
                 span.set_attribute("cloudevents.event_type", event.type)
                 await self._handle_with_retries(record, event, handler, span)
-
-    async def process(self, record: ConsumerRecord[Any, Any]) -> None:
-        await self.process_batch([record])
 
     async def _claim_and_handle(
         self,

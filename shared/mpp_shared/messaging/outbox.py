@@ -14,9 +14,12 @@ Ordering and completeness:
 - Published rows are kept for a retention window. When the broker has
   forgotten everything (the embedded broker is memory-only), the relay's
   marker topic is gone: it recreates the topics and republishes the window;
-  consumers' inboxes absorb the repeats. The marker is looked at before every
-  batch sent (and every few seconds when idle), so the relay never creates a
-  topic by publishing to a broker that forgot it.
+  consumers' inboxes absorb the repeats. The marker is looked at before a
+  batch is sent whenever the producer's connections to the broker changed
+  since the last look (a restarted broker is always a new connection), and
+  every few seconds in any case, so the relay never creates a topic by
+  publishing to a broker that forgot it, without asking the broker for its
+  topics before every batch.
 """
 
 from __future__ import annotations
@@ -105,6 +108,10 @@ class OutboxRelay:
         self.published_total = 0
         self._wake = asyncio.Event()
         self._stopping = False
+        # The producer's broker connections at the last look at the marker,
+        # and when that look was (monotonic).
+        self._looked_over: tuple[Any, ...] | None = None
+        self._looked_at = 0.0
         meter = metrics.get_meter("mpp.outbox")
         self._published_counter = meter.create_counter(
             "mpp.outbox.published", unit="{event}", description="events published by the relay"
@@ -167,12 +174,36 @@ class OutboxRelay:
                 await self._sleep(self.settings.outbox_poll_interval)
                 await asyncio.sleep(self.settings.outbox_linger)
 
+    def _producer_connections(self) -> tuple[Any, ...] | None:
+        """The producer's open broker connections (None: not known)."""
+        conns = getattr(getattr(self.producer, "client", None), "_conns", None)
+        if not isinstance(conns, dict):
+            return None
+        return tuple(c for c in conns.values() if c.connected())
+
+    def _broker_may_have_forgotten(self) -> bool:
+        """Whether the marker must be looked at before the next batch: the
+        producer's connections are not the ones of the last look (or cannot
+        be told), or that look is older than the amnesia check interval."""
+        if time.monotonic() - self._looked_at >= self.settings.outbox_amnesia_check_interval:
+            return True
+        now, then = self._producer_connections(), self._looked_over
+        return (
+            now is None
+            or then is None
+            or len(now) != len(then)
+            or any(a is not b for a, b in zip(now, then, strict=True))
+        )
+
     async def check_broker_memory(self) -> bool:
         """Recreate topics and republish the retention window if the broker forgot.
 
         Returns True when a republish was triggered.
         """
+        # Taken before asking: a connection made meanwhile shows as a change.
+        connections = self._producer_connections()
         topics = set(await self.admin.list_topics())
+        self._looked_over, self._looked_at = connections, time.monotonic()
         if self.marker_topic in topics:
             return False
         await ensure_topics(
@@ -202,7 +233,7 @@ class OutboxRelay:
         # would create the topics on first use with its own partition count
         # (Tansu: 4), and consumer groups holding the old count never read
         # the extra partition.
-        if await self.check_broker_memory():
+        if self._broker_may_have_forgotten() and await self.check_broker_memory():
             rows = await self.fetch_unpublished()  # the reopened window goes first
         await self.send(rows)
         await self.mark_published(rows)
@@ -229,7 +260,13 @@ class OutboxRelay:
             ):
                 carrier: dict[str, str] = {}
                 inject(carrier)
-                headers = [("content-type", CONTENT_TYPE.encode())]
+                # ce_type (the CloudEvents Kafka binding's header for the
+                # type) lets a consumer pass over a type it does not handle
+                # without decoding the event.
+                headers = [
+                    ("content-type", CONTENT_TYPE.encode()),
+                    ("ce_type", row["event_type"].encode()),
+                ]
                 headers += [(k, v.encode()) for k, v in carrier.items()]
                 pending.append(
                     await self.producer.send(
