@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from mpp_shared import paging
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Conflict, NotFound
 
@@ -29,14 +30,29 @@ WHERE id = $1 AND position IS NOT NULL AND detail_erased_by IS NULL
 """
 
 # Every filter is optional ($n IS NULL matches all); newest first.
-_READ_PAGE = """
-SELECT count(*) OVER () AS total, * FROM audit_log
+_MATCHING = """
+FROM audit_log
 WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR counter = $2)
   AND ($3::text IS NULL OR action = $3) AND ($4::text IS NULL OR target_type = $4)
   AND ($5::text IS NULL OR target_id = $5)
   AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
-ORDER BY id DESC LIMIT $8 OFFSET $9
 """
+_READ_PAGE = "SELECT *" + _MATCHING + "ORDER BY id DESC LIMIT $8 OFFSET $9"
+# The entries matching, counted up to one past paging.COUNT_CAP.
+_COUNT = paging.capped_count(_MATCHING)
+# The entries before the entry $9 (keyset: an index range scan at any depth,
+# no total).
+_READ_AFTER = """
+SELECT * FROM audit_log
+WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR counter = $2)
+  AND ($3::text IS NULL OR action = $3) AND ($4::text IS NULL OR target_type = $4)
+  AND ($5::text IS NULL OR target_id = $5)
+  AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
+  AND id < $9
+ORDER BY id DESC LIMIT $8
+"""
+# The one order of the trail, named in its cursors.
+TRAIL_SORT = "audit.newest"
 
 
 async def record(
@@ -122,9 +138,20 @@ class AuditEntry(BaseModel):
 
 class AuditPage(BaseModel):
     items: list[AuditEntry]
-    total: int
+    total: int | None = Field(
+        description="Entries matching; counted on a page asked for without `cursor`, "
+        "null on the pages a cursor leads to; at most 10 000 (see `total_capped`)"
+    )
+    total_capped: bool = Field(
+        default=False,
+        description="More entries match than `total` says (it stops counting at 10 000)",
+    )
     page: int
     page_size: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (keyset); null on the last page",
+    )
 
 
 @dataclass(frozen=True)
@@ -142,12 +169,17 @@ class AuditFilters:
 
 
 async def read_trail(
-    pool: asyncpg.Pool, filters: AuditFilters, *, page: int, page_size: int
+    pool: asyncpg.Pool,
+    filters: AuditFilters,
+    *,
+    page: int,
+    page_size: int,
+    cursor: str | None = None,
 ) -> AuditPage:
-    """One page (1-based) of the entries matching `filters`, newest first,
-    with the number of all matching entries."""
-    rows = await pool.fetch(
-        _READ_PAGE,
+    """One page of the entries matching `filters`, newest first: the one
+    after `cursor` when given (keyset), else page `page` (1-based) with the
+    number of all matching entries."""
+    args = (
         filters.actor,
         filters.counter,
         filters.action,
@@ -155,12 +187,21 @@ async def read_trail(
         filters.target_id,
         filters.since,
         filters.until,
-        page_size,
-        (page - 1) * page_size,
+        page_size + 1,
     )
+    counted: int | None = None
+    if cursor is not None:
+        (after,) = paging.decode(cursor, TRAIL_SORT, (paging.INT,))
+        rows = await pool.fetch(_READ_AFTER, *args, after)
+    else:
+        rows = await pool.fetch(_READ_PAGE, *args, (page - 1) * page_size)
+        counted = await pool.fetchval(_COUNT, *args[:-1])
+    shown, following = paging.page_of(rows, page_size, TRAIL_SORT, lambda r: (r["id"],))
     return AuditPage(
-        items=[AuditEntry(**{k: r[k] for k in AuditEntry.model_fields}) for r in rows],
-        total=rows[0]["total"] if rows else 0,
+        items=[AuditEntry(**{k: r[k] for k in AuditEntry.model_fields}) for r in shown],
+        total=None if counted is None else paging.capped(counted)[0],
+        total_capped=counted is not None and paging.capped(counted)[1],
         page=page,
         page_size=page_size,
+        next_cursor=following,
     )

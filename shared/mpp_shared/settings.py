@@ -106,6 +106,10 @@ class ServiceSettings(BaseSettings):
     outbox_linger: float = 0.005
     outbox_retention_hours: float = 72.0
     outbox_amnesia_check_interval: float = 5.0
+    # Handled events are remembered this long (14 days), twice the topics'
+    # retention (7 days, deploy/k8s/base/kafka-topics.yaml): an event read
+    # again after its inbox row is gone would take effect twice.
+    inbox_retention_hours: float = Field(default=336.0, ge=1.0)
 
     consumer_max_attempts: int = 5
     consumer_retry_backoff: float = 0.2

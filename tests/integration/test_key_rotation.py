@@ -78,7 +78,7 @@ def _legacy(key_b64: str, value: str, context: str) -> bytes:
 async def _found(pool: asyncpg.Pool, cipher: FieldCipher, residents: list[str]) -> list[int]:
     """How many applications a NIK search finds, per resident."""
     return [
-        (await application_views.search_applications(pool, cipher, r, "id")).total
+        (await application_views.search_applications(pool, cipher, r, "id")).total or 0
         for r in residents
     ]
 

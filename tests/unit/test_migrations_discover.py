@@ -80,6 +80,8 @@ def test_shared_migrations_parse() -> None:
         (4, "audit_chain"),
         (5, "rate_limits"),
         (6, "personal_data_retention"),
+        (7, "audit_listing"),
+        (8, "inbox_retention"),
     ]
     assert all(m.path.read_text().strip() for m in found)
 
@@ -132,6 +134,8 @@ def test_intake_migrations() -> None:
         "personal_data_erasure",
         "personal_data_requests",
         "population_reports",
+        "listing_keyset",
+        "application_ended_at",
     ]
     catalog, seed, complete = (_statements(m.path.read_text()) for m in found[1:4])
     created = {s.split()[2] for s in catalog if s.upper().startswith("CREATE TABLE")}

@@ -1,6 +1,10 @@
 """The inbox: one row per (consumer, event id), written in the transaction of
 the event's effect. A redelivered event finds its row and changes nothing, so
-each consumer's effect of an event happens once."""
+each consumer's effect of an event happens once.
+
+A handled event's row is kept for INBOX_RETENTION_HOURS, longer than any
+topic keeps the event (so it can no longer be delivered again), then the
+outbox relay forgets it (`purge_handled`). A parked event's row stays."""
 
 from __future__ import annotations
 
@@ -48,3 +52,24 @@ async def claim(
         error,
     )
     return bool(claimed)
+
+
+_PURGE_HANDLED = """
+DELETE FROM inbox WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM inbox
+    WHERE outcome = 'handled' AND handled_at < now() - make_interval(secs => $1)
+    LIMIT $2
+))
+"""
+
+
+async def purge_handled(pool: asyncpg.Pool, older_than_seconds: float, batch: int = 5000) -> int:
+    """Forget handled events older than `older_than_seconds`, `batch` rows per
+    statement (no long lock, no long transaction); how many were forgotten."""
+    forgotten = 0
+    while True:
+        status = await pool.execute(_PURGE_HANDLED, older_than_seconds, batch)
+        deleted = int(status.split()[-1])
+        forgotten += deleted
+        if deleted < batch:
+            return forgotten

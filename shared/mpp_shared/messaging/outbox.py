@@ -20,6 +20,8 @@ Ordering and completeness:
   every few seconds in any case, so the relay never creates a topic by
   publishing to a broker that forgot it, without asking the broker for its
   topics before every batch.
+- The leader also forgets, every ten minutes, published rows older than the
+  window and inbox rows older than INBOX_RETENTION_HOURS (`inbox`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from opentelemetry.trace import SpanKind
 
 from mpp_shared.events.envelope import CONTENT_TYPE, CloudEvent
 from mpp_shared.events.topics import ALL_TOPICS
+from mpp_shared.messaging import inbox
 from mpp_shared.messaging.kafka import ensure_topics
 from mpp_shared.settings import ServiceSettings
 
@@ -167,6 +170,7 @@ class OutboxRelay:
                 next_marker_check = now + self.settings.outbox_amnesia_check_interval
             if now >= next_purge:
                 await self.pool.execute(_PURGE, self.settings.outbox_retention_hours * 3600)
+                await inbox.purge_handled(self.pool, self.settings.inbox_retention_hours * 3600)
                 next_purge = now + 600
             published = await self.publish_batch()
             if published < self.settings.outbox_batch_size:

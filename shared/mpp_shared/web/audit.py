@@ -14,6 +14,7 @@ from mpp_shared.audit_check import AuditVerification, verify_pool
 from mpp_shared.auth import Principal, Role
 from mpp_shared.web.auth import require_roles
 from mpp_shared.web.deps import MAX_PAGE, LanguageDep, PoolDep
+from mpp_shared.web.paging import CursorQuery
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
@@ -35,9 +36,10 @@ async def read_audit_trail(
     until: datetime | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: CursorQuery = None,
 ) -> AuditPage:
     filters = AuditFilters(actor, counter, action, target_type, target_id, since, until)
-    return await read_trail(pool, filters, page=page, page_size=page_size)
+    return await read_trail(pool, filters, page=page, page_size=page_size, cursor=cursor)
 
 
 @router.get(

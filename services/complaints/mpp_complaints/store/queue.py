@@ -25,10 +25,22 @@ ITEM_COLUMNS = (
     f"{OVERDUE} AS overdue, c.anonymous, c.confidential, c.tracking_code, c.created_at"
 )
 ORDER = {
-    Sort.OVERDUE_FIRST: "overdue DESC, c.step_due_at ASC NULLS LAST, c.created_at DESC, c.id",
-    Sort.NEWEST: "c.created_at DESC, c.id",
-    Sort.OLDEST: "c.created_at ASC, c.id",
+    Sort.OVERDUE_FIRST: (
+        "overdue DESC, c.step_due_at ASC NULLS LAST, c.created_at DESC, c.id DESC"
+    ),
+    Sort.NEWEST: "c.created_at DESC, c.id DESC",
+    Sort.OLDEST: "c.created_at ASC, c.id ASC",
 }
+# Within the overdue and the other complaints, the order of `overdue_first`.
+_BY_DEADLINE = "c.step_due_at ASC NULLS LAST, c.created_at DESC, c.id DESC"
+
+
+def sort_key(sort: Sort, row: Any) -> tuple[Any, ...]:
+    """The values of `row` its place in the order `sort` is decided by (what
+    a cursor carries)."""
+    if sort is Sort.OVERDUE_FIRST:
+        return (row["overdue"], row["step_due_at"], row["created_at"], row["id"])
+    return (row["created_at"], row["id"])
 
 
 def _where(wanted: QueueFilter, args: list[Any], *, with_status: bool) -> str:
@@ -54,6 +66,24 @@ def _where(wanted: QueueFilter, args: list[Any], *, with_status: bool) -> str:
     return " AND ".join(conditions)
 
 
+def _value(args: list[Any], v: Any) -> str:
+    args.append(v)
+    return f"${len(args)}"
+
+
+def _after_by_deadline(after: tuple[Any, ...], args: list[Any]) -> str:
+    """The rows after (step_due_at, created_at, id) in `_BY_DEADLINE`."""
+    due, created_at, row_id = after
+    later = f"(c.created_at, c.id) < ({_value(args, created_at)}, {_value(args, row_id)})"
+    if due is None:
+        return f"(c.step_due_at IS NULL AND {later})"
+    due_at = _value(args, due)
+    return (
+        f"(c.step_due_at > {due_at} OR c.step_due_at IS NULL "
+        f"OR (c.step_due_at = {due_at} AND {later}))"
+    )
+
+
 async def page(
     conn: asyncpg.Connection,
     wanted: QueueFilter,
@@ -61,15 +91,38 @@ async def page(
     now: datetime,
     sort: Sort,
     limit: int,
-    offset: int,
+    offset: int = 0,
+    after: tuple[Any, ...] | None = None,
 ) -> list[asyncpg.Record]:
-    """One page of the complaints `wanted`, in the order `sort`."""
+    """One page of the complaints `wanted`, in the order `sort`: from
+    `offset` on, or after the row whose `sort_key` is `after` (keyset, an
+    index range scan at any depth)."""
     args: list[Any] = [now]
     where = _where(wanted, args, with_status=True)
-    sql = (
-        f"SELECT {ITEM_COLUMNS} FROM complaints c WHERE {where} "
-        f"ORDER BY {ORDER[sort]} LIMIT {int(limit)} OFFSET {int(offset)}"
-    )
+    select = f"SELECT {ITEM_COLUMNS} FROM complaints c WHERE {where}"
+    if after is None and sort is not Sort.OVERDUE_FIRST:
+        sql = f"{select} ORDER BY {ORDER[sort]} LIMIT {int(limit)} OFFSET {int(offset)}"
+    elif sort is not Sort.OVERDUE_FIRST:
+        assert after is not None
+        op = "<" if sort is Sort.NEWEST else ">"
+        key = f"(c.created_at, c.id) {op} ({_value(args, after[0])}, {_value(args, after[1])})"
+        sql = f"{select} AND {key} ORDER BY {ORDER[sort]} LIMIT {int(limit)}"
+    else:
+        # The overdue complaints, then the others, each read in deadline
+        # order from its own index rather than sorting the whole queue.
+        # OFFSET skips rows of both parts together, so each part reads
+        # `offset + limit` rows at most.
+        parts = []
+        reach = int(limit) + int(offset)
+        if after is None or after[0]:
+            cond = "" if after is None else " AND " + _after_by_deadline(after[1:], args)
+            parts.append(f"({select} AND {OVERDUE}{cond} ORDER BY {_BY_DEADLINE} LIMIT {reach})")
+        cond = "" if after is None or after[0] else " AND " + _after_by_deadline(after[1:], args)
+        parts.append(f"({select} AND NOT {OVERDUE}{cond} ORDER BY {_BY_DEADLINE} LIMIT {reach})")
+        sql = (
+            f"SELECT * FROM ({' UNION ALL '.join(parts)}) c "
+            f"ORDER BY {ORDER[sort]} LIMIT {int(limit)} OFFSET {int(offset)}"
+        )
     rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
     return rows
 

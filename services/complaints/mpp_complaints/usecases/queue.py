@@ -16,7 +16,24 @@ from mpp_complaints.domain.queue import STATUSES, QueueFilter, Sort
 from mpp_complaints.store import queue
 from mpp_complaints.usecases.lifecycle import now
 from mpp_complaints.usecases.scope import scoped_opd
+from mpp_shared import paging
 from mpp_shared.auth import Principal
+
+# What the sort key of each order is made of, as a cursor carries it.
+_KINDS = {
+    Sort.OVERDUE_FIRST: (
+        paging.BOOL,
+        paging.NULLABLE_TIMESTAMP,
+        paging.TIMESTAMP,
+        paging.UUID,
+    ),
+    Sort.NEWEST: (paging.TIMESTAMP, paging.UUID),
+    Sort.OLDEST: (paging.TIMESTAMP, paging.UUID),
+}
+
+
+def _cursor_sort(sort: Sort) -> str:
+    return f"complaints.{sort.value}"
 
 
 class QueueItem(BaseModel):
@@ -56,6 +73,11 @@ class ComplaintQueue(BaseModel):
     page_size: int
     sort: Sort
     counts: QueueCounts
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` (with the same `sort`) for the next page; "
+        "null on the last page",
+    )
 
 
 async def list_queue(
@@ -66,16 +88,27 @@ async def list_queue(
     sort: Sort = Sort.OVERDUE_FIRST,
     page: int = 1,
     page_size: int = 20,
+    cursor: str | None = None,
 ) -> ComplaintQueue:
     """One page of the queue and its counts, read in one snapshot; Forbidden
     for an OPD system naming no OPD, or asking for another OPD's."""
     wanted = replace(wanted, opd=scoped_opd(viewer, wanted.opd))
+    after = None if cursor is None else paging.decode(cursor, _cursor_sort(sort), _KINDS[sort])
     at = now()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await queue.page(
-            conn, wanted, now=at, sort=sort, limit=page_size, offset=(page - 1) * page_size
+            conn,
+            wanted,
+            now=at,
+            sort=sort,
+            limit=page_size + 1,
+            offset=(page - 1) * page_size,
+            after=after,
         )
         per_status = await queue.counts(conn, wanted, now=at)
+    shown, following = paging.page_of(
+        rows, page_size, _cursor_sort(sort), lambda r: queue.sort_key(sort, r)
+    )
     by_status = dict.fromkeys(STATUSES, 0)
     in_force = set(wanted.statuses or STATUSES)
     overdue = total = 0
@@ -85,10 +118,11 @@ async def list_queue(
             total += row["complaints"]
             overdue += row["overdue"]
     return ComplaintQueue(
-        items=[QueueItem(**{k: r[k] for k in QueueItem.model_fields}) for r in rows],
+        items=[QueueItem(**{k: r[k] for k in QueueItem.model_fields}) for r in shown],
         total=total,
         page=page,
         page_size=page_size,
         sort=sort,
         counts=QueueCounts(by_status=by_status, overdue=overdue),
+        next_cursor=following,
     )

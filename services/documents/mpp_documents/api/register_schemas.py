@@ -71,6 +71,17 @@ class RegisterEntryOut(IssuedDocumentRecord):
 
 class RegisterPageOut(BaseModel):
     items: list[RegisterEntryOut] = Field(description="Newest first (by issue moment)")
-    total: int = Field(description="Every entry the filters let through")
+    total: int | None = Field(
+        description="Every entry the filters let through; null on the pages a cursor leads "
+        "to; with filters other than the type, counted up to 10 000 (see `total_capped`)"
+    )
+    total_capped: bool = Field(
+        default=False,
+        description="More entries match than `total` says (it stops counting at 10 000)",
+    )
     page: int
     page_size: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (keyset); null on the last page",
+    )

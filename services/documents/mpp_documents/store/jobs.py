@@ -18,11 +18,16 @@ JOBS = Aggregate(
     state_column="state",
 )
 
-LIST = """
-SELECT * FROM jobs
-WHERE ($1::uuid IS NULL OR application_id = $1) AND ($2::text IS NULL OR state = $2)
-ORDER BY created_at DESC LIMIT $3
-"""
+# One statement per filter given, so each is planned on its own index (a
+# `$n IS NULL OR ...` shape is planned for any value, and by state that was a
+# read of every job in the state, e.g. every document ever left uncollected).
+LIST = {
+    (False, False): "SELECT * FROM jobs ORDER BY created_at DESC LIMIT $1",
+    (True, False): "SELECT * FROM jobs WHERE application_id = $1 ORDER BY created_at DESC LIMIT $2",
+    (False, True): "SELECT * FROM jobs WHERE state = $1 ORDER BY created_at DESC LIMIT $2",
+    (True, True): "SELECT * FROM jobs WHERE application_id = $1 AND state = $2 "
+    "ORDER BY created_at DESC LIMIT $3",
+}
 GET = "SELECT * FROM jobs WHERE id = $1"
 INSERT_QUEUED = """
 INSERT INTO jobs (id, application_id, tracking_code, service_code, state, pickup_point,
@@ -63,7 +68,9 @@ async def list_jobs(
     limit: int,
 ) -> list[asyncpg.Record]:
     """Newest first, by application and / or state when given."""
-    rows: list[asyncpg.Record] = await conn.fetch(LIST, application_id, state, limit)
+    given = [a for a in (application_id, state) if a is not None]
+    statement = LIST[(application_id is not None, state is not None)]
+    rows: list[asyncpg.Record] = await conn.fetch(statement, *given, limit)
     return rows
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from mpp_documents.domain.register import IssuedDocument, normalise_code, normalise_number
+from mpp_shared import paging
 
 # The counter row of (type, office, year) is created or incremented, and
 # stays locked until the caller's transaction ends.
@@ -54,7 +55,26 @@ SEARCH = (
     + _SEARCH_WHERE
     + "ORDER BY d.issued_at DESC, d.id DESC LIMIT $8 OFFSET $9"
 )
-SEARCH_COUNT = "SELECT count(*)" + _SEARCH_WHERE
+# The page after the entry ($9, $10) = (issued_at, id): keyset, an index
+# range scan at any depth.
+SEARCH_AFTER = (
+    "SELECT d.*, j.pickup_point"
+    + _SEARCH_WHERE
+    + "  AND (d.issued_at, d.id) < ($9, $10)\nORDER BY d.issued_at DESC, d.id DESC LIMIT $8"
+)
+# The count reads the register alone (the job only for a point filter), so
+# an index of the register can answer it without visiting the rows; up to one
+# past paging.COUNT_CAP.
+SEARCH_COUNT = paging.capped_count(
+    _SEARCH_WHERE.replace(
+        "FROM issued_documents d LEFT JOIN jobs j ON j.id = d.job_id",
+        "FROM issued_documents d",
+    ).replace(
+        "($4::text IS NULL OR j.pickup_point = $4)",
+        "($4::text IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = d.job_id"
+        " AND j.pickup_point = $4))",
+    )
+)
 
 # Constraint names a refused insert reports (migration 004).
 UNIQUE_CODE = "issued_documents_verification_code_key"
@@ -174,14 +194,36 @@ class RegisterQuery:
 
 
 async def search(
-    conn: asyncpg.Connection, query: RegisterQuery, *, limit: int, offset: int
+    conn: asyncpg.Connection,
+    query: RegisterQuery,
+    *,
+    limit: int,
+    offset: int = 0,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[tuple[IssuedDocument, str | None]]:
     """One page of the entries `query` lets through, newest first, each with
-    its job's pickup point."""
-    rows = await conn.fetch(SEARCH, *query.args(), limit, offset)
+    its job's pickup point: from `offset` on, or after the entry whose
+    (issued_at, id) is `after`."""
+    if after is not None:
+        rows = await conn.fetch(SEARCH_AFTER, *query.args(), limit, *after)
+    else:
+        rows = await conn.fetch(SEARCH, *query.args(), limit, offset)
     return [(document_of(r), r["pickup_point"]) for r in rows]
 
 
-async def count(conn: asyncpg.Connection, query: RegisterQuery) -> int:
-    total: int = await conn.fetchval(SEARCH_COUNT, *query.args())
-    return total
+# Numbers are issued without a gap (the counter and the entry in one
+# savepoint) and entries are never deleted, so the counters hold how many
+# entries each document type has: the register's size without reading it.
+COUNT_FROM_COUNTERS = """
+SELECT coalesce(sum(last), 0) FROM register_counters WHERE ($1::text IS NULL OR doc_type = $1)
+"""
+
+
+async def count(conn: asyncpg.Connection, query: RegisterQuery) -> tuple[int, bool]:
+    """How many entries `query` lets through, and whether there are more: by
+    type alone (or all of them) exactly, from the counters; else counted up
+    to paging.COUNT_CAP."""
+    if query == RegisterQuery(doc_type=query.doc_type):
+        by_counters: int = await conn.fetchval(COUNT_FROM_COUNTERS, query.doc_type)
+        return by_counters, False
+    return paging.capped(await conn.fetchval(SEARCH_COUNT, *query.args()))

@@ -29,12 +29,23 @@ RETURNING true
 # Both arms are served by the partial indexes; the outer conditions are
 # re-checked on the newest row version once locked, so a row another
 # instance has just marked or a clock just stopped is not fired again.
+# The candidates come from the two partial indexes, each read by its own
+# moment (an OR of the two conditions is planned as a scan of every clock,
+# running or not); the conditions are asked again of each locked row, so a
+# clock another scheduler fired meanwhile is left out.
 CLAIM_DUE = """
 SELECT id, subject_type, subject_id, application_id, tracking_code, service_code,
        pickup_point, started_at, due_at, warn_share, warn_at, warned_at, breached_at,
        traceparent, tracestate
 FROM sla_clocks
-WHERE stopped_at IS NULL
+WHERE id IN (
+    (SELECT id FROM sla_clocks WHERE warned_at IS NULL AND stopped_at IS NULL AND warn_at <= $1
+     ORDER BY warn_at LIMIT $2)
+    UNION ALL
+    (SELECT id FROM sla_clocks WHERE breached_at IS NULL AND stopped_at IS NULL AND due_at <= $1
+     ORDER BY due_at LIMIT $2)
+)
+  AND stopped_at IS NULL
   AND ((warned_at IS NULL AND warn_at <= $1) OR (breached_at IS NULL AND due_at <= $1))
 LIMIT $2
 FOR UPDATE SKIP LOCKED

@@ -33,13 +33,15 @@ from mpp_documents.domain.register import (
 )
 from mpp_documents.store import register as register_store
 from mpp_documents.store.register import RegisterQuery
-from mpp_shared import audit, clock
+from mpp_shared import audit, clock, paging
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Invalid, NotFound
 
 # A verification code drawn twice (45 random bits) is drawn again; this many
 # clashes in a row means something else is wrong.
 CODE_ATTEMPTS = 8
+# The one order of the register's search, named in its cursors.
+REGISTER_SORT = "register.newest"
 
 
 async def issue(
@@ -189,7 +191,9 @@ class RegisterEntry:
 @dataclass(frozen=True)
 class RegisterPage:
     entries: list[RegisterEntry]  # newest first
-    total: int  # every entry the filters let through
+    total: int | None  # every entry the filters let through; None on a page by cursor
+    next_cursor: str | None = None  # the page after this one; None on the last
+    total_capped: bool = False  # more match than `total` (paging.COUNT_CAP)
 
 
 def register_query(filters: RegisterFilters) -> RegisterQuery:
@@ -214,16 +218,32 @@ def register_query(filters: RegisterFilters) -> RegisterQuery:
 
 
 async def search_register(
-    pool: asyncpg.Pool, filters: RegisterFilters, *, page: int, page_size: int
+    pool: asyncpg.Pool,
+    filters: RegisterFilters,
+    *,
+    page: int,
+    page_size: int,
+    cursor: str | None = None,
 ) -> RegisterPage:
     """One page of the register, newest first, and the count of all it matches
-    (both from one snapshot). The holder is masked in every entry."""
+    (both from one snapshot); after `cursor` when given (keyset, no count),
+    else page `page`. The holder is masked in every entry."""
     query = register_query(filters)
+    after = None
+    if cursor is not None:
+        issued_at, after_id = paging.decode(cursor, REGISTER_SORT, (paging.TIMESTAMP, paging.UUID))
+        after = (issued_at, after_id)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        total = await register_store.count(conn, query)
+        counted = None if after is not None else await register_store.count(conn, query)
         found = await register_store.search(
-            conn, query, limit=page_size, offset=(page - 1) * page_size
+            conn, query, limit=page_size + 1, offset=(page - 1) * page_size, after=after
         )
+    shown, following = paging.page_of(
+        found, page_size, REGISTER_SORT, lambda f: (f[0].issued_at, f[0].id)
+    )
     return RegisterPage(
-        entries=[RegisterEntry(document=d, pickup_point=p) for d, p in found], total=total
+        entries=[RegisterEntry(document=d, pickup_point=p) for d, p in shown],
+        total=None if counted is None else counted[0],
+        total_capped=counted is not None and counted[1],
+        next_cursor=following,
     )

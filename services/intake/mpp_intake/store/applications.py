@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from mpp_shared import paging
 from mpp_shared.transitions import Aggregate
 
 SELECT = """
@@ -67,15 +68,23 @@ SET status = $2, progress = $2, decision_reason = $3, checks = checks || $4::jso
     version = version + 1, updated_at = $8
 WHERE id = $1
 """
-PAGE = (
-    SELECT.replace("SELECT a.*", "SELECT count(*) OVER () AS total, a.*")
-    + """
+_PAGE_WHERE = """
 WHERE ($1::text IS NULL OR a.status = $1) AND ($2::text IS NULL OR a.channel = $2)
   AND ($3::text IS NULL OR a.pickup_point = $3) AND ($4::text IS NULL OR a.service_code = $4)
   AND ($5::timestamptz IS NULL OR a.created_at >= $5)
   AND ($6::timestamptz IS NULL OR a.created_at < $6)
-ORDER BY a.created_at DESC, a.id LIMIT $7 OFFSET $8
 """
+# Newest first, ties by id: the order the listing's keyset (cursor) follows.
+PAGE_ORDER = "ORDER BY a.created_at DESC, a.id DESC"
+# A page by OFFSET (the first page: OFFSET 0).
+PAGE = SELECT + _PAGE_WHERE + PAGE_ORDER + " LIMIT $7 OFFSET $8"
+# How many applications the filters let through, up to one past the cap
+# (mpp_shared.paging.COUNT_CAP); asked for without a cursor only.
+PAGE_COUNT = paging.capped_count("FROM applications a" + _PAGE_WHERE)
+# The page after the row ($8, $9) = (created_at, id): an index range scan at
+# any depth; no total (counting every match would cost what OFFSET did).
+PAGE_AFTER = (
+    SELECT + _PAGE_WHERE + "  AND (a.created_at, a.id) < ($8, $9)\n" + PAGE_ORDER + " LIMIT $7"
 )
 # Blind-index lookups take every configured index version (FieldCipher.blind_indexes).
 BY_NIK = SELECT + " WHERE a.nik_index = ANY($1::bytea[]) ORDER BY a.created_at DESC LIMIT $2"
@@ -233,14 +242,33 @@ async def page(
     since: datetime | None,
     before: datetime | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[asyncpg.Record]:
-    """Newest first; each row carries the `total` of rows matching."""
-    return list(
-        await conn.fetch(
-            PAGE, status, channel, pickup_point, service_code, since, before, limit, offset
-        )
+    """Newest first: from `offset` on, or after the row whose (created_at,
+    id) is `after` (keyset)."""
+    filters = (status, channel, pickup_point, service_code, since, before, limit)
+    if after is not None:
+        return list(await conn.fetch(PAGE_AFTER, *filters, *after))
+    return list(await conn.fetch(PAGE, *filters, offset))
+
+
+async def count(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    status: str | None,
+    channel: str | None,
+    pickup_point: str | None,
+    service_code: str | None,
+    since: datetime | None,
+    before: datetime | None,
+) -> int:
+    """How many applications the filters of `page` let through, counted up
+    to one past mpp_shared.paging.COUNT_CAP."""
+    total: int = await conn.fetchval(
+        PAGE_COUNT, status, channel, pickup_point, service_code, since, before
     )
+    return total
 
 
 async def by_nik(

@@ -51,16 +51,13 @@ POPULATION = "population_reports"
 
 FINAL_STEPS = ("rejected", "picked_up", "cancelled", "uncollected")
 _FINAL = "(a.status = 'rejected' OR a.progress IN ('picked_up', 'cancelled', 'uncollected'))"
-# When an application ended: the last of its final steps (else its last change).
-_ENDED = """
-coalesce((SELECT max(t.at) FROM application_timeline t
-          WHERE t.application_id = a.id
-            AND t.step IN ('rejected', 'picked_up', 'cancelled', 'uncollected')), a.updated_at)
-"""
+# When an application ended: the last of its final steps (`ended_at`, kept
+# from the timeline by a trigger, migration 014), else its last change.
+_ENDED = "coalesce(a.ended_at, a.updated_at)"
 APPLICATIONS_DUE = f"""
 SELECT a.id::text AS id FROM applications a
 WHERE a.personal_data_erased_at IS NULL AND {_FINAL} AND {_ENDED} <= $1
-ORDER BY a.id LIMIT $2 FOR UPDATE OF a SKIP LOCKED
+ORDER BY {_ENDED}, a.id LIMIT $2 FOR UPDATE OF a SKIP LOCKED
 """
 APPLICATIONS_ERASE = f"""
 WITH erased AS (

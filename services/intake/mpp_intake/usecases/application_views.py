@@ -14,16 +14,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mpp_intake.domain.applications import Status
 from mpp_intake.domain.guidance import next_step
 from mpp_intake.store import applications
+from mpp_shared import paging
 from mpp_shared.errors import Language
 from mpp_shared.pii import FieldCipher
 
 # A search by NIK answers one page of at most this many applications.
 SEARCH_LIMIT = 200
+# The one order of the applications list, named in its cursors.
+LIST_SORT = "applications.newest"
 
 
 class MissingRequirement(BaseModel):
@@ -58,9 +61,22 @@ class ApplicationPublic(BaseModel):
 
 class ApplicationList(BaseModel):
     items: list[ApplicationPublic]
-    total: int
+    total: int | None = Field(
+        description="How many applications match; counted on a page asked for without "
+        "`cursor`, null on the pages a cursor leads to; at most 10 000 (see `total_capped`)"
+    )
+    total_capped: bool = Field(
+        default=False,
+        description="More applications match than `total` says (it stops counting at "
+        "10 000): narrow the filters for an exact count",
+    )
     page: int
     page_size: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (keyset: any depth costs the same); "
+        "null on the last page",
+    )
 
 
 @dataclass(frozen=True)
@@ -145,8 +161,14 @@ async def list_applications(
     page: int,
     page_size: int,
     language: Language,
+    cursor: str | None = None,
 ) -> ApplicationList:
-    """One page of the applications `filters` let through, newest first."""
+    """One page of the applications `filters` let through, newest first: the
+    one after `cursor` when given (keyset), else page `page` (OFFSET)."""
+    after = None
+    if cursor is not None:
+        created_at, after_id = paging.decode(cursor, LIST_SORT, (paging.TIMESTAMP, paging.UUID))
+        after = (created_at, after_id)
     since = (
         datetime.combine(filters.submitted_from, time.min, UTC) if filters.submitted_from else None
     )
@@ -155,22 +177,29 @@ async def list_applications(
         if filters.submitted_to
         else None
     )
-    rows = await applications.page(
-        pool,
-        status=filters.status.value if filters.status else None,
-        channel=filters.channel,
-        pickup_point=filters.pickup_point,
-        service_code=filters.service_code,
-        since=since,
-        before=before,
-        limit=page_size,
-        offset=(page - 1) * page_size,
+    wanted: dict[str, Any] = {
+        "status": filters.status.value if filters.status else None,
+        "channel": filters.channel,
+        "pickup_point": filters.pickup_point,
+        "service_code": filters.service_code,
+        "since": since,
+        "before": before,
+    }
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        rows = await applications.page(
+            conn, **wanted, limit=page_size + 1, offset=(page - 1) * page_size, after=after
+        )
+        counted = None if after is not None else await applications.count(conn, **wanted)
+    shown, following = paging.page_of(
+        rows, page_size, LIST_SORT, lambda r: (r["created_at"], r["id"])
     )
     return ApplicationList(
-        items=[public_answer(r, language) for r in rows],
-        total=rows[0]["total"] if rows else 0,
+        items=[public_answer(r, language) for r in shown],
+        total=None if counted is None else paging.capped(counted)[0],
+        total_capped=counted is not None and paging.capped(counted)[1],
         page=page,
         page_size=page_size,
+        next_cursor=following,
     )
 
 

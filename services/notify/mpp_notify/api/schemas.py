@@ -12,6 +12,11 @@ from mpp_notify.usecases.templates import TemplatePublic
 class NotificationList(BaseModel):
     items: list[NotificationPublic]
     count: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="The listing only: pass as `cursor` for the next page (keyset, "
+        "`offset` is then ignored); null on the last page",
+    )
 
 
 class RecipientSearch(BaseModel):

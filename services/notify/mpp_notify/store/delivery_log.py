@@ -30,6 +30,15 @@ AND ($2::uuid IS NULL OR complaint_id = $2) AND ($3::text IS NULL OR tracking_co
 AND ($4::text IS NULL OR status = $4) AND ($5::text IS NULL OR channel = $5)
 ORDER BY created_at, id LIMIT $6 OFFSET $7
 """
+# The page after the message ($7, $8) = (created_at, id): keyset, an index
+# range scan at any depth.
+LIST_AFTER = """
+SELECT * FROM delivery_log WHERE ($1::uuid IS NULL OR application_id = $1)
+AND ($2::uuid IS NULL OR complaint_id = $2) AND ($3::text IS NULL OR tracking_code = $3)
+AND ($4::text IS NULL OR status = $4) AND ($5::text IS NULL OR channel = $5)
+AND (created_at, id) > ($7, $8)
+ORDER BY created_at, id LIMIT $6
+"""
 TO_RECIPIENT = """
 SELECT * FROM delivery_log WHERE recipient_index = ANY($1::bytea[])
 ORDER BY created_at DESC, id LIMIT $2
@@ -86,13 +95,15 @@ async def find_page(
     status: str | None,
     channel: str | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            LIST, application_id, complaint_id, tracking_code, status, channel, limit, offset
-        )
-    )
+    """Oldest first: from `offset` on, or after the message whose
+    (created_at, id) is `after`."""
+    filters = (application_id, complaint_id, tracking_code, status, channel, limit)
+    if after is not None:
+        return list(await conn.fetch(LIST_AFTER, *filters, *after))
+    return list(await conn.fetch(LIST, *filters, offset))
 
 
 async def find_to_recipient(

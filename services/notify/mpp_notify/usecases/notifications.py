@@ -15,7 +15,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from mpp_notify.store import delivery_log
-from mpp_shared import audit
+from mpp_shared import audit, paging
 from mpp_shared.auth import Principal
 from mpp_shared.contacts import InvalidValue, normalise_phone, validate_email
 from mpp_shared.errors import Conflict, Invalid, NotFound
@@ -75,6 +75,10 @@ def _public(row: asyncpg.Record) -> NotificationPublic:
     return NotificationPublic(**{k: row[k] for k in NotificationPublic.model_fields})
 
 
+# The one order of the delivery log's listing, named in its cursors.
+LIST_SORT = "notifications.oldest"
+
+
 async def list_notifications(
     pool: asyncpg.Pool,
     *,
@@ -85,7 +89,15 @@ async def list_notifications(
     channel: str | None,
     limit: int,
     offset: int,
-) -> list[NotificationPublic]:
+    cursor: str | None = None,
+) -> tuple[list[NotificationPublic], str | None]:
+    """One page of the delivery log, oldest first, and the cursor of the
+    next page (None on the last): after `cursor` when given, else from
+    `offset` on."""
+    after = None
+    if cursor is not None:
+        created_at, after_id = paging.decode(cursor, LIST_SORT, (paging.TIMESTAMP, paging.UUID))
+        after = (created_at, after_id)
     async with pool.acquire() as conn:
         rows = await delivery_log.find_page(
             conn,
@@ -94,10 +106,12 @@ async def list_notifications(
             tracking_code=tracking_code,
             status=status,
             channel=channel,
-            limit=limit,
+            limit=limit + 1,
             offset=offset,
+            after=after,
         )
-    return [_public(row) for row in rows]
+    shown, following = paging.page_of(rows, limit, LIST_SORT, lambda r: (r["created_at"], r["id"]))
+    return [_public(row) for row in shown], following
 
 
 async def search_by_recipient(

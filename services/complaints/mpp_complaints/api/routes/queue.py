@@ -22,6 +22,7 @@ from mpp_complaints.domain.queue import (
 from mpp_complaints.usecases import queue
 from mpp_complaints.usecases.queue import ComplaintQueue
 from mpp_shared.web import MAX_PAGE, PoolDep
+from mpp_shared.web.paging import CursorQuery
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
@@ -60,6 +61,7 @@ async def list_complaints(
     sort: Sort = Sort.OVERDUE_FIRST,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+    cursor: CursorQuery = None,
 ) -> Any:
     wanted = QueueFilter(
         statuses=parse_statuses(status or ()),
@@ -70,5 +72,5 @@ async def list_complaints(
         overdue=overdue,
     )
     return await queue.list_queue(
-        pool, wanted, viewer=viewer, sort=sort, page=page, page_size=page_size
+        pool, wanted, viewer=viewer, sort=sort, page=page, page_size=page_size, cursor=cursor
     )

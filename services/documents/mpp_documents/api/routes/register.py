@@ -22,6 +22,7 @@ from mpp_documents.domain.register import verification_url
 from mpp_documents.usecases import register
 from mpp_documents.usecases.register import RegisterFilters
 from mpp_shared.web import MAX_PAGE, LanguageDep, PoolDep
+from mpp_shared.web.paging import CursorQuery
 from mpp_shared.web.qr import qr_png
 
 router = APIRouter(prefix="/v1/documents", tags=["register"])
@@ -72,6 +73,7 @@ async def search_register(
     status: Annotated[Literal["valid", "revoked"] | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: CursorQuery = None,
 ) -> Any:
     filters = RegisterFilters(
         number=number,
@@ -82,7 +84,9 @@ async def search_register(
         issued_to=issued_to,
         revoked=None if status is None else status == "revoked",
     )
-    found = await register.search_register(pool, filters, page=page, page_size=page_size)
+    found = await register.search_register(
+        pool, filters, page=page, page_size=page_size, cursor=cursor
+    )
     return RegisterPageOut(
         items=[
             RegisterEntryOut(
@@ -94,8 +98,10 @@ async def search_register(
             for entry in found.entries
         ],
         total=found.total,
+        total_capped=found.total_capped,
         page=page,
         page_size=page_size,
+        next_cursor=found.next_cursor,
     )
 
 

@@ -23,6 +23,7 @@ from mpp_intake.domain.papers import PaperCheck
 from mpp_intake.usecases import application_views, papers_handed_in, submission, verification
 from mpp_shared.idempotency import StoredAnswer
 from mpp_shared.web import MAX_PAGE, IdempotencyKey, LanguageDep, PoolDep, replayed
+from mpp_shared.web.paging import CursorQuery
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
@@ -136,6 +137,7 @@ async def list_applications(
     submitted_to: date | None = Query(default=None, description="Up to this day (inclusive)"),
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+    cursor: CursorQuery = None,
 ) -> Any:
     filters = application_views.ApplicationFilters(
         status=status,
@@ -146,7 +148,7 @@ async def list_applications(
         submitted_to=submitted_to,
     )
     return await application_views.list_applications(
-        pool, filters, page=page, page_size=page_size, language=language
+        pool, filters, page=page, page_size=page_size, language=language, cursor=cursor
     )
 
 

@@ -15,6 +15,7 @@ from mpp_notify.usecases.notifications import NotificationDetail, Status
 from mpp_shared.auth import Principal, Role
 from mpp_shared.web import PG_INT_MAX, PoolDep
 from mpp_shared.web.auth import require_roles
+from mpp_shared.web.paging import CursorQuery
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 Reader = Annotated[
@@ -39,8 +40,9 @@ async def list_notifications(
     channel: Channel | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=PG_INT_MAX)] = 0,
+    cursor: CursorQuery = None,
 ) -> Any:
-    items = await notifications.list_notifications(
+    items, following = await notifications.list_notifications(
         pool,
         application_id=application_id,
         complaint_id=complaint_id,
@@ -49,8 +51,9 @@ async def list_notifications(
         channel=channel,
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
-    return NotificationList(items=items, count=len(items))
+    return NotificationList(items=items, count=len(items), next_cursor=following)
 
 
 @router.post(
