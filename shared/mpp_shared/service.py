@@ -23,6 +23,7 @@ from mpp_shared.telemetry import (
     shutdown_telemetry,
 )
 from mpp_shared.web import document_errors, health_router, install_error_handlers
+from mpp_shared.web.admission import install_admission
 from mpp_shared.web.audit import router as audit_router
 from mpp_shared.web.client_address import ClientAddress
 from mpp_shared.web.observability import RequestLog, metrics_router
@@ -85,6 +86,15 @@ def create_service_app(
         ClientAddress,
         trusted=TrustedProxies.parse(settings.trusted_proxy_list()),
         header=settings.trusted_proxy_header,
+    )
+    # Outermost of the app's own: a request refused for overload costs no
+    # more than the tracing middleware's span.
+    install_admission(
+        app,
+        limit=settings.max_concurrent_requests,
+        wait_ms=settings.admission_wait_ms,
+        db_pool_wait_ms=settings.db_pool_wait_ms,
+        retry_after=settings.overload_retry_after,
     )
 
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

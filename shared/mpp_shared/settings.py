@@ -258,6 +258,17 @@ class ServiceSettings(BaseSettings):
     public_documents_url: str = "http://127.0.0.1:8002"
     public_complaints_url: str = "http://127.0.0.1:8003"
 
+    # --- Admission control (mpp_shared.web.admission): at most
+    # MAX_CONCURRENT_REQUESTS requests are handled at once by each process; a
+    # request waits at most ADMISSION_WAIT_MS for its turn (0: not at all) and,
+    # once in, at most DB_POOL_WAIT_MS for its first database connection.
+    # Past either bound it is answered 503 with Retry-After:
+    # OVERLOAD_RETRY_AFTER seconds. Health probes and /metrics are never refused.
+    max_concurrent_requests: int = Field(default=64, ge=1, le=10_000)
+    admission_wait_ms: int = Field(default=500, ge=0, le=60_000)
+    db_pool_wait_ms: int = Field(default=500, ge=1, le=60_000)
+    overload_retry_after: int = Field(default=2, ge=1, le=3600)
+
     log_level: str = "INFO"
     log_file: str | None = Field(default=None)
 

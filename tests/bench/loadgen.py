@@ -16,6 +16,14 @@
 Requests completing during the warm-up are not counted; after the warm-up,
 every request completing inside the measurement window is.
 
+A 503 with `Retry-After` (the service's admission control turning the excess
+away) is neither an answer nor an error: it is counted as refused, and the
+same request is sent again after the seconds it says (times 1 to 1.5, so the
+refused do not all come back at once), unless that is past the window. An
+answered request's latency runs from the moment its last try was due, so
+the answered p50/p99 are those of the calls the service took; the refusals
+are reported beside them.
+
 `process_entry` runs the same generator in its own process (spawned by
 `tests.bench.run`), so the client's event loop never shares a thread with the
 benchmark's Kafka consumer and samplers; only the CPU cores are shared.
@@ -26,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -102,6 +111,10 @@ class LoadResult:
     in_flight_at_end: int = 0
     # A sample of non-201 answer bodies, to explain errors.
     error_samples: list[str] = field(default_factory=list)
+    # 503 + Retry-After (admission control) inside the window, and over the
+    # whole run; each was sent again after Retry-After.
+    refused: int = 0
+    refused_total: int = 0
     # Open loop: the rate asked for, and for each application created in the
     # window the wall-clock moment its request was due.
     rate: float | None = None
@@ -120,6 +133,8 @@ class Tally:
     created: int = 0
     answered: int = 0
     in_flight: int = 0
+    refused: int = 0
+    refused_total: int = 0
     # perf_counter -> wall clock, and the due moment of each application
     # created in the window (open loop).
     wall_offset: float = 0.0
@@ -143,21 +158,51 @@ class Tally:
         if text and len(self.samples) < 5:
             self.samples.append(f"{outcome}: {text}")
 
+    def record_refusal(self, ended: float) -> None:
+        """A 503 with Retry-After: not an answer, not an error."""
+        self.refused_total += 1
+        if self.measure_from <= ended <= self.stop_at:
+            self.refused += 1
+
+    async def retry_after(self, seconds: float) -> float | None:
+        """Wait out a refusal; the moment the retry is due, or None when that
+        is past the window (the request is given up)."""
+        due = time.perf_counter() + seconds * (1.0 + random.random() / 2)
+        if due >= self.stop_at:
+            return None
+        await asyncio.sleep(due - time.perf_counter())
+        return due
+
+
+REFUSED = "refused"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After in seconds (the services send whole seconds); None if absent or a date."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
 
 async def _post(
     session: aiohttp.ClientSession, url: str, body: bytes, want_id: bool = False
 ) -> tuple[str, str]:
-    """One request: its outcome ("201", "HTTP <status>" or an exception class
-    name) and, unless it is a 201, the start of what explains it; for a 201
-    with `want_id`, the created application's id."""
+    """One request: its outcome ("201", REFUSED, "HTTP <status>" or an
+    exception class name) and, unless it is a 201, the start of what explains
+    it (for REFUSED: the Retry-After seconds); for a 201 with `want_id`, the
+    created application's id."""
     try:
         async with session.post(url, data=body) as resp:
             payload = await resp.read()
             status = resp.status
+            retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
     except Exception as exc:  # counted, never fatal for the benchmark
         return type(exc).__name__, str(exc)[:300]
     if status == 201:
         return "201", str(json.loads(payload).get("id", "")) if want_id else ""
+    if status == 503 and retry_after is not None:
+        return REFUSED, str(retry_after)
     return f"HTTP {status}", payload[:300].decode(errors="replace")
 
 
@@ -174,6 +219,12 @@ async def _closed_loop(
             body = bodies[n % len(bodies)]
             n += params.concurrency
             outcome, text = await _post(session, params.url, body)
+            while outcome == REFUSED:
+                tally.record_refusal(perf())
+                if (due := await tally.retry_after(float(text))) is None:
+                    return
+                started = due
+                outcome, text = await _post(session, params.url, body)
             tally.record(outcome, started, perf(), text)
 
     await asyncio.gather(*(worker(i) for i in range(params.concurrency)))
@@ -192,7 +243,14 @@ async def _open_loop(
     running: set[asyncio.Task[None]] = set()
 
     async def one(n: int, due: float) -> None:
-        outcome, text = await _post(session, params.url, bodies[n % len(bodies)], want_id=True)
+        body = bodies[n % len(bodies)]
+        outcome, text = await _post(session, params.url, body, want_id=True)
+        while outcome == REFUSED:
+            tally.record_refusal(perf())
+            if (retry_due := await tally.retry_after(float(text))) is None:
+                return
+            due = retry_due
+            outcome, text = await _post(session, params.url, body, want_id=True)
         if outcome == "201":
             tally.record(outcome, due, perf(), "", created_id=text)
         else:
@@ -249,6 +307,8 @@ async def run_load(params: LoadParams) -> LoadResult:
         answered_total=tally.answered,
         in_flight_at_end=tally.in_flight,
         error_samples=tally.samples,
+        refused=tally.refused,
+        refused_total=tally.refused_total,
         rate=params.rate,
         due_wall=tally.due_wall,
     )

@@ -90,6 +90,7 @@ def _open_loop_figures(run: OpenLoop | None) -> dict[str, Any] | None:
         "p99_9_ms": _ms(percentile(load.latencies, 99.9), 2),
         "max_ms": _ms(max(load.latencies) if load.latencies else None, 2),
         "errors_in_window": load.errors,
+        "refused_in_window": load.refused,
         "end_to_end_timed": len(end_to_end),
         "end_to_end_expected": len(due),
         "end_to_end_p50_ms": _ms(percentile(end_to_end, 50), 1),
@@ -142,6 +143,7 @@ def _http_figures(load: LoadResult, rps: float) -> dict[str, Any]:
         "p99_ms": _ms(percentile(load.latencies, 99), 2),
         "max_ms": round(max(load.latencies) * 1000, 2) if load.latencies else None,
         "errors_in_window": load.errors,
+        "refused_in_window": load.refused,
         "error_samples": load.error_samples,
         "created_total_with_warmup": load.created_total,
         "in_flight_at_end": load.in_flight_at_end,
@@ -305,6 +307,7 @@ def _figure_rows(r: dict[str, Any]) -> list[Row]:
     row("intake POST latency max", _ms_figure(h["max_ms"]))
     errors = ", ".join(f"{k}: {n}" for k, n in sorted(h["errors_in_window"].items())) or "none"
     row("intake POST errors in window", errors)
+    row("intake POST refused in window (503 + Retry-After)", str(h["refused_in_window"]))
     if rl is not None:
         row(
             "outbox relay events/s",
@@ -333,6 +336,7 @@ def _figure_rows(r: dict[str, Any]) -> list[Row]:
         row("  counter POST p99.9", _ms_figure(o["p99_9_ms"]))
         errors = ", ".join(f"{k}: {n}" for k, n in sorted(o["errors_in_window"].items()))
         row("  errors in window", errors or "none")
+        row("  refused in window (503 + Retry-After)", str(o["refused_in_window"]))
         row("  submit -> message delivered p50", _ms_figure(o["end_to_end_p50_ms"]))
         row(
             "  submit -> message delivered p99",

@@ -9,8 +9,13 @@ SIGKILLs a random service every `--kill-every` seconds and starts it again,
 samples each service's resident memory every `--sample-every` seconds, then
 drains the load and checks the invariants (every accepted request reached
 its final state, every effect happened once). Prints throughput, latency
-percentiles of the HTTP calls, refusals during the kills, the invariant
-result and memory over time. Exit status 1 when an invariant fails.
+percentiles of the answered HTTP calls, the calls refused with 503 +
+Retry-After (admission control, or a database out of reach) apart from them,
+refusals during the kills, the journeys lost, the invariant result and
+memory over time. Exit status 1 when an invariant fails or a journey is lost.
+
+A refused call is sent again, with the same Idempotency-Key where it has
+one, after the Retry-After seconds times 1 to 1.5 (`SoakLoad`).
 """
 
 from __future__ import annotations
@@ -22,10 +27,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from mpp_devstack.stack import SERVICES
+from tests.bench.loadgen import retry_after_seconds
 from tests.faults.harness import FaultStack
 from tests.faults.invariants import check_invariants
 from tests.faults.journeys import JourneyLoad
@@ -50,13 +60,90 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+class SoakLoad(JourneyLoad):
+    """The fault suite's journeys, honouring 503 + Retry-After: a refused
+    call waits the seconds the service asked for (times 1 to 1.5) and is
+    sent again unchanged (same Idempotency-Key). `latencies` holds the
+    answered calls only; the refused are counted in `refused` (by the
+    answer's code: overloaded, unavailable) with their own latencies.
+    `on_the_wire` times the answered calls from their request's first byte
+    sent to their answer's headers read: without the wait for one of the
+    client's connections."""
+
+    def __init__(self, stack: FaultStack, *, rate: float) -> None:
+        super().__init__(stack, rate=rate)
+        self.refused: Counter[str] = Counter()
+        self.refused_latencies: list[float] = []
+        self.on_the_wire: list[float] = []
+
+    async def _call(self, what: str, method: str, url: str, **kw: Any) -> httpx.Response:
+        assert self._client is not None
+        backoff = 0.2  # after a failed connection, a timeout or a 5xx without Retry-After
+        while True:
+            started = time.monotonic()
+            wire: dict[str, float] = {}
+
+            async def trace(
+                event: str, _info: dict[str, Any], wire: dict[str, float] = wire
+            ) -> None:
+                if event in (SENT, ANSWERED):
+                    wire[event] = time.monotonic()
+
+            try:
+                answer = await self._client.request(method, url, **kw, extensions={"trace": trace})
+            except httpx.TimeoutException:
+                self.hangs.append(f"{what}: no answer within {self.request_timeout}s")
+                self.refusals["timeout"] += 1
+            except httpx.TransportError as exc:
+                self.refusals[type(exc).__name__] += 1
+            else:
+                took = time.monotonic() - started
+                retry_after = retry_after_seconds(answer.headers.get("Retry-After"))
+                if answer.status_code == 503 and retry_after is not None:
+                    self.refused[_code(answer)] += 1
+                    self.refused_latencies.append(took)
+                    await asyncio.sleep(retry_after * (1.0 + random.random() / 2))
+                    continue
+                self.latencies.append(took)
+                if SENT in wire and ANSWERED in wire:
+                    self.on_the_wire.append(wire[ANSWERED] - wire[SENT])
+                if answer.status_code in (502, 503, 504):
+                    self.refusals[str(answer.status_code)] += 1
+                    self.slowest_refusal = max(self.slowest_refusal, took)
+                elif answer.status_code >= 500:
+                    self.refusals[str(answer.status_code)] += 1
+                    self.unexpected.append(f"{what}: {answer.status_code} {answer.text[:200]}")
+                else:
+                    return answer
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, 2.0)
+
+
+# httpcore's trace events: the request's headers start out, the answer's are read.
+SENT = "http11.send_request_headers.started"
+ANSWERED = "http11.receive_response_headers.complete"
+
+
+def _code(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json().get("code", "503"))
+    except ValueError:
+        return "503"
+
+
 @dataclass
 class SoakRun:
-    """What a soak saw: memory samples and kills (seconds since the start)."""
+    """What a soak saw: memory samples and kills (seconds since the start),
+    and where waiting happens: the soak's own event-loop lag and each
+    service's /health/live round trip (never refused, so its time is the
+    service's event loop being busy, plus this process's lag)."""
 
     memory: list[tuple[float, dict[str, float | None]]] = field(default_factory=list)
     kills: list[tuple[float, str]] = field(default_factory=list)
+    client_lag: list[float] = field(default_factory=list)
+    probe: dict[str, list[float]] = field(default_factory=dict)
     elapsed: float = 0.0
+    client_cpu: float = 0.0  # CPU seconds of this process (the clients)
     invariant: str = "held"
 
 
@@ -94,7 +181,28 @@ async def sample_and_kill(
         await asyncio.sleep(1.0)
 
 
-def print_summary(args: argparse.Namespace, load: JourneyLoad, run: SoakRun) -> None:
+async def pulse(stack: FaultStack, run: SoakRun, every: float = 0.5) -> None:
+    """Until cancelled: the soak's event-loop lag and a /health/live round
+    trip to each service, every `every` seconds."""
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        while True:
+            asked = time.monotonic()
+            await asyncio.sleep(every)
+            run.client_lag.append(time.monotonic() - asked - every)
+            for name in SERVICES:
+                started = time.monotonic()
+                try:
+                    await client.get(f"{stack.url(name)}/health/live")
+                except httpx.TransportError:
+                    continue  # killed or restarting
+                run.probe.setdefault(name, []).append(time.monotonic() - started)
+
+
+def _p(values: list[float], share: float) -> str:
+    return f"{percentile(values, share) * 1000:.0f} ms" if values else "-"
+
+
+def print_summary(args: argparse.Namespace, load: SoakLoad, run: SoakRun) -> None:
     latencies = load.latencies
     print()
     print(
@@ -104,10 +212,36 @@ def print_summary(args: argparse.Namespace, load: JourneyLoad, run: SoakRun) -> 
     print(f"throughput: {load.completed / run.elapsed:.2f} journeys/s")
     if latencies:
         print(
-            f"HTTP calls {len(latencies)}: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+            f"answered HTTP calls {len(latencies)}: "
+            f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
             f"max {max(latencies) * 1000:.0f} ms"
         )
+    wire = load.on_the_wire
+    if wire:
+        print(
+            f"  of which on the wire (request sent -> answer's headers): "
+            f"p50 {_p(wire, 0.5)}, p99 {_p(wire, 0.99)}; the rest waited in the "
+            "soak client for a connection or its event loop"
+        )
+    refused = load.refused_latencies
+    print(
+        f"refused with 503 + Retry-After {sum(load.refused.values())} "
+        f"({', '.join(f'{k} {n}' for k, n in sorted(load.refused.items())) or 'none'})"
+        + (
+            f": answered in p50 {percentile(refused, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(refused, 0.99) * 1000:.0f} ms"
+            if refused
+            else ""
+        )
+    )
+    print(f"journeys lost (accepted, never picked up): {lost(load)}")
+    print(
+        f"soak client: event-loop lag p50 {_p(run.client_lag, 0.5)}, "
+        f"p99 {_p(run.client_lag, 0.99)}; CPU {run.client_cpu:.0f} s"
+    )
+    for name, trips in run.probe.items():
+        print(f"  {name:<10} /health/live round trip p50 {_p(trips, 0.5)}, p99 {_p(trips, 0.99)}")
     print(f"refusals during faults: {dict(load.refusals)}; unexpected: {len(load.unexpected)}")
     for line in load.unexpected[:10]:
         print(f"  {line}")
@@ -123,28 +257,41 @@ def print_summary(args: argparse.Namespace, load: JourneyLoad, run: SoakRun) -> 
     print(f"invariants: {run.invariant}")
 
 
+def lost(load: JourneyLoad) -> int:
+    return sum(1 for j in load.accepted.values() if not j.done)
+
+
 async def soak(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mpp-soak-"))
     stack = FaultStack(workdir, keep_spans=False)  # spans exported, as in production, not kept
     print(f"starting the stack in {workdir} ...", flush=True)
     await asyncio.to_thread(stack.start)
     run = SoakRun()
-    load = JourneyLoad(stack, rate=args.rate)
+    load = SoakLoad(stack, rate=args.rate)
     started = time.monotonic()
+    cpu_started = time.process_time()
+    pulsing = asyncio.create_task(pulse(stack, run))
     try:
         load.start()
         await sample_and_kill(stack, load, args, run)
         print("draining ...", flush=True)
-        await load.drain(timeout=args.drain_timeout)
+        try:
+            await load.drain(timeout=args.drain_timeout)
+        except AssertionError as exc:  # stuck journeys: reported, then the invariants
+            run.invariant = f"BROKEN:\n{exc}"
         run.elapsed = time.monotonic() - started
+        run.client_cpu = time.process_time() - cpu_started
+        pulsing.cancel()
         try:
             await check_invariants(stack, load, settle=90.0)
         except AssertionError as exc:
-            run.invariant = f"BROKEN:\n{exc}"
+            run.invariant = f"BROKEN:\n{exc}" + (
+                "" if run.invariant == "held" else f"\n{run.invariant}"
+            )
     finally:
         await asyncio.to_thread(stack.stop)
     print_summary(args, load, run)
-    return 0 if run.invariant == "held" and not load.unexpected else 1
+    return 0 if run.invariant == "held" and not load.unexpected and not lost(load) else 1
 
 
 def main() -> None:

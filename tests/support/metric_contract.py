@@ -38,6 +38,8 @@ METRICS: dict[str, frozenset[str]] = {
     "mpp_outbox_published_total": frozenset({"service"}),
     "mpp_service_ready": frozenset({"check"}),
     "mpp_personal_data_erased_total": frozenset({"service", "kind"}),
+    # Exposed once a request was refused for overload (503 + Retry-After).
+    "mpp_http_requests_refused_total": frozenset({"reason"}),
     # intake
     "mpp_applications_submitted_total": frozenset({"service_code", "channel", "point", "counter"}),
     "mpp_applications_in_stage": frozenset({"stage", "point"}),

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from mpp_shared.errors import Language
 from mpp_shared.idempotency import StoredAnswer
+from mpp_shared.web.admission import bounded_pool
 from mpp_shared.web.errors import request_language
 
 # Bounds that keep a huge number a 422 instead of a database error (500):
@@ -32,8 +33,9 @@ LanguageDep = Annotated[Language, Depends(caller_language)]
 
 
 async def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.runtime.pool
-    return pool
+    """The process's pool; the request's first connection from it is waited
+    for at most DB_POOL_WAIT_MS, then answered 503 (`mpp_shared.web.admission`)."""
+    return bounded_pool(request)
 
 
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]

@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 def request_language(request: Request) -> Language:
     """Bahasa Indonesia unless the caller asks for English first."""
-    accept = request.headers.get("accept-language", "")
+    return header_language(request.headers.get("accept-language", ""))
+
+
+def header_language(accept: str) -> Language:
+    """The language of an Accept-Language header: English if it comes first."""
     first = accept.split(",")[0].strip().lower()
     return "en" if first.startswith("en") else "id"
 
@@ -111,7 +115,7 @@ class ErrorBody(BaseModel):
     errors: list[FieldError] | None = Field(default=None, description="422: each invalid field")
     current_state: str | None = Field(default=None, description="409: the state in force")
     current_version: int | None = Field(default=None, description="409: the version in force")
-    retry_after: int | None = Field(default=None, description="429: seconds to wait")
+    retry_after: int | None = Field(default=None, description="429, 503: seconds to wait")
 
 
 # Messages for pydantic's error types, in words an officer understands.

@@ -18,7 +18,7 @@ _ERROR_DESCRIPTIONS = {
     "409": "Illegal transition or stale version; the current state is given",
     "422": "The request is not valid: each field and why",
     "429": "Too many requests; retry after the Retry-After seconds",
-    "503": "The database cannot be reached; retry after the Retry-After seconds",
+    "503": "Overloaded, or the database cannot be reached; retry after the Retry-After seconds",
 }
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
