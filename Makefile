@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help setup run test test-repeat test-unit test-integration test-e2e test-faults lint format bench soak token contract lock clean replay-dlq rotate-keys verify-audit
+.PHONY: help setup run test test-repeat test-unit test-integration test-e2e test-faults lint format bench bench-scale soak token contract lock clean replay-dlq rotate-keys verify-audit
 
 help:
 	@echo "make run     - start PostgreSQL, the broker and the four services (embedded default)"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-faults - fault injection: kills, outages, rebalances under a load of journeys"
 	@echo "make lint    - ruff, mypy and the import contracts (lint-imports)"
 	@echo "make bench   - throughput, latency and memory figures on the embedded stack"
+	@echo "make bench-scale SIZE=100k|5m - fill the databases with years of data (resumable), then measure"
 	@echo "make soak    - journeys for minutes with random kills: throughput, p99, invariants, memory"
 	@echo "make token ROLE=verifier [SUB=...] [COUNTER=...] [OPD=...] - mint a development bearer token"
 	@echo "make rotate-keys [CHECK=1] - move stored personal data to the newest PII keys (resumable)"
@@ -86,6 +87,15 @@ format: setup
 
 bench: setup
 	$(PY) -m tests.bench.run $(BENCH_ARGS)
+
+# The four databases filled with a district's years of data (COPY, resumable:
+# run it again after a stop), kept in .mpp/bench-scale/<SIZE>/, then the
+# stack measured on them; with both sizes measured, 5m is compared with 100k.
+# SCALE_ARGS="--rate 20 --duration 15 --samples 60"; `python -m tests.bench.scale
+# fill|measure` runs one half.
+SIZE ?= 100k
+bench-scale: setup
+	$(PY) -m tests.bench.scale all --size $(SIZE) $(SCALE_ARGS)
 
 # Journeys at a steady rate with random kills (not in CI), e.g.
 # make soak SOAK_ARGS="--minutes 10 --rate 4 --kill-every 60"
