@@ -46,6 +46,7 @@ import asyncio
 import dataclasses
 import io
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -372,22 +373,27 @@ async def _settled(count: Any, quiet: float = 1.5, timeout: float = 60.0) -> Non
     raise AssertionError(f"still growing after {timeout} s (last count {last})")
 
 
-async def _exported_since(otlp: OtlpReceiver, start: int, rounds: int = 2) -> None:
-    """Wait until each service has sent `rounds` span exports after request
-    number `start` of the receiver: what it ended before is then exported.
-    (The services' pollers make spans all the time, so a service silent for a
-    minute is a failure: the spans it still holds would go unscanned.)"""
+async def _exported_until_now(otlp: OtlpReceiver, stack: Stack, http: httpx.AsyncClient) -> None:
+    """Wait until each service has exported every span it ended until now: a
+    request sent to each now (a traced 404 at a marker path) has come back in
+    one of its exports, and a service exports its spans in the order they
+    ended. (A quiet service makes no span at all: waiting for exports alone
+    could wait for ever, or end before the last spans went out.)"""
+    marker = f"/v1/_exported/{uuid.uuid4().hex}"
+    for service in SERVICES:
+        await http.get(stack.services[service].url + marker)
 
-    def exports() -> bool:
-        senders = [
+    def exported() -> bool:
+        seen = {
             span.service
-            for request, _ in list(otlp.server.log)[start:]
+            for request, _ in list(otlp.server.log)
             if request.path == "/v1/traces"
-            for span in spans_from_otlp(request.get_data())[:1]
-        ]
-        return all(senders.count(f"mpp-{service}") >= rounds for service in SERVICES)
+            for span in spans_from_otlp(request.get_data())
+            if span.attributes.get("url.path") == marker
+        }
+        return all(f"mpp-{service}" in seen for service in SERVICES)
 
-    await eventually(exports, timeout=60, interval=0.25, what="two span exports from every service")
+    await eventually(exported, timeout=60, interval=0.25, what="every service's marker span")
 
 
 async def _read_every_stream(bootstrap: str) -> list[Any]:
@@ -501,7 +507,7 @@ async def test_no_clear_personal_data_on_pages_on_topics_in_logs_or_in_spans(
     # Let the last outbox rows of the session reach the topics, then let every
     # service export the spans it ended until then.
     await _settled(lambda: len(opd_reader.messages))
-    await _exported_since(otlp, len(otlp.server.log))
+    await _exported_until_now(otlp, stack, http)
 
     scanned = Scanned()
     for number, text in enumerate(page_texts):
