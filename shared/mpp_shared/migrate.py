@@ -21,6 +21,11 @@ SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_ID = 0x6D7070_6D6967  # "mpp" "mig"
 _NAME = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.sql$")
 
+# A migration on a district's years of data may take minutes (an index built
+# on millions of rows, a column filled in): the pool's command timeout, meant
+# for requests, does not apply to it.
+MIGRATION_TIMEOUT = 3600.0
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -71,7 +76,7 @@ async def apply_migrations(conn: asyncpg.Connection, sources: dict[str, Path]) -
                 if migration.version in done:
                     continue
                 async with conn.transaction():
-                    await conn.execute(migration.path.read_text())
+                    await conn.execute(migration.path.read_text(), timeout=MIGRATION_TIMEOUT)
                     await conn.execute(
                         "INSERT INTO schema_migrations (source, version, name) VALUES ($1, $2, $3)",
                         source,

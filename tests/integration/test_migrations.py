@@ -117,3 +117,23 @@ async def test_audit_trail_is_append_only(database: str) -> None:
         assert await conn.fetchval("SELECT actor FROM audit_log") == "v1"
     finally:
         await conn.close()
+
+
+async def test_a_long_migration_is_not_cut_by_the_pools_command_timeout(
+    database: str, tmp_path: Path
+) -> None:
+    """On a district's years of data a migration takes minutes; the pool's
+    command timeout (meant for requests) must not end it, or the service
+    cannot start."""
+    from mpp_shared.db import create_pool
+
+    (tmp_path / "001_slow.sql").write_text(
+        "SELECT pg_sleep(1.5); CREATE TABLE built_slowly (id int);"
+    )
+    pool = await create_pool(database, min_size=1, max_size=1, command_timeout=0.5)
+    try:
+        async with pool.acquire() as conn:
+            await migrate.apply_migrations(conn, {"slow": tmp_path})
+            assert await conn.fetchval("SELECT to_regclass('built_slowly') IS NOT NULL")
+    finally:
+        await pool.close()

@@ -42,6 +42,7 @@ from mpp_complaints.usecases.deadlines import DeadlineScheduler
 from mpp_devstack.stack import Stack
 from mpp_documents.usecases.pickup_window import PickupWindowScheduler
 from mpp_documents.usecases.sla_clock import SlaScheduler
+from mpp_shared import paging
 from mpp_shared.db import with_database
 from mpp_shared.scheduling import TimerScheduler
 from mpp_shared.settings import ServiceSettings
@@ -175,6 +176,7 @@ async def read_paths(stack: Stack, size: int, anchor: datetime, samples: int) ->
     today = anchor.date()
     year_ago = today - timedelta(days=365)
     results: dict[str, Any] = {}
+    deep = await _deep_cursors(stack, DEEP_PAGE * PAGE_SIZE)
 
     def get(service: str, path: str, params: dict[str, Any] | None = None) -> Callable[..., Any]:
         async def call(client: httpx.AsyncClient, _n: int) -> httpx.Response:
@@ -197,6 +199,8 @@ async def read_paths(stack: Stack, size: int, anchor: datetime, samples: int) ->
             ("intake", "list, first page", "/v1/applications", {"page_size": PAGE_SIZE}),
             ("intake", f"list, page {DEEP_PAGE}", "/v1/applications",
              {"page": DEEP_PAGE, "page_size": PAGE_SIZE}),
+            ("intake", f"list, page {DEEP_PAGE} by cursor", "/v1/applications",
+             {"cursor": deep["applications"], "page_size": PAGE_SIZE}),
             ("intake", "list status=verified, first page", "/v1/applications",
              {"status": "verified", "page_size": PAGE_SIZE}),
             ("intake", "list service+point+last month", "/v1/applications",
@@ -207,6 +211,8 @@ async def read_paths(stack: Stack, size: int, anchor: datetime, samples: int) ->
             ("documents", "register, first page", "/v1/documents", {"page_size": 50}),
             ("documents", f"register, page {DEEP_PAGE // 2}", "/v1/documents",
              {"page": DEEP_PAGE // 2, "page_size": PAGE_SIZE}),
+            ("documents", f"register, page {DEEP_PAGE // 2} by cursor", "/v1/documents",
+             {"cursor": deep["register"], "page_size": PAGE_SIZE}),
             ("documents", "register by number prefix", "/v1/documents",
              {"number_prefix": "3506-KK-"}),
             ("documents", "SLA report, this month", "/v1/reports/sla", {}),
@@ -248,6 +254,29 @@ async def read_paths(stack: Stack, size: int, anchor: datetime, samples: int) ->
             client, search, samples, found
         )
     return results
+
+
+async def _deep_cursors(stack: Stack, rows_down: int) -> dict[str, str]:
+    """The cursors a client holds after paging `rows_down` rows into the
+    applications list and half as far into the register (made from the rows
+    there, as the services make them, without paging down to them)."""
+    assert stack.database_url
+    found: dict[str, str] = {}
+    for service, name, sort, query, depth in (
+        ("intake", "applications", "applications.newest",
+         "SELECT created_at, id FROM applications ORDER BY created_at DESC, id DESC", rows_down),
+        ("documents", "register", "register.newest",
+         "SELECT issued_at, id FROM issued_documents ORDER BY issued_at DESC, id DESC",
+         rows_down // 2),
+    ):  # fmt: skip
+        conn = await asyncpg.connect(with_database(stack.database_url, stack.db_prefix + service))
+        try:
+            row = await conn.fetchrow(f"{query} OFFSET $1 LIMIT 1", depth - 1)
+        finally:
+            await conn.close()
+        assert row is not None
+        found[name] = paging.encode(sort, tuple(row))
+    return found
 
 
 async def _next_resident(server_dsn: str, count: int) -> int:
