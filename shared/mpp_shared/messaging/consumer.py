@@ -301,7 +301,9 @@ class EventConsumer:
         """The event and its handler; None for types this consumer ignores (by
         the `ce_type` header, undecoded); a malformed one is parked at once."""
         headers = record.headers or ()
-        if any(k == "ce_type" and v.decode() not in self.handlers for k, v in headers):
+        if any(
+            k == "ce_type" and v.decode("utf-8", "replace") not in self.handlers for k, v in headers
+        ):
             return None
         try:
             event = parse_event(record.value)
