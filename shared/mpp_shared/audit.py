@@ -197,10 +197,11 @@ async def read_trail(
         rows = await pool.fetch(_READ_PAGE, *args, (page - 1) * page_size)
         counted = await pool.fetchval(_COUNT, *args[:-1])
     shown, following = paging.page_of(rows, page_size, TRAIL_SORT, lambda r: (r["id"],))
+    total, total_capped = paging.capped(counted)
     return AuditPage(
         items=[AuditEntry(**{k: r[k] for k in AuditEntry.model_fields}) for r in shown],
-        total=None if counted is None else paging.capped(counted)[0],
-        total_capped=counted is not None and paging.capped(counted)[1],
+        total=total,
+        total_capped=total_capped,
         page=page,
         page_size=page_size,
         next_cursor=following,

@@ -80,8 +80,11 @@ def capped_count(from_where: str) -> str:
     return f"SELECT count(*) FROM (SELECT 1 {from_where} LIMIT {COUNT_CAP + 1}) AS matches"
 
 
-def capped(counted: int) -> tuple[int, bool]:
-    """`total` and `total_capped` of a count made by `capped_count`."""
+def capped(counted: int | None) -> tuple[int | None, bool]:
+    """`total` and `total_capped` of a count made by `capped_count`; no
+    total (a page by cursor) for no count."""
+    if counted is None:
+        return None, False
     return min(counted, COUNT_CAP), counted > COUNT_CAP
 
 

@@ -72,5 +72,6 @@ def test_a_total_is_counted_up_to_the_cap_and_says_when_more_match() -> None:
         f"LIMIT {paging.COUNT_CAP + 1}) AS matches"
     )
     assert paging.capped(0) == (0, False)
+    assert paging.capped(None) == (None, False)  # a page by cursor counts nothing
     assert paging.capped(paging.COUNT_CAP) == (paging.COUNT_CAP, False)
     assert paging.capped(paging.COUNT_CAP + 1) == (paging.COUNT_CAP, True)

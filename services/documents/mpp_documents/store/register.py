@@ -219,7 +219,7 @@ SELECT coalesce(sum(last), 0) FROM register_counters WHERE ($1::text IS NULL OR 
 """
 
 
-async def count(conn: asyncpg.Connection, query: RegisterQuery) -> tuple[int, bool]:
+async def count(conn: asyncpg.Connection, query: RegisterQuery) -> tuple[int | None, bool]:
     """How many entries `query` lets through, and whether there are more: by
     type alone (or all of them) exactly, from the counters; else counted up
     to paging.COUNT_CAP."""

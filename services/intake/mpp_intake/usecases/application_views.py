@@ -193,10 +193,11 @@ async def list_applications(
     shown, following = paging.page_of(
         rows, page_size, LIST_SORT, lambda r: (r["created_at"], r["id"])
     )
+    total, total_capped = paging.capped(counted)
     return ApplicationList(
         items=[public_answer(r, language) for r in shown],
-        total=None if counted is None else paging.capped(counted)[0],
-        total_capped=counted is not None and paging.capped(counted)[1],
+        total=total,
+        total_capped=total_capped,
         page=page,
         page_size=page_size,
         next_cursor=following,
