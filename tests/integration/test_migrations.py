@@ -43,6 +43,9 @@ EXPECTED_TABLES = {
         "sla_clocks",
         "pickup_timers",
         "issued_documents",
+        "sla_daily",
+        "uncollected_counts",
+        "report_count_deltas",
         "register_counters",
     },
     "complaints": {

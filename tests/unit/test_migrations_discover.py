@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -106,9 +107,11 @@ def test_service_migrations_parse(package: str) -> None:
 
 
 def _statements(sql: str) -> list[str]:
-    """The statements of a migration, `--` comments removed (good enough for
-    these files: no `--` or `;` inside their string literals outside the seed)."""
+    """The statements of a migration, `--` comments removed and `$$` bodies
+    (functions) kept whole (good enough for these files: no `--` or `;` inside
+    their string literals outside the seed)."""
     code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    code = re.sub(r"\$\$.*?\$\$", "$$ body $$", code, flags=re.DOTALL)
     return [s.strip() for s in code.split(";") if s.strip()]
 
 
@@ -116,6 +119,8 @@ def test_statements_ignores_comments_and_blank_statements() -> None:
     sql = "-- only a comment;\n\nCREATE TABLE t (a int); -- trailing\n;\n SELECT 1 ;"
     assert _statements(sql) == ["CREATE TABLE t (a int)", "SELECT 1"]
     assert _statements("-- nothing here\n\n") == []
+    body = "CREATE FUNCTION f() RETURNS int AS $$\nDECLARE n int;\nBEGIN\n  RETURN 1;\nEND\n$$;"
+    assert _statements(body) == ["CREATE FUNCTION f() RETURNS int AS $$ body $$"]
 
 
 def test_intake_migrations() -> None:

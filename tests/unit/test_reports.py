@@ -148,7 +148,7 @@ def test_given_days_are_kept_and_an_inverted_period_is_empty() -> None:
 @pytest.mark.parametrize("group_by", list(GroupBy))
 def test_the_query_groups_only_by_known_columns(group_by: GroupBy) -> None:
     sql = sla_query(group_by)
-    assert "GROUPING SETS" in sql and "FILTER" in sql
+    assert "GROUPING SETS" in sql
     expected = {
         GroupBy.SERVICE: "((service_code), ())",
         GroupBy.POINT: "((pickup_point), ())",

@@ -18,6 +18,7 @@ from mpp_documents.handlers import make_handlers
 from mpp_documents.settings import DocumentsSettings
 from mpp_documents.store.metrics import GAUGES
 from mpp_documents.usecases import personal_data_erasure, pickup_window, sla_clock
+from mpp_documents.usecases.reports import report_counts_task
 from mpp_shared.events.topics import Topic
 from mpp_shared.runtime import ConsumerSpec
 from mpp_shared.service import create_service_app
@@ -48,6 +49,7 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
             sla_clock.scheduler_task(settings),
             pickup_window.scheduler_task(settings),
             personal_data_erasure.retention_job(settings),
+            report_counts_task(settings.report_counts_interval),
         ],
     )
 

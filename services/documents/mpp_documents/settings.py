@@ -52,6 +52,10 @@ class DocumentsSettings(ServiceSettings):
     # (seconds), so a clock started by another instance fires at most this late.
     sla_warning_share: float = 0.75
     sla_scheduler_interval: float = 5.0
+    # How often the report counts' deltas are folded into their daily rows
+    # (seconds; mpp_documents.store.report_counts). Reports are exact at any
+    # moment: they add the deltas not folded yet.
+    report_counts_interval: float = Field(default=30.0, gt=0)
     # Issuing office in document numbers (Disdukcapil Kabupaten Kediri = 3506).
     register_office: str = "3506"
 

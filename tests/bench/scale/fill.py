@@ -25,6 +25,7 @@ import mpp_complaints
 import mpp_documents
 import mpp_intake
 import mpp_notify
+from mpp_documents.store import report_counts
 from mpp_shared import migrate
 from mpp_shared.db import ensure_database, with_database
 from mpp_shared.pii import FieldCipher, cipher_from_settings
@@ -144,7 +145,7 @@ async def _finish(
     conns: dict[str, asyncpg.Connection], pools: data.Pools, anchor: datetime
 ) -> None:
     """What follows the chunks: the register's counters continuing from the
-    filled numbers, ANALYZE."""
+    filled numbers, the report counts folded, ANALYZE."""
     await conns["documents"].execute(
         """
         INSERT INTO register_counters (doc_type, office, year, last)
@@ -154,6 +155,9 @@ async def _finish(
             register_counters.last, EXCLUDED.last)
         """
     )
+    # The SLA and backlog counts the jobs' triggers kept as deltas, folded as
+    # the documents service folds them.
+    await report_counts.compact_all(conns["documents"])
     await asyncio.gather(*(conn.execute("ANALYZE") for conn in conns.values()))
 
 

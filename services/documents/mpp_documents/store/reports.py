@@ -1,7 +1,9 @@
-"""The SQL aggregates of the SLA compliance and backlog reports: one GROUP BY
-with FILTER clauses each, counted in the database, never job by job. The
-rules they count and the arithmetic on the counts are in
-`mpp_documents.domain.reports`. Reads only; a pool or a connection will do.
+"""The SQL aggregates of the SLA compliance and backlog reports: one
+statement each, counted in the database, never job by job. What a job counts
+as once it has an outcome, and documents left uncollected, come from the kept
+counts (`mpp_documents.store.report_counts`); the rules they count and the
+arithmetic on the counts are in `mpp_documents.domain.reports`. Reads only; a
+pool or a connection will do.
 """
 
 from __future__ import annotations
@@ -27,30 +29,54 @@ GROUP_COLUMNS: dict[GroupBy, tuple[str, ...]] = {
     GroupBy.SERVICE_POINT: ("service_code", "pickup_point"),
 }
 
+# Closed outcomes come from the kept counts (migration 012, store.report_counts:
+# daily rows plus the deltas not folded yet), open jobs and the lateness of
+# late ones from their partial indexes: what is read follows the days and the
+# jobs still open or late, not every job of the period.
 SLA_SQL = """
-WITH scoped AS (
-    SELECT service_code, pickup_point, due_at,
-           state = 'cancelled' AS cancelled,
-           coalesce(ready_at, picked_up_at) AS ready
+WITH closed AS (
+    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late
+    FROM sla_daily WHERE day >= $4 AND day < $5
+    UNION ALL
+    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late
+    FROM report_count_deltas WHERE day >= $4 AND day < $5
+), open AS (
+    SELECT service_code, pickup_point, due_at FROM jobs
+    WHERE sla_outcome(state, due_at, ready_at, picked_up_at) IS NULL
+      AND due_at >= $1 AND due_at < $2
+), late AS (
+    SELECT service_code, pickup_point,
+           extract(epoch FROM coalesce(ready_at, picked_up_at) - due_at) / 3600 AS hours
     FROM jobs
-    WHERE (due_at >= $1 AND due_at < $2)
-       OR (due_at IS NULL AND created_at >= $1 AND created_at < $2)
+    WHERE sla_outcome(state, due_at, ready_at, picked_up_at) = 'late'
+      AND due_at >= $1 AND due_at < $2
+), scoped AS (
+    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late,
+           0 AS open_overdue, 0 AS open_not_yet_due, NULL::float8 AS hours
+    FROM closed
+    UNION ALL
+    SELECT service_code, pickup_point, 0, 0, 0, 0,
+           (due_at < $3)::int, (due_at >= $3)::int, NULL
+    FROM open
+    UNION ALL
+    SELECT service_code, pickup_point, 0, 0, 0, 0, 0, 0, hours FROM late
 )
 SELECT {select_keys},
        GROUPING({grouping_keys}) <> 0 AS is_total,
-       count(*) FILTER (WHERE cancelled) AS cancelled,
-       count(*) FILTER (WHERE NOT cancelled AND due_at IS NULL) AS no_promise,
-       count(*) FILTER (WHERE NOT cancelled AND ready <= due_at) AS closed_on_time,
-       count(*) FILTER (WHERE NOT cancelled AND ready > due_at) AS closed_late,
-       count(*) FILTER (WHERE NOT cancelled AND ready IS NULL AND due_at < $3) AS open_overdue,
-       count(*) FILTER (WHERE NOT cancelled AND ready IS NULL AND due_at >= $3)
-           AS open_not_yet_due,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ready - due_at) / 3600)
-           FILTER (WHERE NOT cancelled AND ready > due_at) AS late_median_hours,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM ready - due_at) / 3600)
-           FILTER (WHERE NOT cancelled AND ready > due_at) AS late_p90_hours
+       coalesce(sum(cancelled), 0) AS cancelled,
+       coalesce(sum(no_promise), 0) AS no_promise,
+       coalesce(sum(on_time), 0) AS closed_on_time,
+       coalesce(sum(late), 0) AS closed_late,
+       coalesce(sum(open_overdue), 0) AS open_overdue,
+       coalesce(sum(open_not_yet_due), 0) AS open_not_yet_due,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS late_median_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS late_p90_hours
 FROM scoped
 GROUP BY GROUPING SETS (({grouping_keys}), ())
+-- A group whose kept counts went back to zero (its jobs moved) is no line.
+HAVING GROUPING({grouping_keys}) <> 0
+    OR sum(cancelled) + sum(no_promise) + sum(on_time) + sum(late)
+       + sum(open_overdue) + sum(open_not_yet_due) > 0
 """
 
 
@@ -75,7 +101,9 @@ async def sla_groups(
 ) -> tuple[list[SlaGroup], Lateness]:
     """The counts of each group, and the lateness over all groups (percentiles
     cannot be summed, so the grouping set () computes them)."""
-    rows = await db.fetch(sla_query(group_by), period.start, period.end, as_of)
+    rows = await db.fetch(
+        sla_query(group_by), period.start, period.end, as_of, period.first_day, period.end_day
+    )
     groups = [
         SlaGroup(r["service_code"], r["pickup_point"], _counts(r), _lateness(r))
         for r in rows
@@ -85,6 +113,10 @@ async def sla_groups(
     return groups, overall
 
 
+# Jobs in production or in their pickup window, from their partial index;
+# documents left uncollected (years of them at a busy point) from their kept
+# counts, with the oldest per point and service from an index. Both come as
+# rows of the same shape; an uncollected document is a ready_for_pickup job.
 BACKLOG_SQL = """
 SELECT state, pickup_point,
        count(*) AS open,
@@ -92,12 +124,31 @@ SELECT state, pickup_point,
            AS overdue,
        min(created_at) AS oldest_created_at
 FROM jobs
--- Open = neither picked up nor cancelled; written as the predicate of the
--- partial index jobs_open_by_point (migration 007) so the planner can use it.
-WHERE state NOT IN ('picked_up', 'cancelled')
+-- Written as the predicate of jobs_in_progress_by_point (migration 012).
+WHERE state NOT IN ('picked_up', 'cancelled') AND NOT job_uncollected(state, uncollected_at)
   AND ($2::text IS NULL OR pickup_point = $2)
   AND ($3::text IS NULL OR service_code = $3)
 GROUP BY state, pickup_point
+UNION ALL
+SELECT 'ready_for_pickup', c.pickup_point, sum(c.waiting), 0, min(c.oldest)
+FROM (
+    SELECT service_code, pickup_point, sum(waiting) AS waiting,
+           (SELECT min(j.created_at) FROM jobs j
+            WHERE job_uncollected(j.state, j.uncollected_at)
+              AND j.pickup_point IS NOT DISTINCT FROM kept.pickup_point
+              AND j.service_code = kept.service_code) AS oldest
+    FROM (
+        SELECT service_code, pickup_point, waiting FROM uncollected_counts
+        UNION ALL
+        SELECT service_code, pickup_point, uncollected FROM report_count_deltas
+        WHERE uncollected <> 0
+    ) kept
+    WHERE ($2::text IS NULL OR pickup_point = $2)
+      AND ($3::text IS NULL OR service_code = $3)
+    GROUP BY service_code, pickup_point
+    HAVING sum(waiting) > 0
+) c
+GROUP BY c.pickup_point
 """
 
 
@@ -109,13 +160,27 @@ async def backlog_groups(
     service_code: str | None,
 ) -> list[BacklogGroup]:
     rows = await db.fetch(BACKLOG_SQL, as_of, pickup_point, service_code)
-    return [
-        BacklogGroup(
+    merged: dict[tuple[str, str | None], BacklogGroup] = {}
+    for r in rows:
+        group = BacklogGroup(
             state=r["state"],
             pickup_point=r["pickup_point"],
-            open=r["open"],
-            overdue=r["overdue"],
+            open=int(r["open"]),
+            overdue=int(r["overdue"]),
             oldest_created_at=r["oldest_created_at"],
         )
-        for r in rows
-    ]
+        key = (group.state, group.pickup_point)
+        merged[key] = merge(merged[key], group) if key in merged else group
+    return list(merged.values())
+
+
+def merge(a: BacklogGroup, b: BacklogGroup) -> BacklogGroup:
+    """One group of the same state and point from two parts."""
+    oldest = [t for t in (a.oldest_created_at, b.oldest_created_at) if t is not None]
+    return BacklogGroup(
+        state=a.state,
+        pickup_point=a.pickup_point,
+        open=a.open + b.open,
+        overdue=a.overdue + b.overdue,
+        oldest_created_at=min(oldest) if oldest else None,
+    )
