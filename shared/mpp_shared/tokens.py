@@ -70,12 +70,12 @@ class TokenVerifier:
 
     async def principal(self, token: str) -> Principal:
         """Who `token` names; the provider's keys are fetched when needed."""
-        if self.oidc is not None and _issuer(token) == self.oidc.config.issuer:
-            return await self.oidc.principal(token)
-        return self._local(token)
-
-    def _local(self, token: str) -> Principal:
         issuer = _issuer(token)
+        if self.oidc is not None and issuer == self.oidc.config.issuer:
+            return await self.oidc.principal(token)
+        return self._local(token, issuer)
+
+    def _local(self, token: str, issuer: str | None) -> Principal:
         if issuer in self.purposes:
             purpose, key = self.purposes[issuer]
             claims = jwt.decode(
