@@ -10,6 +10,7 @@ import asyncio
 import random
 import types
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -104,46 +105,35 @@ INSERT = (
 )
 
 
+# Every change a job can go through, and some no code path makes (moving a
+# promise or a point, going back a step, deleting), which the counts must
+# follow all the same; the last one changes nothing counted, as the
+# production steps do. Each: the statement on job $1 and its other arguments.
+CHANGES: list[tuple[str, Callable[[random.Random], tuple[Any, ...]]]] = [
+    ("UPDATE jobs SET state = 'cancelled' WHERE id = $1", lambda r: ()),
+    (
+        "UPDATE jobs SET state = 'ready_for_pickup', ready_at = $2 WHERE id = $1",
+        lambda r: (_at(r),),
+    ),
+    ("UPDATE jobs SET state = 'picked_up', picked_up_at = $2 WHERE id = $1", lambda r: (_at(r),)),
+    (
+        "UPDATE jobs SET uncollected_at = $2 WHERE id = $1 AND state = 'ready_for_pickup'",
+        lambda r: (_at(r),),
+    ),
+    ("UPDATE jobs SET due_at = $2 WHERE id = $1", lambda r: (_at(r),)),
+    ("UPDATE jobs SET pickup_point = $2 WHERE id = $1", lambda r: (r.choice(POINTS),)),
+    ("DELETE FROM jobs WHERE id = $1", lambda r: ()),
+    (
+        "UPDATE jobs SET state = $2, ready_at = NULL, picked_up_at = NULL WHERE id = $1",
+        lambda r: (r.choice(["queued", "in_production", "on_hold"]),),
+    ),
+    ("UPDATE jobs SET version = version + 1 WHERE id = $1", lambda r: ()),
+]
+
+
 async def _change(conn: asyncpg.Connection, rng: random.Random, job_id: uuid.UUID) -> None:
-    """One change a job can go through (or one no code path makes, which the
-    counts must follow all the same)."""
-    what = rng.randrange(9)
-    if what == 0:
-        await conn.execute("UPDATE jobs SET state = 'cancelled' WHERE id = $1", job_id)
-    elif what == 1:
-        await conn.execute(
-            "UPDATE jobs SET state = 'ready_for_pickup', ready_at = $2 WHERE id = $1",
-            job_id,
-            _at(rng),
-        )
-    elif what == 2:
-        await conn.execute(
-            "UPDATE jobs SET state = 'picked_up', picked_up_at = $2 WHERE id = $1",
-            job_id,
-            _at(rng),
-        )
-    elif what == 3:
-        await conn.execute(
-            "UPDATE jobs SET uncollected_at = $2 WHERE id = $1 AND state = 'ready_for_pickup'",
-            job_id,
-            _at(rng),
-        )
-    elif what == 4:
-        await conn.execute("UPDATE jobs SET due_at = $2 WHERE id = $1", job_id, _at(rng))
-    elif what == 5:
-        await conn.execute(
-            "UPDATE jobs SET pickup_point = $2 WHERE id = $1", job_id, rng.choice(POINTS)
-        )
-    elif what == 6:
-        await conn.execute("DELETE FROM jobs WHERE id = $1", job_id)
-    elif what == 7:
-        await conn.execute(
-            "UPDATE jobs SET state = $2, ready_at = NULL, picked_up_at = NULL WHERE id = $1",
-            job_id,
-            rng.choice(["queued", "in_production", "on_hold"]),
-        )
-    else:  # a change nothing counts (the production steps write many)
-        await conn.execute("UPDATE jobs SET version = version + 1 WHERE id = $1", job_id)
+    sql, arguments = rng.choice(CHANGES)
+    await conn.execute(sql, job_id, *arguments(rng))
 
 
 async def _assert_reports_exact(pool: asyncpg.Pool) -> None:
