@@ -71,8 +71,9 @@ OLD_OUTCOMES = [
     ("picked_up", 86),
     ("rejected", 4),
     ("cancelled", 2),
-    ("uncollected", 5),
-    ("ready_for_pickup", 3),
+    # A document still waiting weeks after it was ready is uncollected: its
+    # pickup window (14 days) ended and the scheduler marked it.
+    ("uncollected", 8),
 ]
 # The last weeks: every step.
 RECENT_OUTCOMES = [
