@@ -54,6 +54,9 @@ class Recorder:
     def transaction(self, **kwargs: Any) -> Any:
         return self.conn.transaction(**kwargs)
 
+    def is_in_transaction(self) -> bool:
+        return self.conn.is_in_transaction()
+
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Recorder]:
         """As a pool: itself, so what runs on the acquired connection is recorded too."""

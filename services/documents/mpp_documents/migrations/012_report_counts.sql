@@ -153,6 +153,8 @@ CREATE INDEX jobs_sla_late ON jobs (due_at)
     WHERE sla_outcome(state, due_at, ready_at, picked_up_at) = 'late';
 CREATE INDEX jobs_in_progress_by_point ON jobs (pickup_point, state, created_at)
     WHERE state NOT IN ('picked_up', 'cancelled') AND NOT job_uncollected(state, uncollected_at);
-CREATE INDEX jobs_uncollected_oldest ON jobs (pickup_point, service_code, created_at)
+-- A job without a point is looked up as '' (an equality the index serves,
+-- which IS NOT DISTINCT FROM is not).
+CREATE INDEX jobs_uncollected_oldest ON jobs ((coalesce(pickup_point, '')), service_code, created_at)
     WHERE job_uncollected(state, uncollected_at);
 DROP INDEX jobs_open_by_point;

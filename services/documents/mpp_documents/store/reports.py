@@ -30,36 +30,22 @@ GROUP_COLUMNS: dict[GroupBy, tuple[str, ...]] = {
 }
 
 # Closed outcomes come from the kept counts (migration 012, store.report_counts:
-# daily rows plus the deltas not folded yet), open jobs and the lateness of
-# late ones from their partial indexes: what is read follows the days and the
-# jobs still open or late, not every job of the period.
+# daily rows plus the deltas not folded yet), open jobs from their partial
+# index: what is read follows the days and the jobs still open, not every job
+# of the period.
 SLA_SQL = """
-WITH closed AS (
-    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late
+WITH scoped AS (
+    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late,
+           0 AS open_overdue, 0 AS open_not_yet_due
     FROM sla_daily WHERE day >= $4 AND day < $5
     UNION ALL
-    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late
+    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late, 0, 0
     FROM report_count_deltas WHERE day >= $4 AND day < $5
-), open AS (
-    SELECT service_code, pickup_point, due_at FROM jobs
+    UNION ALL
+    SELECT service_code, pickup_point, 0, 0, 0, 0, (due_at < $3)::int, (due_at >= $3)::int
+    FROM jobs
     WHERE sla_outcome(state, due_at, ready_at, picked_up_at) IS NULL
       AND due_at >= $1 AND due_at < $2
-), late AS (
-    SELECT service_code, pickup_point,
-           extract(epoch FROM coalesce(ready_at, picked_up_at) - due_at) / 3600 AS hours
-    FROM jobs
-    WHERE sla_outcome(state, due_at, ready_at, picked_up_at) = 'late'
-      AND due_at >= $1 AND due_at < $2
-), scoped AS (
-    SELECT service_code, pickup_point, cancelled, no_promise, on_time, late,
-           0 AS open_overdue, 0 AS open_not_yet_due, NULL::float8 AS hours
-    FROM closed
-    UNION ALL
-    SELECT service_code, pickup_point, 0, 0, 0, 0,
-           (due_at < $3)::int, (due_at >= $3)::int, NULL
-    FROM open
-    UNION ALL
-    SELECT service_code, pickup_point, 0, 0, 0, 0, 0, 0, hours FROM late
 )
 SELECT {select_keys},
        GROUPING({grouping_keys}) <> 0 AS is_total,
@@ -68,9 +54,7 @@ SELECT {select_keys},
        coalesce(sum(on_time), 0) AS closed_on_time,
        coalesce(sum(late), 0) AS closed_late,
        coalesce(sum(open_overdue), 0) AS open_overdue,
-       coalesce(sum(open_not_yet_due), 0) AS open_not_yet_due,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS late_median_hours,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS late_p90_hours
+       coalesce(sum(open_not_yet_due), 0) AS open_not_yet_due
 FROM scoped
 GROUP BY GROUPING SETS (({grouping_keys}), ())
 -- A group whose kept counts went back to zero (its jobs moved) is no line.
@@ -79,13 +63,41 @@ HAVING GROUPING({grouping_keys}) <> 0
        + sum(open_overdue) + sum(open_not_yet_due) > 0
 """
 
+# The hours late of each late job of the period, from their partial index:
+# exact percentiles need every value, so this is the one part of the report
+# that grows with the period's late jobs (a year at 5 M applications: 180 k).
+LATENESS_SQL = """
+SELECT {select_keys},
+       GROUPING({grouping_keys}) <> 0 AS is_total,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS late_median_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS late_p90_hours
+FROM (
+    SELECT service_code, pickup_point,
+           extract(epoch FROM coalesce(ready_at, picked_up_at) - due_at) / 3600 AS hours
+    FROM jobs
+    WHERE sla_outcome(state, due_at, ready_at, picked_up_at) = 'late'
+      AND due_at >= $1 AND due_at < $2
+) late
+GROUP BY GROUPING SETS (({grouping_keys}), ())
+"""
+# Sorting a year's lateness in memory rather than on disk halves the report.
+LATENESS_WORK_MEM = "64MB"
 
-def sla_query(group_by: GroupBy) -> str:
+
+def _formatted(sql: str, group_by: GroupBy) -> str:
     columns = GROUP_COLUMNS[group_by]
     select_keys = ", ".join(
         c if c in columns else f"NULL::text AS {c}" for c in ("service_code", "pickup_point")
     )
-    return SLA_SQL.format(select_keys=select_keys, grouping_keys=", ".join(columns))
+    return sql.format(select_keys=select_keys, grouping_keys=", ".join(columns))
+
+
+def sla_query(group_by: GroupBy) -> str:
+    return _formatted(SLA_SQL, group_by)
+
+
+def lateness_query(group_by: GroupBy) -> str:
+    return _formatted(LATENESS_SQL, group_by)
 
 
 def _counts(row: asyncpg.Record) -> SlaCounts:
@@ -100,16 +112,39 @@ async def sla_groups(
     db: asyncpg.Pool | asyncpg.Connection, *, period: Period, as_of: datetime, group_by: GroupBy
 ) -> tuple[list[SlaGroup], Lateness]:
     """The counts of each group, and the lateness over all groups (percentiles
-    cannot be summed, so the grouping set () computes them)."""
-    rows = await db.fetch(
-        sla_query(group_by), period.start, period.end, as_of, period.first_day, period.end_day
-    )
+    cannot be summed, so the grouping set () computes them). Counts and
+    lateness are read in one snapshot."""
+    if isinstance(db, asyncpg.Connection):
+        return await _sla_groups(db, period, as_of, group_by)
+    async with db.acquire() as conn:
+        return await _sla_groups(conn, period, as_of, group_by)
+
+
+async def _sla_groups(
+    conn: asyncpg.Connection, period: Period, as_of: datetime, group_by: GroupBy
+) -> tuple[list[SlaGroup], Lateness]:
+    async def read() -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+        return await conn.fetch(
+            sla_query(group_by), period.start, period.end, as_of, period.first_day, period.end_day
+        ), await conn.fetch(lateness_query(group_by), period.start, period.end)
+
+    if conn.is_in_transaction():  # the caller's transaction is the snapshot
+        rows, late = await read()
+    else:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.execute(f"SET LOCAL work_mem = '{LATENESS_WORK_MEM}'")
+            rows, late = await read()
+    lateness = {(r["service_code"], r["pickup_point"], r["is_total"]): _lateness(r) for r in late}
+
+    def of(r: asyncpg.Record) -> Lateness:
+        return lateness.get((r["service_code"], r["pickup_point"], r["is_total"]), Lateness())
+
     groups = [
-        SlaGroup(r["service_code"], r["pickup_point"], _counts(r), _lateness(r))
+        SlaGroup(r["service_code"], r["pickup_point"], _counts(r), of(r))
         for r in rows
         if not r["is_total"]
     ]
-    overall = next((_lateness(r) for r in rows if r["is_total"]), Lateness())
+    overall = next((of(r) for r in rows if r["is_total"]), Lateness())
     return groups, overall
 
 
@@ -135,7 +170,7 @@ FROM (
     SELECT service_code, pickup_point, sum(waiting) AS waiting,
            (SELECT min(j.created_at) FROM jobs j
             WHERE job_uncollected(j.state, j.uncollected_at)
-              AND j.pickup_point IS NOT DISTINCT FROM kept.pickup_point
+              AND coalesce(j.pickup_point, '') = coalesce(kept.pickup_point, '')
               AND j.service_code = kept.service_code) AS oldest
     FROM (
         SELECT service_code, pickup_point, waiting FROM uncollected_counts
