@@ -477,38 +477,15 @@ async def test_complaints_hot_paths_use_indexes(complaints_pool: asyncpg.Pool) -
         conn = cast(asyncpg.Connection, db)
         for sort in Sort:
             await complaint_queue.page(conn, everything, now=NOW, sort=sort, limit=20)
-        await complaint_queue.page(
-            conn,
-            everything,
-            now=NOW,
-            sort=Sort.NEWEST,
-            limit=20,
-            after=(deep["created_at"], deep["id"]),
-        )
-        await complaint_queue.page(
-            conn,
-            everything,
-            now=NOW,
-            sort=Sort.OLDEST,
-            limit=20,
-            after=(deep["created_at"], deep["id"]),
-        )
-        await complaint_queue.page(
-            conn,
-            everything,
-            now=NOW,
-            sort=Sort.OVERDUE_FIRST,
-            limit=20,
-            after=(False, late["step_due_at"], late["created_at"], late["id"]),
-        )
-        await complaint_queue.page(
-            conn,
-            everything,
-            now=NOW,
-            sort=Sort.OVERDUE_FIRST,
-            limit=20,
-            after=(False, None, deep["created_at"], deep["id"]),
-        )
+        # A deep page by cursor in each order; overdue-first past the overdue
+        # complaints, and past the complaints with a deadline.
+        for sort, after in (
+            (Sort.NEWEST, (deep["created_at"], deep["id"])),
+            (Sort.OLDEST, (deep["created_at"], deep["id"])),
+            (Sort.OVERDUE_FIRST, (False, late["step_due_at"], late["created_at"], late["id"])),
+            (Sort.OVERDUE_FIRST, (False, None, deep["created_at"], deep["id"])),
+        ):
+            await complaint_queue.page(conn, everything, now=NOW, sort=sort, limit=20, after=after)
         await complaint_queue.page(
             conn,
             QueueFilter(statuses=("received",)),
