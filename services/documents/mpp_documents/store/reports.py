@@ -150,40 +150,44 @@ async def _sla_groups(
 
 # Jobs in production or in their pickup window, from their partial index;
 # documents left uncollected (years of them at a busy point) from their kept
-# counts, with the oldest per point and service from an index. Both come as
-# rows of the same shape; an uncollected document is a ready_for_pickup job.
+# counts, with the oldest per point and service from an index. An uncollected
+# document is a ready_for_pickup job: both parts of a point add up.
 BACKLOG_SQL = """
-SELECT state, pickup_point,
-       count(*) AS open,
-       count(*) FILTER (WHERE coalesce(ready_at, picked_up_at) IS NULL AND due_at < $1)
-           AS overdue,
-       min(created_at) AS oldest_created_at
-FROM jobs
--- Written as the predicate of jobs_in_progress_by_point (migration 012).
-WHERE state NOT IN ('picked_up', 'cancelled') AND NOT job_uncollected(state, uncollected_at)
-  AND ($2::text IS NULL OR pickup_point = $2)
-  AND ($3::text IS NULL OR service_code = $3)
-GROUP BY state, pickup_point
-UNION ALL
-SELECT 'ready_for_pickup', c.pickup_point, sum(c.waiting), 0, min(c.oldest)
+SELECT state, pickup_point, sum(open) AS open, sum(overdue) AS overdue,
+       min(oldest_created_at) AS oldest_created_at
 FROM (
-    SELECT service_code, pickup_point, sum(waiting) AS waiting,
-           (SELECT min(j.created_at) FROM jobs j
-            WHERE job_uncollected(j.state, j.uncollected_at)
-              AND coalesce(j.pickup_point, '') = coalesce(kept.pickup_point, '')
-              AND j.service_code = kept.service_code) AS oldest
-    FROM (
-        SELECT service_code, pickup_point, waiting FROM uncollected_counts
-        UNION ALL
-        SELECT service_code, pickup_point, uncollected FROM report_count_deltas
-        WHERE uncollected <> 0
-    ) kept
-    WHERE ($2::text IS NULL OR pickup_point = $2)
+    SELECT state, pickup_point,
+           count(*) AS open,
+           count(*) FILTER (WHERE coalesce(ready_at, picked_up_at) IS NULL AND due_at < $1)
+               AS overdue,
+           min(created_at) AS oldest_created_at
+    FROM jobs
+    -- Written as the predicate of jobs_in_progress_by_point (migration 012).
+    WHERE state NOT IN ('picked_up', 'cancelled') AND NOT job_uncollected(state, uncollected_at)
+      AND ($2::text IS NULL OR pickup_point = $2)
       AND ($3::text IS NULL OR service_code = $3)
-    GROUP BY service_code, pickup_point
-    HAVING sum(waiting) > 0
-) c
-GROUP BY c.pickup_point
+    GROUP BY state, pickup_point
+    UNION ALL
+    SELECT 'ready_for_pickup', c.pickup_point, c.waiting, 0, c.oldest
+    FROM (
+        SELECT service_code, pickup_point, sum(waiting) AS waiting,
+               (SELECT min(j.created_at) FROM jobs j
+                WHERE job_uncollected(j.state, j.uncollected_at)
+                  AND coalesce(j.pickup_point, '') = coalesce(kept.pickup_point, '')
+                  AND j.service_code = kept.service_code) AS oldest
+        FROM (
+            SELECT service_code, pickup_point, waiting FROM uncollected_counts
+            UNION ALL
+            SELECT service_code, pickup_point, uncollected FROM report_count_deltas
+            WHERE uncollected <> 0
+        ) kept
+        WHERE ($2::text IS NULL OR pickup_point = $2)
+          AND ($3::text IS NULL OR service_code = $3)
+        GROUP BY service_code, pickup_point
+        HAVING sum(waiting) > 0
+    ) c
+) parts
+GROUP BY state, pickup_point
 """
 
 
@@ -195,27 +199,13 @@ async def backlog_groups(
     service_code: str | None,
 ) -> list[BacklogGroup]:
     rows = await db.fetch(BACKLOG_SQL, as_of, pickup_point, service_code)
-    merged: dict[tuple[str, str | None], BacklogGroup] = {}
-    for r in rows:
-        group = BacklogGroup(
+    return [
+        BacklogGroup(
             state=r["state"],
             pickup_point=r["pickup_point"],
             open=int(r["open"]),
             overdue=int(r["overdue"]),
             oldest_created_at=r["oldest_created_at"],
         )
-        key = (group.state, group.pickup_point)
-        merged[key] = merge(merged[key], group) if key in merged else group
-    return list(merged.values())
-
-
-def merge(a: BacklogGroup, b: BacklogGroup) -> BacklogGroup:
-    """One group of the same state and point from two parts."""
-    oldest = [t for t in (a.oldest_created_at, b.oldest_created_at) if t is not None]
-    return BacklogGroup(
-        state=a.state,
-        pickup_point=a.pickup_point,
-        open=a.open + b.open,
-        overdue=a.overdue + b.overdue,
-        oldest_created_at=min(oldest) if oldest else None,
-    )
+        for r in rows
+    ]
