@@ -55,6 +55,9 @@ EXPECTED_TABLES = {
         "complaint_categories",
         "complaint_deadlines",
         "published_answers",
+        # The work queue's counts per status, kept (013).
+        "complaint_queue_counts",
+        "complaint_queue_deltas",
     },
     "notify": {
         "recipients",

@@ -493,6 +493,13 @@ async def test_complaints_hot_paths_use_indexes(complaints_pool: asyncpg.Pool) -
             sort=Sort.OVERDUE_FIRST,
             limit=20,
         )
+        # The counts per status on every page: kept counts, and the overdue.
+        for wanted in (
+            everything,
+            QueueFilter(opd="OPD-3", overdue=True),
+            QueueFilter(kind="pengaduan", overdue=False),
+        ):
+            await complaint_queue.counts(conn, wanted, now=NOW)
 
     async def reports(db: Recorder) -> None:
         await complaint_reports.counts(
@@ -504,7 +511,7 @@ async def test_complaints_hot_paths_use_indexes(complaints_pool: asyncpg.Pool) -
         )
 
     hot_paths: dict[str, Callable[[Recorder], Awaitable[Any]]] = {
-        "work queue: every sort, deep pages by cursor, by status": queue,
+        "work queue: every sort, deep pages by cursor, by status, counts": queue,
         "deadlines: next due, claim due, claim unscheduled": lambda db: _both(
             db.fetchval(complaint_deadlines.NEXT_DUE),
             complaint_deadlines.claim_due(db, NOW, 100),

@@ -24,6 +24,7 @@ from mpp_complaints.handlers import HANDLERS
 from mpp_complaints.settings import ComplaintsSettings
 from mpp_complaints.store.metrics import GAUGES
 from mpp_complaints.usecases import deadlines, personal_data_erasure
+from mpp_complaints.usecases import queue as work_queue
 from mpp_shared.events.topics import Topic
 from mpp_shared.pii import cipher_from_settings
 from mpp_shared.runtime import ConsumerSpec
@@ -63,6 +64,7 @@ def create_app(settings: ComplaintsSettings | None = None) -> FastAPI:
         background=[
             deadlines.scheduler_task(settings),
             personal_data_erasure.retention_job(settings),
+            work_queue.counts_fold_task(settings.queue_counts_interval),
         ],
     )
     app.state.cipher = cipher_from_settings(settings)

@@ -30,6 +30,10 @@ class ComplaintsSettings(ServiceSettings):
     information_extension_days: int = Field(default=7, ge=1, le=60)
     # The deadline scheduler sleeps until the next deadline, never longer than this (seconds).
     complaint_scheduler_interval: float = 5.0
+    # How often the work queue's kept counts per status take in their deltas
+    # (seconds; mpp_complaints.store.queue_counts). The queue's counts are
+    # exact at any moment: it adds the deltas not folded yet.
+    queue_counts_interval: float = Field(default=30.0, gt=0)
 
     # Keys of the systems allowed to file through the Open311 GeoReport v2
     # facade (POST /open311/v2/requests.json), separated by commas.

@@ -25,9 +25,11 @@ import mpp_complaints
 import mpp_documents
 import mpp_intake
 import mpp_notify
+from mpp_complaints.store import queue_counts
 from mpp_documents.store import report_counts
 from mpp_shared import migrate
 from mpp_shared.db import ensure_database, with_database
+from mpp_shared.kept_counts import fold_all
 from mpp_shared.pii import FieldCipher, cipher_from_settings
 from mpp_shared.settings import ServiceSettings
 from tests.bench.scale import data
@@ -145,7 +147,7 @@ async def _finish(
     conns: dict[str, asyncpg.Connection], pools: data.Pools, anchor: datetime
 ) -> None:
     """What follows the chunks: the register's counters continuing from the
-    filled numbers, the report counts folded, ANALYZE."""
+    filled numbers, the kept counts folded, ANALYZE."""
     await conns["documents"].execute(
         """
         INSERT INTO register_counters (doc_type, office, year, last)
@@ -158,6 +160,8 @@ async def _finish(
     # The SLA and backlog counts the jobs' triggers kept as deltas, folded as
     # the documents service folds them.
     await report_counts.compact_all(conns["documents"])
+    # The work queue's counts, the same way in complaints.
+    await fold_all(conns["complaints"], queue_counts.fold)
     await asyncio.gather(*(conn.execute("ANALYZE") for conn in conns.values()))
 
 

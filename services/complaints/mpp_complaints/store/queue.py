@@ -1,7 +1,9 @@
 """SQL of the officers' work queue (`domain/queue.py` says what it means):
 one page of complaints in the order asked for, and the counts per status
-under the same filters. $1 is always "now" (what is overdue is decided
-against it). Never a reporter's contact: `reporter_enc` is not selected."""
+under the same filters (from the kept counts, `store/queue_counts.py`, and
+the open complaints with a deadline). $1 is always "now" (what is overdue is
+decided against it). Never a reporter's contact: `reporter_enc` is not
+selected."""
 
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ import asyncpg
 
 from mpp_complaints.domain.queue import FINAL_STATUSES, OVERDUE_STEPS, QueueFilter, Sort
 
-# The same rule as domain.queue.is_overdue and the gauge mpp.complaints.overdue.
-# Never NULL: a complaint without a step or deadline is not overdue.
-OVERDUE = (
-    f"coalesce(c.step IN ({', '.join(repr(s) for s in OVERDUE_STEPS)}) "
+# The same rule as domain.queue.is_overdue and the gauge mpp.complaints.overdue,
+# as conditions the partial index complaints_overdue_candidates serves.
+OVERDUE_WHERE = (
+    f"c.step IN ({', '.join(repr(s) for s in OVERDUE_STEPS)}) "
     f"AND c.status NOT IN ({', '.join(repr(s) for s in FINAL_STATUSES)}) "
-    "AND c.step_due_at < $1, false)"
+    "AND c.step_due_at < $1"
 )
+# Never NULL: a complaint without a step or deadline is not overdue.
+OVERDUE = f"coalesce({OVERDUE_WHERE}, false)"
 ITEM_COLUMNS = (
     "c.id, c.complaint_code, c.kind, c.category, c.channel, c.status, c.opd, c.step, c.step_due_at, "
     f"{OVERDUE} AS overdue, c.anonymous, c.confidential, c.tracking_code, c.created_at"
@@ -43,7 +47,9 @@ def sort_key(sort: Sort, row: Any) -> tuple[Any, ...]:
     return (row["created_at"], row["id"])
 
 
-def _where(wanted: QueueFilter, args: list[Any], *, with_status: bool) -> str:
+def _where(
+    wanted: QueueFilter, args: list[Any], *, with_status: bool, with_overdue: bool = True
+) -> str:
     """The filters as SQL conditions, their values appended to `args`."""
     conditions = ["true"]
 
@@ -61,7 +67,7 @@ def _where(wanted: QueueFilter, args: list[Any], *, with_status: bool) -> str:
         conditions.append(f"c.channel = {value(wanted.channel)}")
     if wanted.kind is not None:
         conditions.append(f"c.kind = {value(wanted.kind)}")
-    if wanted.overdue is not None:
+    if with_overdue and wanted.overdue is not None:
         conditions.append(OVERDUE if wanted.overdue else f"NOT {OVERDUE}")
     return " AND ".join(conditions)
 
@@ -127,16 +133,37 @@ async def page(
     return rows
 
 
+# The kept counts and the deltas not folded yet, as one set of rows.
+_KEPT = (
+    "(SELECT status, category, opd, channel, kind, complaints FROM complaint_queue_counts "
+    "UNION ALL "
+    "SELECT status, category, opd, channel, kind, complaints FROM complaint_queue_deltas)"
+)
+# Per status: (complaints, overdue) from the kept count `k` and the overdue `l`,
+# by the `overdue` filter (None: both kinds).
+_SPLIT = {
+    None: ("k.complaints", "coalesce(l.overdue, 0)"),
+    True: ("coalesce(l.overdue, 0)", "coalesce(l.overdue, 0)"),
+    False: ("k.complaints - coalesce(l.overdue, 0)", "0"),
+}
+
+
 async def counts(
     conn: asyncpg.Connection, wanted: QueueFilter, *, now: datetime
 ) -> list[asyncpg.Record]:
     """Per status: how many complaints match every filter but the status, and
-    how many of them are overdue."""
+    how many of them are overdue. The counts come from the kept counts; only
+    the overdue complaints are read, open and past their step's deadline."""
     args: list[Any] = [now]
-    where = _where(wanted, args, with_status=False)
+    where = _where(wanted, args, with_status=False, with_overdue=False)
+    complaints, overdue = _SPLIT[wanted.overdue]
     sql = (
-        f"SELECT c.status, count(*) AS complaints, count(*) FILTER (WHERE {OVERDUE}) AS overdue "
-        f"FROM complaints c WHERE {where} GROUP BY c.status"
+        f"WITH k AS (SELECT c.status, sum(c.complaints) AS complaints FROM {_KEPT} c "
+        f"WHERE {where} GROUP BY c.status), "
+        f"l AS (SELECT c.status, count(*) AS overdue FROM complaints c "
+        f"WHERE {OVERDUE_WHERE} AND {where} GROUP BY c.status) "
+        f"SELECT k.status, ({complaints})::bigint AS complaints, ({overdue})::bigint AS overdue "
+        "FROM k LEFT JOIN l USING (status)"
     )
     rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
     return rows

@@ -13,11 +13,13 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from mpp_complaints.domain.queue import STATUSES, QueueFilter, Sort
-from mpp_complaints.store import queue
+from mpp_complaints.store import queue, queue_counts
 from mpp_complaints.usecases.lifecycle import now
 from mpp_complaints.usecases.scope import scoped_opd
 from mpp_shared import paging
 from mpp_shared.auth import Principal
+from mpp_shared.kept_counts import fold_task
+from mpp_shared.runtime import BackgroundTask
 
 # What the sort key of each order is made of, as a cursor carries it.
 _KINDS = {
@@ -126,3 +128,9 @@ async def list_queue(
         counts=QueueCounts(by_status=by_status, overdue=overdue),
         next_cursor=following,
     )
+
+
+def counts_fold_task(interval: float) -> BackgroundTask:
+    """The background task that folds the queue counts' deltas
+    (`mpp_complaints.store.queue_counts`) every `interval` seconds."""
+    return fold_task("queue_counts_fold", queue_counts.fold, interval)

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncpg
 
-# The deltas taken by one fold: enough for minutes of a busy district.
-COMPACT_BATCH = 50_000
+from mpp_shared.kept_counts import FOLD_BATCH, fold_all
 
 COMPACT_SQL = """
 WITH taken AS (
@@ -47,15 +46,10 @@ SELECT count(*) FROM taken
 """
 
 
-async def compact(db: asyncpg.Pool | asyncpg.Connection, batch: int = COMPACT_BATCH) -> int:
+async def compact(db: asyncpg.Pool | asyncpg.Connection, batch: int = FOLD_BATCH) -> int:
     """Fold up to `batch` deltas; how many were folded."""
     return int(await db.fetchval(COMPACT_SQL, batch))
 
 
-async def compact_all(db: asyncpg.Pool | asyncpg.Connection, batch: int = COMPACT_BATCH) -> int:
-    folded = 0
-    while (n := await compact(db, batch)) > 0:
-        folded += n
-        if n < batch:
-            break
-    return folded
+async def compact_all(db: asyncpg.Pool | asyncpg.Connection, batch: int = FOLD_BATCH) -> int:
+    return await fold_all(db, compact, batch)

@@ -6,9 +6,6 @@ transaction is needed."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import asyncpg
@@ -26,11 +23,9 @@ from mpp_documents.domain.reports import (
 from mpp_documents.store import report_counts
 from mpp_documents.store import reports as reports_store
 from mpp_shared import clock
-from mpp_shared.db import DATABASE_UNAVAILABLE
 from mpp_shared.errors import Invalid
-from mpp_shared.runtime import Runtime
-
-log = logging.getLogger(__name__)
+from mpp_shared.kept_counts import fold_task
+from mpp_shared.runtime import BackgroundTask
 
 
 def judged_at(as_of: datetime | None) -> datetime:
@@ -92,23 +87,7 @@ async def backlog(
     return Backlog(as_of=moment, groups=ordered, totals=totals)
 
 
-def report_counts_task(interval: float) -> Callable[[Runtime], Awaitable[None]]:
+def report_counts_task(interval: float) -> BackgroundTask:
     """The background task that folds the report counts' deltas
-    (`mpp_documents.store.report_counts`) every `interval` seconds; any number
-    of instances may run it. A failed fold is retried: the deltas stay, and
-    the reports stay exact meanwhile."""
-
-    async def report_counts_fold(runtime: Runtime) -> None:
-        while True:
-            wait = interval
-            try:
-                await report_counts.compact_all(runtime.pool)
-            except Exception as exc:
-                wait = min(30.0, interval)
-                if isinstance(exc, DATABASE_UNAVAILABLE):
-                    log.warning("report counts: database unavailable (%s), retrying", exc)
-                else:
-                    log.exception("report counts: fold failed, retrying")
-            await asyncio.sleep(wait)
-
-    return report_counts_fold
+    (`mpp_documents.store.report_counts`) every `interval` seconds."""
+    return fold_task("report_counts_fold", report_counts.compact, interval)
