@@ -180,8 +180,7 @@ class Notifier:
         contact_enc = (
             self.cipher.encrypt(json.dumps(contact), context="contact") if contact else None
         )
-        await recipients.keep_contact(conn, subject_type, subject_id, contact_enc)
-        waiting = await recipients.release_waiting(conn, f"{subject_type}:{subject_id}")
+        waiting = await recipients.keep_contact(conn, subject_type, subject_id, contact_enc)
         recipient = choose(contact) if contact else None
         if recipient is None:
             return  # nobody to tell (anonymous, or no contact given)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -144,6 +144,18 @@ class NewApplication:
     domicile_region: str
     expected_ready_at: datetime | None
 
+    def columns(self) -> tuple[Any, ...]:
+        """The values in column order, not copied (`dataclasses.astuple`
+        deep-copies every list and dict on the request's path)."""
+        return tuple(getattr(self, name) for name in _NEW_APPLICATION_COLUMNS)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The columns by name, not copied (see `columns`)."""
+        return dict(zip(_NEW_APPLICATION_COLUMNS, self.columns(), strict=True))
+
+
+_NEW_APPLICATION_COLUMNS = tuple(f.name for f in fields(NewApplication))
+
 
 async def insert_with_first_step(
     conn: asyncpg.Connection, new: NewApplication, *, first_event_id: uuid.UUID
@@ -152,7 +164,7 @@ async def insert_with_first_step(
     `first_event_id`. False when the resident already has an active
     application for the service: nothing is written and the transaction stays
     usable."""
-    written = await conn.execute(INSERT_WITH_FIRST_STEP, *astuple(new), first_event_id)
+    written = await conn.execute(INSERT_WITH_FIRST_STEP, *new.columns(), first_event_id)
     return bool(written != "INSERT 0 0")
 
 

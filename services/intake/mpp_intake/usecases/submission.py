@@ -337,7 +337,7 @@ def _event(
 def _answer(new: NewApplication, service: ServiceVersion, language: Language) -> ApplicationPublic:
     """The answer from what was just written, without reading it back."""
     written = {
-        **asdict(new),
+        **new.as_dict(),
         "service_name_id": service.name_id,
         "service_name_en": service.name_en,
         "fee_idr": service.fee_idr,

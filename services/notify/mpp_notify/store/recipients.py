@@ -14,14 +14,16 @@ import asyncpg
 
 # Held until the transaction ends, per subject.
 LOCK_SUBJECT = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-# The first contact named stays; a subject first known without one may get one later.
+# The first contact named stays; a subject first known without one may get one
+# later. In the same round trip, the events that waited for it ($4, the
+# subject) are no longer waiting.
 KEEP_CONTACT = """
-INSERT INTO recipients (subject_type, subject_id, contact_enc) VALUES ($1, $2, $3)
-ON CONFLICT (subject_type, subject_id) DO UPDATE SET contact_enc =
-excluded.contact_enc WHERE recipients.contact_enc IS NULL
-"""
-RELEASE_WAITING = """
-UPDATE event_journal SET awaits_contact = NULL WHERE awaits_contact = $1
+WITH kept AS (
+    INSERT INTO recipients (subject_type, subject_id, contact_enc) VALUES ($1, $2, $3)
+    ON CONFLICT (subject_type, subject_id) DO UPDATE SET contact_enc =
+    excluded.contact_enc WHERE recipients.contact_enc IS NULL
+)
+UPDATE event_journal SET awaits_contact = NULL WHERE awaits_contact = $4
 RETURNING envelope
 """
 CONTACT_OF = "SELECT contact_enc FROM recipients WHERE subject_type = $1 AND subject_id = $2"
@@ -48,14 +50,13 @@ async def keep_contact(
     subject_type: str,
     subject_id: uuid.UUID,
     contact_enc: bytes | None,
-) -> None:
-    await conn.execute(KEEP_CONTACT, subject_type, subject_id, contact_enc)
-
-
-async def release_waiting(conn: asyncpg.Connection, subject: str) -> list[dict[str, Any]]:
-    """The envelopes of the events that waited for `subject`'s contact, no
-    longer waiting (in no particular order)."""
-    return [row["envelope"] for row in await conn.fetch(RELEASE_WAITING, subject)]
+) -> list[dict[str, Any]]:
+    """Keep the subject's contact (or that it has none), under
+    `lock_subject`; the envelopes of the events that waited for it, no longer
+    waiting (in no particular order)."""
+    subject = f"{subject_type}:{subject_id}"
+    rows = await conn.fetch(KEEP_CONTACT, subject_type, subject_id, contact_enc, subject)
+    return [row["envelope"] for row in rows]
 
 
 async def known_subject(

@@ -16,8 +16,8 @@ webhook subscriptions that want it.
   (``mpp.application.*`` = a whole stream, ``mpp.application.verified.*`` =
   every version of one type).
 
-Both statements run in the consumer's inbox transaction, for every event, so
-they are kept to one indexed insert each.
+Both run in the consumer's inbox transaction, for every event, so they are
+one statement: an indexed insert each.
 """
 
 from __future__ import annotations
@@ -109,19 +109,20 @@ def journal_envelope(event: CloudEvent) -> dict[str, Any]:
     return envelope
 
 
-_JOURNAL = """
-INSERT INTO event_journal (event_id, event_type, topic, subject, occurred_at, envelope)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (event_id) DO NOTHING
-"""
-
-# Active and disabled subscriptions alike (see the module docstring).
-_FAN_OUT = """
-WITH queued AS (
+# The journal row and one delivery per subscription that wants the event,
+# active and disabled alike (see the module docstring), in one round trip.
+# The deliveries do not wait for the journal row: an event journaled before
+# (a redelivery) still queues what is missing, as the unique index allows.
+_JOURNAL_AND_FAN_OUT = """
+WITH journaled AS (
+    INSERT INTO event_journal (event_id, event_type, topic, subject, occurred_at, envelope)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (event_id) DO NOTHING
+), queued AS (
     INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type)
     SELECT gen_random_uuid(), s.id, $1, $2
     FROM subscriptions s
-    WHERE s.status IN ('active', 'disabled') AND s.event_types && $3::text[]
+    WHERE s.status IN ('active', 'disabled') AND s.event_types && $7::text[]
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
@@ -136,16 +137,16 @@ async def record_and_fan_out(conn: asyncpg.Connection, event: CloudEvent) -> boo
     if topic is None:
         model = registered_types().get(event.type)
         topic = str(model.topic) if model is not None else "unknown"
-    await conn.execute(
-        _JOURNAL,
+    queued: int = await conn.fetchval(
+        _JOURNAL_AND_FAN_OUT,
         event.id,
         event.type,
         topic,
         event.subject,
         event.time,
         journal_envelope(event),
+        patterns_of(event.type),
     )
-    queued: int = await conn.fetchval(_FAN_OUT, event.id, event.type, patterns_of(event.type))
     return queued > 0
 
 
