@@ -30,6 +30,16 @@ Fold = Callable[[asyncpg.Pool | asyncpg.Connection, int], Awaitable[int]]
 FOLD_BATCH = 50_000
 
 
+def taken(deltas: str) -> str:
+    """The CTE `taken`: up to $1 deltas of the table `deltas`, deleted and
+    returned. Folds running at once take disjoint deltas, and a delta another
+    fold took is no longer there to take."""
+    return (
+        f"taken AS (DELETE FROM {deltas} WHERE id IN "
+        f"(SELECT id FROM {deltas} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING *)"
+    )
+
+
 async def fold_all(
     db: asyncpg.Pool | asyncpg.Connection, fold: Fold, batch: int = FOLD_BATCH
 ) -> int:

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from mpp_shared.kept_counts import FOLD_BATCH
+from mpp_shared.kept_counts import FOLD_BATCH, taken
 
-FOLD_SQL = """
-WITH taken AS (
-    DELETE FROM complaint_queue_deltas
-    WHERE id IN (SELECT id FROM complaint_queue_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING *
-), added AS (
+FOLD_SQL = f"""
+WITH {taken("complaint_queue_deltas")}, added AS (
     INSERT INTO complaint_queue_counts AS q (status, category, opd, channel, kind, complaints)
     SELECT status, category, opd, channel, kind, sum(complaints)
     FROM taken

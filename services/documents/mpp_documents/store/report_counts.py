@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from mpp_shared.kept_counts import FOLD_BATCH, fold_all
+from mpp_shared.kept_counts import FOLD_BATCH, fold_all, taken
 
-COMPACT_SQL = """
-WITH taken AS (
-    DELETE FROM report_count_deltas
-    WHERE id IN (SELECT id FROM report_count_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING *
-), days AS (
+COMPACT_SQL = f"""
+WITH {taken("report_count_deltas")}, days AS (
     INSERT INTO sla_daily AS d (day, service_code, pickup_point, cancelled, no_promise, on_time, late)
     SELECT day, service_code, pickup_point, sum(cancelled), sum(no_promise), sum(on_time), sum(late)
     FROM taken
