@@ -53,6 +53,11 @@ def rss_mib(pid: int | None) -> float | None:
     return None
 
 
+# Connections the soak's client may hold at once, to all four services: more
+# than the calls in flight at twice the stack's capacity (16 journeys/s).
+CLIENT_CONNECTIONS = 2000
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -68,10 +73,15 @@ class SoakLoad(JourneyLoad):
     answer's code: overloaded, unavailable) with their own latencies.
     `on_the_wire` times the answered calls from their request's first byte
     sent to their answer's headers read: without the wait for one of the
-    client's connections."""
+    client's connections.
 
-    def __init__(self, stack: FaultStack, *, rate: float) -> None:
-        super().__init__(stack, rate=rate)
+    The journeys stand for many citizens and officers, not for one program
+    sharing a few connections: the client may hold `max_connections` (by
+    default `CLIENT_CONNECTIONS`), so that calls do not queue in the client
+    for a connection and have that queue timed as the services' latency."""
+
+    def __init__(self, stack: FaultStack, *, rate: float, max_connections: int = 0) -> None:
+        super().__init__(stack, rate=rate, max_connections=max_connections or CLIENT_CONNECTIONS)
         self.refused: Counter[str] = Counter()
         self.refused_latencies: list[float] = []
         self.on_the_wire: list[float] = []
@@ -267,7 +277,7 @@ async def soak(args: argparse.Namespace) -> int:
     print(f"starting the stack in {workdir} ...", flush=True)
     await asyncio.to_thread(stack.start)
     run = SoakRun()
-    load = SoakLoad(stack, rate=args.rate)
+    load = SoakLoad(stack, rate=args.rate, max_connections=args.connections)
     started = time.monotonic()
     cpu_started = time.process_time()
     pulsing = asyncio.create_task(pulse(stack, run))
@@ -302,6 +312,12 @@ def main() -> None:
     parser.add_argument("--sample-every", type=float, default=15.0)
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=CLIENT_CONNECTIONS,
+        help=f"connections the client may hold at once (default {CLIENT_CONNECTIONS})",
+    )
     sys.exit(asyncio.run(soak(parser.parse_args())))
 
 

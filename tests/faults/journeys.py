@@ -74,11 +74,17 @@ class JourneyLoad:
     running: ClassVar[set[JourneyLoad]] = set()
 
     def __init__(
-        self, stack: FaultStack, *, rate: float = 4.0, request_timeout: float = 20.0
+        self,
+        stack: FaultStack,
+        *,
+        rate: float = 4.0,
+        request_timeout: float = 20.0,
+        max_connections: int = 200,
     ) -> None:
         self.stack = stack
         self.rate = rate
         self.request_timeout = request_timeout
+        self.max_connections = max_connections
         self.journeys: list[Journey] = []
         self.accepted: dict[str, Journey] = {}
         self.refusals: Counter[str] = Counter()
@@ -109,7 +115,7 @@ class JourneyLoad:
             # Idle connections are dropped here well before uvicorn closes
             # them (after 5 s), so a request is not sent on a connection the
             # server is closing at that moment.
-            limits=httpx.Limits(max_connections=200, keepalive_expiry=2.0),
+            limits=httpx.Limits(max_connections=self.max_connections, keepalive_expiry=2.0),
         )
         self._starter = asyncio.create_task(self._start_journeys())
         JourneyLoad.running.add(self)
