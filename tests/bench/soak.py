@@ -85,6 +85,23 @@ class SoakLoad(JourneyLoad):
         self.refused: Counter[str] = Counter()
         self.refused_latencies: list[float] = []
         self.on_the_wire: list[float] = []
+        self.connecting: list[float] = []  # answered calls that opened a connection
+        # Answered calls over SLOW_CALL, by call and status, and where their
+        # time went: before the request was sent, on the wire, after the
+        # answer's headers (seconds, summed).
+        self.slow: Counter[str] = Counter()
+        self.slow_phases: dict[str, list[float]] = {}
+
+    def _note_slow(
+        self, what: str, status: int, started: float, took: float, wire: dict[str, float]
+    ) -> None:
+        key = f"{what.split(' ')[0]} {status}"
+        self.slow[key] += 1
+        sent, answered = wire.get(SENT, started + took), wire.get(ANSWERED, started + took)
+        phases = self.slow_phases.setdefault(key, [0.0, 0.0, 0.0])
+        phases[0] += sent - started
+        phases[1] += answered - sent
+        phases[2] += started + took - answered
 
     async def _call(self, what: str, method: str, url: str, **kw: Any) -> httpx.Response:
         assert self._client is not None
@@ -96,7 +113,7 @@ class SoakLoad(JourneyLoad):
             async def trace(
                 event: str, _info: dict[str, Any], wire: dict[str, float] = wire
             ) -> None:
-                if event in (SENT, ANSWERED):
+                if event in TIMED:
                     wire[event] = time.monotonic()
 
             try:
@@ -115,8 +132,12 @@ class SoakLoad(JourneyLoad):
                     await asyncio.sleep(retry_after * (1.0 + random.random() / 2))
                     continue
                 self.latencies.append(took)
+                if took > SLOW_CALL:
+                    self._note_slow(what, answer.status_code, started, took, wire)
                 if SENT in wire and ANSWERED in wire:
                     self.on_the_wire.append(wire[ANSWERED] - wire[SENT])
+                if CONNECTING in wire and CONNECTED in wire:
+                    self.connecting.append(wire[CONNECTED] - wire[CONNECTING])
                 if answer.status_code in (502, 503, 504):
                     self.refusals[str(answer.status_code)] += 1
                     self.slowest_refusal = max(self.slowest_refusal, took)
@@ -132,6 +153,12 @@ class SoakLoad(JourneyLoad):
 # httpcore's trace events: the request's headers start out, the answer's are read.
 SENT = "http11.send_request_headers.started"
 ANSWERED = "http11.receive_response_headers.complete"
+# An answered call slower than this is listed by what it was (`SoakLoad.slow`).
+SLOW_CALL = 2.0
+# A new connection's TCP connect, before its first request.
+CONNECTING = "connection.connect_tcp.started"
+CONNECTED = "connection.connect_tcp.complete"
+TIMED = (SENT, ANSWERED, CONNECTING, CONNECTED)
 
 
 def _code(answer: httpx.Response) -> str:
@@ -233,6 +260,18 @@ def print_summary(args: argparse.Namespace, load: SoakLoad, run: SoakRun) -> Non
             f"  of which on the wire (request sent -> answer's headers): "
             f"p50 {_p(wire, 0.5)}, p99 {_p(wire, 0.99)}; the rest waited in the "
             "soak client for a connection or its event loop"
+        )
+    if load.connecting:
+        print(
+            f"  {len(load.connecting)} of them opened a connection first (TCP connect): "
+            f"p50 {_p(load.connecting, 0.5)}, p99 {_p(load.connecting, 0.99)}, "
+            f"max {_p(load.connecting, 1.0)}"
+        )
+    for key, n in load.slow.most_common(6):
+        before, on_wire, after = (t / n for t in load.slow_phases[key])
+        print(
+            f"  over {SLOW_CALL:g} s: {n} x {key}, on average {before:.1f} s before sending, "
+            f"{on_wire:.1f} s on the wire, {after:.1f} s after the answer's headers"
         )
     refused = load.refused_latencies
     print(
