@@ -15,6 +15,7 @@ import pytest
 from mpp_devstack.stack import Stack
 from tests.conftest import Servers
 from tests.support.clock import ServiceClock
+from tests.support.http import LIVE
 from tests.support.oidc import Provider as OidcProvider
 from tests.support.opd import OutsideReader
 from tests.support.otlp import OtlpReceiver
@@ -104,7 +105,7 @@ def stack(
 
 @pytest.fixture(scope="session")
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, limits=LIVE) as client:
         yield client
 
 

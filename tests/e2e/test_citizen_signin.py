@@ -24,6 +24,7 @@ from tests.support.citizen import (
     sign_in,
     wait_for_code,
 )
+from tests.support.http import LIVE
 from tests.support.identities import nik as new_nik
 from tests.support.identities import phone as new_phone
 from tests.support.opd import OutsideReader
@@ -171,7 +172,9 @@ async def test_the_sign_in_pages_set_an_httponly_cookie_and_sign_out(
     intake = stack.services["intake"].url
     nik, phone = new_nik(), new_phone()
     browser = {"X-Forwarded-For": client_address(), "Accept": "text/html"}
-    async with httpx.AsyncClient(base_url=intake, headers=browser, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=intake, headers=browser, timeout=10, limits=LIVE
+    ) as client:
         form = await client.get("/online/masuk")
         assert form.status_code == 200 and "<h1>Masuk untuk mengajukan online</h1>" in form.text
         assert (
@@ -213,7 +216,9 @@ async def test_the_sign_in_pages_set_an_httponly_cookie_and_sign_out(
         assert out.status_code == 303 and out.headers["location"] == "/online/masuk"
         assert "mpp_citizen" not in client.cookies
     # Without a session, a browser is sent to the sign-in page.
-    async with httpx.AsyncClient(base_url=intake, headers=browser, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=intake, headers=browser, timeout=10, limits=LIVE
+    ) as client:
         again = await client.get("/v1/citizen/sessions/current")
         assert again.status_code == 303 and again.headers["location"] == "/online/masuk"
 

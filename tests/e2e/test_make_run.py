@@ -18,7 +18,7 @@ import pytest
 from tests.e2e.test_counter_day import submit_verified
 from tests.support.auth import auth
 from tests.support.citizen import client_address
-from tests.support.http import expect
+from tests.support.http import LIVE, expect
 from tests.support.identities import nik, phone
 from tests.support.launcher import launched
 from tests.support.polling import eventually
@@ -109,7 +109,7 @@ async def test_a_killed_service_comes_back_and_nothing_is_lost(tmp_path: Path) -
         urls = run.urls()
         assert set(urls) == {"intake", "documents", "complaints", "notify"}, run.console()
         phone_url = run.wait_for(r"^\s+(http://\S+)/\s+the development phone").group(1)
-        async with httpx.AsyncClient(timeout=20) as http:
+        async with httpx.AsyncClient(timeout=20, limits=LIVE) as http:
             await _try_the_development_phone(http, urls, phone_url)
 
             before = await submit_verified(http, urls["intake"], nik())

@@ -26,7 +26,7 @@ import pytest
 from mpp_devstack import traces
 from tests.e2e.test_counter_day import submit_verified
 from tests.support.auth import auth
-from tests.support.http import expect
+from tests.support.http import LIVE, expect
 from tests.support.identities import nik
 from tests.support.launcher import launched
 from tests.support.polling import eventually, poll_until
@@ -123,7 +123,7 @@ async def test_one_journey_is_one_trace_across_the_four_services(tmp_path: Path)
         urls = run.urls()
         viewer = run.wait_for(r"^\s+traces\s+(http://\S+)").group(1)
         ports = {int(url.rsplit(":", 1)[1]): name for name, url in urls.items()}
-        async with httpx.AsyncClient(timeout=20) as http:
+        async with httpx.AsyncClient(timeout=20, limits=LIVE) as http:
             intake = urls["intake"]
             app = await submit_verified(http, intake, nik())
 

@@ -22,7 +22,7 @@ from tests.integration.test_online_application import jpeg_photo, pdf_paper
 from tests.support.auth import auth
 from tests.support.browser import PHONE, opened
 from tests.support.citizen import client_address, mentions_code, request_code, wait_for_code
-from tests.support.http import expect
+from tests.support.http import LIVE, expect
 from tests.support.identities import nik, phone
 from tests.support.opd import OutsideReader
 from tests.support.otlp import OtlpReceiver
@@ -44,7 +44,7 @@ async def signed_in(
     request_id, code = await asyncio.to_thread(
         request_code, intake, providers, nik=resident, phone=mobile, address=address
     )
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, limits=LIVE) as client:
         opened = expect(
             await client.post(
                 f"{intake}/v1/citizen/sessions",

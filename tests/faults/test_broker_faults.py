@@ -57,6 +57,7 @@ from tests.faults.journeys import PICKUP_POINT, STEPS, Journey, JourneyLoad
 from tests.faults.proxy import ThreadedTcpProxy
 from tests.faults.scan import assert_no_clear_personal_data
 from tests.support.auth import auth
+from tests.support.http import LIVE
 from tests.support.identities import nik, phone
 from tests.support.polling import eventually, poll_until
 
@@ -496,7 +497,7 @@ async def test_poison_event_is_parked_the_partition_flows_and_replay_puts_it_bac
 ) -> None:
     stack = proxied.stack
     load = await _under_load(stack, 2.0)
-    client = httpx.AsyncClient(timeout=10)
+    client = httpx.AsyncClient(timeout=10, limits=LIVE)
     documents = await asyncpg.connect(stack.dsn("documents"))
     try:
         # One application of our own; documents cannot take its job (a fault

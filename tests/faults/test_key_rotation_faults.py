@@ -31,6 +31,7 @@ from tests.faults.invariants import check_invariants
 from tests.faults.journeys import JourneyLoad
 from tests.faults.scan import assert_no_clear_personal_data
 from tests.support.auth import auth
+from tests.support.http import LIVE
 
 pytestmark = pytest.mark.faults
 
@@ -112,7 +113,7 @@ async def test_rotation_while_journeys_flow_loses_nothing_and_search_holds(
 
     async def keep_searching() -> None:
         nonlocal searches
-        async with httpx.AsyncClient(timeout=20) as client:
+        async with httpx.AsyncClient(timeout=20, limits=LIVE) as client:
             while rotating:
                 for nik in early:
                     searches += 1
@@ -164,7 +165,7 @@ async def test_rotation_while_journeys_flow_loses_nothing_and_search_holds(
         if row["recipient_enc"] is not None:
             AFTER.decrypt(row["recipient_enc"], context="recipient-address")
             assert index_key_id(row["recipient_index"]) == 2
-    async with httpx.AsyncClient(timeout=20) as client:
+    async with httpx.AsyncClient(timeout=20, limits=LIVE) as client:
         for j in [*before.journeys, *during.journeys]:
             if j.application_id:
                 assert await _found(client, stack, j.nik)

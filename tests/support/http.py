@@ -4,6 +4,12 @@
 no body) when the answer has `status` (one status or a tuple of them), and
 fails the test otherwise with the request, the status and the body the
 service answered (its field and reason), never with a KeyError further on.
+
+``LIVE`` are the connection limits of every test client of a running
+service: idle connections are dropped well before uvicorn closes them (after
+5 s). With httpx's default (also 5 s), a request now and then went out on a
+connection the server was closing at that moment and failed with "Server
+disconnected without sending a response".
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+
+LIVE = httpx.Limits(keepalive_expiry=2.0)
 
 
 def expect(answer: httpx.Response, status: int | tuple[int, ...] = 200) -> Any:

@@ -46,6 +46,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mpp_devstack.embedded import free_port
+from tests.support.http import LIVE
 from tests.support.opd import OpdEndpoint
 from tests.support.otlp import OtlpReceiver
 
@@ -275,7 +276,7 @@ class Providers:
 
     def _call_back(self) -> None:
         """Meta's status callbacks, in order, after the send was answered."""
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=10, limits=LIVE) as client:
             while (item := self._callbacks.get()) is not None:
                 message_id, status, to = item
                 url = self.whatsapp_webhook
