@@ -80,8 +80,10 @@ class SoakLoad(JourneyLoad):
     default `CLIENT_CONNECTIONS`), so that calls do not queue in the client
     for a connection and have that queue timed as the services' latency."""
 
-    def __init__(self, stack: FaultStack, *, rate: float, max_connections: int = 0) -> None:
-        super().__init__(stack, rate=rate, max_connections=max_connections or CLIENT_CONNECTIONS)
+    def __init__(
+        self, stack: FaultStack, *, rate: float, max_connections: int = CLIENT_CONNECTIONS
+    ) -> None:
+        super().__init__(stack, rate=rate, max_connections=max_connections)
         self.refused: Counter[str] = Counter()
         self.refused_latencies: list[float] = []
         self.on_the_wire: list[float] = []

@@ -32,6 +32,7 @@ import httpx
 
 from tests.faults.harness import FaultStack
 from tests.support.auth import auth
+from tests.support.http import LIVE
 from tests.support.identities import nik, phone
 
 PICKUP_POINT = "KEC-PARE"
@@ -112,10 +113,10 @@ class JourneyLoad:
         assert self._starter is None, "already started"
         self._client = httpx.AsyncClient(
             timeout=self.request_timeout,
-            # Idle connections are dropped here well before uvicorn closes
-            # them (after 5 s), so a request is not sent on a connection the
-            # server is closing at that moment.
-            limits=httpx.Limits(max_connections=self.max_connections, keepalive_expiry=2.0),
+            # Idle connections dropped as every test client drops them (LIVE).
+            limits=httpx.Limits(
+                max_connections=self.max_connections, keepalive_expiry=LIVE.keepalive_expiry
+            ),
         )
         self._starter = asyncio.create_task(self._start_journeys())
         JourneyLoad.running.add(self)
