@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mpp_devstack.embedded import EmbeddedPostgres
 from tests.bench.scale import data
-from tests.bench.scale.fill import fill
+from tests.bench.scale.fill import fill, tune_server
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         postgres = EmbeddedPostgres(directory / "pgdata")
         dsn = postgres.start()
         try:
+            if asyncio.run(tune_server(dsn)):
+                postgres.stop()
+                dsn = postgres.start()
             started = time.monotonic()
             result = asyncio.run(fill(dsn, size, chunk_size=args.chunk))
             wall = time.monotonic() - started
