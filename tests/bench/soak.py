@@ -3,7 +3,9 @@
     make soak SOAK_ARGS="--minutes 10 --rate 4 --kill-every 60"
 
 Starts a stack of its own (the fault suite's harness: embedded PostgreSQL,
-Tansu, the four services, a fake SMS gateway and OPD webhook receiver), runs
+Tansu, the four services, a fake SMS gateway and OPD webhook receiver;
+their spans go to a collector in a process of its own,
+`tests.bench.span_sink`), runs
 journeys (submit -> verify -> production -> pickup) at `--rate` per second,
 SIGKILLs a random service every `--kill-every` seconds and starts it again,
 samples each service's resident memory every `--sample-every` seconds, then
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import random
+import ssl
 import statistics
 import sys
 import tempfile
@@ -36,9 +40,11 @@ import httpx
 
 from mpp_devstack.stack import SERVICES
 from tests.bench.loadgen import retry_after_seconds
+from tests.bench.span_sink import SpanSink
 from tests.faults.harness import FaultStack
 from tests.faults.invariants import check_invariants
-from tests.faults.journeys import JourneyLoad
+from tests.faults.journeys import Journey, JourneyLoad
+from tests.support.http import LIVE
 
 
 def rss_mib(pid: int | None) -> float | None:
@@ -51,11 +57,6 @@ def rss_mib(pid: int | None) -> float | None:
     except OSError:
         return None
     return None
-
-
-# Connections the soak's client may hold at once, to all four services: more
-# than the calls in flight at twice the stack's capacity (16 journeys/s).
-CLIENT_CONNECTIONS = 2000
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -72,41 +73,65 @@ class SoakLoad(JourneyLoad):
     answered calls only; the refused are counted in `refused` (by the
     answer's code: overloaded, unavailable) with their own latencies.
     `on_the_wire` times the answered calls from their request's first byte
-    sent to their answer's headers read: without the wait for one of the
-    client's connections.
+    sent to their answer's headers read.
 
-    The journeys stand for many citizens and officers, not for one program
-    sharing a few connections: the client may hold `max_connections` (by
-    default `CLIENT_CONNECTIONS`), so that calls do not queue in the client
-    for a connection and have that queue timed as the services' latency."""
+    The journeys stand for many citizens and officers, not for one program:
+    each journey has its own client and connections (`_run`). One client
+    shared by every journey (even one allowed 2,000 connections) held calls
+    for seconds in its connection pool after a restarted service's backlog,
+    and timed that as the services' latency."""
 
-    def __init__(
-        self, stack: FaultStack, *, rate: float, max_connections: int = CLIENT_CONNECTIONS
-    ) -> None:
-        super().__init__(stack, rate=rate, max_connections=max_connections)
+    def __init__(self, stack: FaultStack, *, rate: float) -> None:
+        super().__init__(stack, rate=rate)
         self.refused: Counter[str] = Counter()
         self.refused_latencies: list[float] = []
         self.on_the_wire: list[float] = []
         self.connecting: list[float] = []  # answered calls that opened a connection
         # Answered calls over SLOW_CALL, by call and status, and where their
-        # time went: before the request was sent, on the wire, after the
-        # answer's headers (seconds, summed).
+        # time went: in httpx before its connection pool, waiting in the
+        # pool, connecting, on the wire, after the answer's headers
+        # (seconds, summed).
         self.slow: Counter[str] = Counter()
         self.slow_phases: dict[str, list[float]] = {}
+        # When they started, in seconds from the load's start (`started_at`).
+        self.slow_seconds: Counter[int] = Counter()
+        self.started_at = 0.0
+
+    def start(self) -> None:
+        super().start()
+        self.started_at = time.monotonic()
 
     def _note_slow(
         self, what: str, status: int, started: float, took: float, wire: dict[str, float]
     ) -> None:
         key = f"{what.split(' ')[0]} {status}"
         self.slow[key] += 1
+        self.slow_seconds[int(started - self.started_at)] += 1
         sent, answered = wire.get(SENT, started + took), wire.get(ANSWERED, started + took)
-        phases = self.slow_phases.setdefault(key, [0.0, 0.0, 0.0])
-        phases[0] += sent - started
-        phases[1] += answered - sent
-        phases[2] += started + took - answered
+        handed = wire.get(HANDED, started)
+        # A new connection: the pool's wait ends as its TCP connect starts.
+        connecting, connected = wire.get(CONNECTING, sent), wire.get(CONNECTED, sent)
+        phases = self.slow_phases.setdefault(key, [0.0] * 5)
+        phases[0] += handed - started
+        phases[1] += connecting - handed
+        phases[2] += connected - connecting
+        phases[3] += answered - sent
+        phases[4] += started + took - answered
+
+    async def _run(self, j: Journey) -> None:
+        # Each journey its own client and connections, as each citizen and
+        # officer has: no journey waits for another's connection.
+        async with httpx.AsyncClient(
+            timeout=self.request_timeout,
+            limits=LIVE,
+            verify=_TLS,
+            event_hooks={"request": [_handed], "response": []},
+        ) as client:
+            _journey_client.set(client)
+            await super()._run(j)
 
     async def _call(self, what: str, method: str, url: str, **kw: Any) -> httpx.Response:
-        assert self._client is not None
+        client = _journey_client.get()
         backoff = 0.2  # after a failed connection, a timeout or a 5xx without Retry-After
         while True:
             started = time.monotonic()
@@ -119,7 +144,7 @@ class SoakLoad(JourneyLoad):
                     wire[event] = time.monotonic()
 
             try:
-                answer = await self._client.request(method, url, **kw, extensions={"trace": trace})
+                answer = await client.request(method, url, **kw, extensions={"trace": trace})
             except httpx.TimeoutException:
                 self.hangs.append(f"{what}: no answer within {self.request_timeout}s")
                 self.refusals["timeout"] += 1
@@ -152,6 +177,21 @@ class SoakLoad(JourneyLoad):
             backoff = min(backoff * 2, 2.0)
 
 
+# The journey's own client (`SoakLoad._run`).
+_journey_client: contextvars.ContextVar[httpx.AsyncClient] = contextvars.ContextVar("client")
+# The services answer plain HTTP on loopback: one TLS context for every
+# journey's client instead of loading the CA bundle for each.
+_TLS = ssl.create_default_context()
+
+
+async def _handed(request: httpx.Request) -> None:
+    trace = request.extensions.get("trace")
+    if trace is not None:
+        await trace(HANDED, {})
+
+
+# The request handed to the connection pool (`_handed`, a request hook).
+HANDED = "client.request_hook"
 # httpcore's trace events: the request's headers start out, the answer's are read.
 SENT = "http11.send_request_headers.started"
 ANSWERED = "http11.receive_response_headers.complete"
@@ -160,7 +200,7 @@ SLOW_CALL = 2.0
 # A new connection's TCP connect, before its first request.
 CONNECTING = "connection.connect_tcp.started"
 CONNECTED = "connection.connect_tcp.complete"
-TIMED = (SENT, ANSWERED, CONNECTING, CONNECTED)
+TIMED = (HANDED, SENT, ANSWERED, CONNECTING, CONNECTED)
 
 
 def _code(answer: httpx.Response) -> str:
@@ -260,8 +300,7 @@ def print_summary(args: argparse.Namespace, load: SoakLoad, run: SoakRun) -> Non
     if wire:
         print(
             f"  of which on the wire (request sent -> answer's headers): "
-            f"p50 {_p(wire, 0.5)}, p99 {_p(wire, 0.99)}; the rest waited in the "
-            "soak client for a connection or its event loop"
+            f"p50 {_p(wire, 0.5)}, p99 {_p(wire, 0.99)}"
         )
     if load.connecting:
         print(
@@ -270,10 +309,16 @@ def print_summary(args: argparse.Namespace, load: SoakLoad, run: SoakRun) -> Non
             f"max {_p(load.connecting, 1.0)}"
         )
     for key, n in load.slow.most_common(6):
-        before, on_wire, after = (t / n for t in load.slow_phases[key])
+        client, pool, connect, on_wire, after = (t / n for t in load.slow_phases[key])
         print(
-            f"  over {SLOW_CALL:g} s: {n} x {key}, on average {before:.1f} s before sending, "
+            f"  over {SLOW_CALL:g} s: {n} x {key}, on average {client:.1f} s in httpx before "
+            f"its pool, {pool:.1f} s waiting in the pool, {connect:.1f} s connecting, "
             f"{on_wire:.1f} s on the wire, {after:.1f} s after the answer's headers"
+        )
+    if load.slow_seconds:
+        print(
+            f"  the calls over {SLOW_CALL:g} s started at (second of the load: calls) "
+            + ", ".join(f"{t}: {n}" for t, n in sorted(load.slow_seconds.items()))
         )
     refused = load.refused_latencies
     print(
@@ -289,7 +334,7 @@ def print_summary(args: argparse.Namespace, load: SoakLoad, run: SoakRun) -> Non
     print(f"journeys lost (accepted, never picked up): {lost(load)}")
     print(
         f"soak client: event-loop lag p50 {_p(run.client_lag, 0.5)}, "
-        f"p99 {_p(run.client_lag, 0.99)}; CPU {run.client_cpu:.0f} s"
+        f"p99 {_p(run.client_lag, 0.99)}, max {_p(run.client_lag, 1.0)}; CPU {run.client_cpu:.0f} s"
     )
     for name, trips in run.probe.items():
         print(f"  {name:<10} /health/live round trip p50 {_p(trips, 0.5)}, p99 {_p(trips, 0.99)}")
@@ -314,11 +359,13 @@ def lost(load: JourneyLoad) -> int:
 
 async def soak(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mpp-soak-"))
-    stack = FaultStack(workdir, keep_spans=False)  # spans exported, as in production, not kept
+    # Spans exported as in production, to a collector in a process of its own.
+    sink = SpanSink()
+    stack = FaultStack(workdir, keep_spans=False, extra_env=sink.env())
     print(f"starting the stack in {workdir} ...", flush=True)
     await asyncio.to_thread(stack.start)
     run = SoakRun()
-    load = SoakLoad(stack, rate=args.rate, max_connections=args.connections)
+    load = SoakLoad(stack, rate=args.rate)
     started = time.monotonic()
     cpu_started = time.process_time()
     pulsing = asyncio.create_task(pulse(stack, run))
@@ -341,6 +388,7 @@ async def soak(args: argparse.Namespace) -> int:
             )
     finally:
         await asyncio.to_thread(stack.stop)
+        sink.stop()
     print_summary(args, load, run)
     return 0 if run.invariant == "held" and not load.unexpected and not lost(load) else 1
 
@@ -353,12 +401,6 @@ def main() -> None:
     parser.add_argument("--sample-every", type=float, default=15.0)
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument(
-        "--connections",
-        type=int,
-        default=CLIENT_CONNECTIONS,
-        help=f"connections the client may hold at once (default {CLIENT_CONNECTIONS})",
-    )
     sys.exit(asyncio.run(soak(parser.parse_args())))
 
 

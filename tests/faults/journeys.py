@@ -75,17 +75,11 @@ class JourneyLoad:
     running: ClassVar[set[JourneyLoad]] = set()
 
     def __init__(
-        self,
-        stack: FaultStack,
-        *,
-        rate: float = 4.0,
-        request_timeout: float = 20.0,
-        max_connections: int = 200,
+        self, stack: FaultStack, *, rate: float = 4.0, request_timeout: float = 20.0
     ) -> None:
         self.stack = stack
         self.rate = rate
         self.request_timeout = request_timeout
-        self.max_connections = max_connections
         self.journeys: list[Journey] = []
         self.accepted: dict[str, Journey] = {}
         self.refusals: Counter[str] = Counter()
@@ -114,9 +108,7 @@ class JourneyLoad:
         self._client = httpx.AsyncClient(
             timeout=self.request_timeout,
             # Idle connections dropped as every test client drops them (LIVE).
-            limits=httpx.Limits(
-                max_connections=self.max_connections, keepalive_expiry=LIVE.keepalive_expiry
-            ),
+            limits=httpx.Limits(max_connections=200, keepalive_expiry=LIVE.keepalive_expiry),
         )
         self._starter = asyncio.create_task(self._start_journeys())
         JourneyLoad.running.add(self)
