@@ -91,7 +91,7 @@ bench: setup
 # The four databases filled with a district's years of data (COPY, resumable:
 # run it again after a stop), kept in .mpp/bench-scale/<SIZE>/, then the
 # stack measured on them; with both sizes measured, 5m is compared with 100k.
-# SCALE_ARGS="--rate 20 --duration 15 --samples 60"; `python -m tests.bench.scale
+# SCALE_ARGS="--rate 20 --duration 15 --samples 300"; `python -m tests.bench.scale
 # fill|measure` runs one half.
 SIZE ?= 100k
 bench-scale: setup
