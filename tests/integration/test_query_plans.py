@@ -43,6 +43,7 @@ from mpp_intake.store import retention as intake_retention
 from mpp_notify.store import delivery_log, webhook_deliveries
 from mpp_notify.store import retention as notify_retention
 from mpp_shared import audit, paging
+from mpp_shared.kept_counts import fold_all
 from mpp_shared.messaging import inbox, outbox
 from mpp_shared.settings import ServiceSettings
 from tests.support.query_plans import Recorder, seq_scans
@@ -434,7 +435,7 @@ async def test_documents_hot_paths_use_indexes(documents_pool: asyncpg.Pool) -> 
     async def fold(db: Recorder) -> None:
         # The fill's counts are folded as the service folds them; the deltas
         # left between folds are few, so they are not a big table here.
-        await report_counts.compact_all(cast(asyncpg.Connection, db))
+        await fold_all(cast(asyncpg.Connection, db), report_counts.compact)
 
     hot_paths: dict[str, Callable[[Recorder], Awaitable[Any]]] = {
         "register search: count, first page, deep page by cursor, by prefix": register,

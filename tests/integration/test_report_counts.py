@@ -20,6 +20,7 @@ import pytest
 from mpp_documents.domain.reports import ZONE, GroupBy, Period
 from mpp_documents.store import report_counts
 from mpp_documents.usecases.reports import backlog, report_counts_task, sla_report
+from mpp_shared.kept_counts import fold_all
 from mpp_shared.runtime import Runtime
 
 POINTS = ["MPP-KEDIRI", "KEC-PARE", None]
@@ -213,7 +214,7 @@ async def test_reports_from_kept_counts_equal_counting_every_job(
     for round_ in range(3):
         await asyncio.gather(*(writer(round_ * 10 + n) for n in range(3)), folder(), folder())
         await _assert_reports_exact(documents_pool)  # some folded, some not
-    assert await report_counts.compact_all(documents_pool) >= 0
+    assert await fold_all(documents_pool, report_counts.compact) >= 0
     assert await documents_pool.fetchval("SELECT count(*) FROM report_count_deltas") == 0
     await _assert_reports_exact(documents_pool)  # everything folded
 
@@ -224,7 +225,7 @@ async def test_folds_at_once_count_each_delta_once(documents_pool: asyncpg.Pool)
     deltas = await documents_pool.fetchval("SELECT count(*) FROM report_count_deltas")
     assert deltas > 100
     folded = await asyncio.gather(
-        *(report_counts.compact_all(documents_pool, batch=37) for _ in range(4))
+        *(fold_all(documents_pool, report_counts.compact, batch=37) for _ in range(4))
     )
     assert sum(folded) == deltas
     await _assert_reports_exact(documents_pool)

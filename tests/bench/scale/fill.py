@@ -183,7 +183,7 @@ async def _finish(
     )
     # The SLA and backlog counts the jobs' triggers kept as deltas, folded as
     # the documents service folds them.
-    await report_counts.compact_all(conns["documents"])
+    await fold_all(conns["documents"], report_counts.compact)
     # The work queue's counts, the same way in complaints.
     await fold_all(conns["complaints"], queue_counts.fold)
     # The folds emptied tables that held a delta for every row copied: their

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from mpp_shared.kept_counts import FOLD_BATCH, fold_all, taken
+from mpp_shared.kept_counts import FOLD_BATCH, taken
 
 COMPACT_SQL = f"""
 WITH {taken("report_count_deltas")}, days AS (
@@ -45,7 +45,3 @@ SELECT count(*) FROM taken
 async def compact(db: asyncpg.Pool | asyncpg.Connection, batch: int = FOLD_BATCH) -> int:
     """Fold up to `batch` deltas; how many were folded."""
     return int(await db.fetchval(COMPACT_SQL, batch))
-
-
-async def compact_all(db: asyncpg.Pool | asyncpg.Connection, batch: int = FOLD_BATCH) -> int:
-    return await fold_all(db, compact, batch)
