@@ -352,3 +352,41 @@ async def test_what_is_heard_before_the_submission_waits_for_it(pool: asyncpg.Po
         )
         == 0
     )
+
+
+async def test_a_complaint_naming_a_code_before_its_submission_is_linked_when_it_comes(
+    pool: asyncpg.Pool,
+) -> None:
+    """A citizen may complain about a request whose submission complaints has
+    not read yet: the complaint keeps the code, and the submission, when it
+    is read, links it (once; a complaint already linked keeps its link)."""
+    app_id = uuid.uuid4()
+    code = f"MPP-{app_id.hex[:8].upper()}"
+    early = await _complaint(pool, status="received", tracking_code=code)
+    linked_elsewhere = await _complaint(pool, status="received", tracking_code=code)
+    other_app = uuid.uuid4()
+    await pool.execute(
+        "UPDATE complaints SET application_id = $2 WHERE id = $1", linked_elsewhere, other_app
+    )
+    submitted = ApplicationSubmittedV1.model_validate(
+        {
+            **EXAMPLES[ApplicationSubmittedV1.event_type],
+            "application_id": app_id,
+            "tracking_code": code,
+        }
+    )
+    event = build_event(submitted, source="/test", subject=str(app_id))
+    async with pool.acquire() as conn:
+        await HANDLERS[event.type](conn, event)
+        await HANDLERS[event.type](conn, event)  # read twice: changes nothing more
+    links = dict(
+        await pool.fetch(
+            "SELECT id, application_id FROM complaints WHERE id = ANY($1::uuid[])",
+            [early, linked_elsewhere],
+        )
+    )
+    assert links == {early: app_id, linked_elsewhere: other_app}
+    known = await pool.fetch(
+        "SELECT application_id, progress FROM known_requests WHERE tracking_code = $1", code
+    )
+    assert [tuple(r) for r in known] == [(app_id, "submitted")]

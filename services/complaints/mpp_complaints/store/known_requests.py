@@ -27,26 +27,23 @@ async def learn(
     progress: str,
     at: datetime,
 ) -> None:
-    """Record a submitted request once, apply what was heard of it before
-    (`request_facts_waiting`), and link the complaints that named its code
-    before its event arrived."""
-    await conn.execute(
-        "INSERT INTO known_requests "
-        "(tracking_code, application_id, service_code, progress, progress_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tracking_code) DO NOTHING",
-        tracking_code,
-        application_id,
-        service_code,
-        progress,
-        at,
-    )
-    await conn.execute(APPLY_WAITING, application_id)
-    await conn.execute(
-        "UPDATE complaints SET application_id = $2 WHERE tracking_code = $1 AND application_id IS NULL",
-        tracking_code,
-        application_id,
-    )
+    """Record a submitted request once, link the complaints that named its
+    code before its event arrived, and apply what was heard of it before
+    (`request_facts_waiting`, rarely anything: a second round trip only then)."""
+    if await conn.fetchval(LEARN, tracking_code, application_id, service_code, progress, at):
+        await conn.execute(APPLY_WAITING, application_id)
 
+
+# Both writes run whatever the query reads; the query says whether facts wait.
+LEARN = """
+WITH linked AS (
+    UPDATE complaints SET application_id = $2 WHERE tracking_code = $1 AND application_id IS NULL
+), learnt AS (
+    INSERT INTO known_requests (tracking_code, application_id, service_code, progress, progress_at)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tracking_code) DO NOTHING
+)
+SELECT EXISTS (SELECT 1 FROM request_facts_waiting WHERE application_id = $2)
+"""
 
 # The facts heard before the request was known, merged into its row: the
 # latest progress by time, the first breach and pickup.
