@@ -46,7 +46,7 @@ from mpp_shared import audit, paging
 from mpp_shared.kept_counts import fold_all
 from mpp_shared.messaging import inbox, outbox
 from mpp_shared.settings import ServiceSettings
-from tests.support.query_plans import Recorder, seq_scans
+from tests.support.query_plans import Recorder, rows_read_and_dropped, seq_scans
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 # Rows per big table: enough that the planner prefers an index on each.
@@ -525,6 +525,23 @@ async def test_complaints_hot_paths_use_indexes(complaints_pool: asyncpg.Pool) -
         **shared_hot_paths(),
     }
     await assert_indexed(complaints_pool, {"complaints", "complaint_deadlines"}, hot_paths)
+
+    # A deep page by cursor, overdue first, past 300 complaints with a
+    # deadline, starts at its cursor: it does not read those 300 and drop them.
+    async with complaints_pool.acquire() as conn:
+        recorder = Recorder(conn, "deep page by cursor")
+        after = (False, late["step_due_at"], late["created_at"], late["id"])
+        rows = await complaint_queue.page(
+            cast(asyncpg.Connection, recorder),
+            everything,
+            now=NOW,
+            sort=Sort.OVERDUE_FIRST,
+            limit=20,
+            after=after,
+        )
+        assert len(rows) == 20 and rows[0]["step_due_at"] >= late["step_due_at"]
+        dropped = await rows_read_and_dropped(conn, recorder.statements[-1])
+        assert dropped <= 20, (dropped, recorder.statements[-1].sql)
 
 
 async def test_notify_hot_paths_use_indexes(notify_pool: asyncpg.Pool) -> None:

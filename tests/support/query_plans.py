@@ -115,3 +115,13 @@ async def seq_scans(
             if node.get("Node Type") == "Seq Scan" and node.get("Relation Name") in big_tables:
                 offences.append(Offence(statement.path, statement.sql, node))
     return offences
+
+
+async def rows_read_and_dropped(conn: asyncpg.Connection, statement: Statement) -> int:
+    """How many rows the scans of `statement` read and then dropped by a
+    filter, run for real (EXPLAIN ANALYZE): a keyset page that starts where
+    its cursor is drops few, one that scans from the top drops every row
+    before the cursor."""
+    raw = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + statement.sql, *statement.args)
+    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    return sum(int(node.get("Rows Removed by Filter", 0)) for node in _nodes(plan))

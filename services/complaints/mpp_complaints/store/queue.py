@@ -77,17 +77,21 @@ def _value(args: list[Any], v: Any) -> str:
     return f"${len(args)}"
 
 
-def _after_by_deadline(after: tuple[Any, ...], args: list[Any]) -> str:
-    """The rows after (step_due_at, created_at, id) in `_BY_DEADLINE`."""
+def _after_by_deadline(
+    after: tuple[Any, ...], args: list[Any], *, undated: bool = True
+) -> list[str]:
+    """The rows after (step_due_at, created_at, id) in `_BY_DEADLINE`, as
+    conditions each read from where it starts in complaints_queue_order (an
+    index range, not a scan from the top that filters out every row before
+    the cursor): the rest of the cursor's deadline and the later ones, then
+    (`undated`) the complaints without a deadline, last in this order."""
     due, created_at, row_id = after
     later = f"(c.created_at, c.id) < ({_value(args, created_at)}, {_value(args, row_id)})"
     if due is None:
-        return f"(c.step_due_at IS NULL AND {later})"
+        return [f"c.step_due_at IS NULL AND {later}"]
     due_at = _value(args, due)
-    return (
-        f"(c.step_due_at > {due_at} OR c.step_due_at IS NULL "
-        f"OR (c.step_due_at = {due_at} AND {later}))"
-    )
+    dated = f"c.step_due_at >= {due_at} AND (c.step_due_at > {due_at} OR {later})"
+    return [dated, "c.step_due_at IS NULL"] if undated else [dated]
 
 
 async def page(
@@ -120,11 +124,21 @@ async def page(
         # `offset + limit` rows at most.
         parts = []
         reach = int(limit) + int(offset)
-        if after is None or after[0]:
-            cond = "" if after is None else " AND " + _after_by_deadline(after[1:], args)
-            parts.append(f"({select} AND {OVERDUE}{cond} ORDER BY {_BY_DEADLINE} LIMIT {reach})")
-        cond = "" if after is None or after[0] else " AND " + _after_by_deadline(after[1:], args)
-        parts.append(f"({select} AND NOT {OVERDUE}{cond} ORDER BY {_BY_DEADLINE} LIMIT {reach})")
+
+        def part(overdue: str, conditions: list[str]) -> None:
+            for cond in conditions:
+                parts.append(
+                    f"({select} AND {overdue} AND {cond} ORDER BY {_BY_DEADLINE} LIMIT {reach})"
+                )
+
+        if after is None:
+            part(OVERDUE, ["true"])
+            part(f"NOT {OVERDUE}", ["true"])
+        elif after[0]:  # within the overdue (all dated): the rest, then all the others
+            part(OVERDUE, _after_by_deadline(after[1:], args, undated=False))
+            part(f"NOT {OVERDUE}", ["true"])
+        else:
+            part(f"NOT {OVERDUE}", _after_by_deadline(after[1:], args))
         sql = (
             f"SELECT * FROM ({' UNION ALL '.join(parts)}) c "
             f"ORDER BY {ORDER[sort]} LIMIT {int(limit)} OFFSET {int(offset)}"
