@@ -11,6 +11,7 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,8 @@ class CpuDuringLoad:
 
     cores: dict[str, float] = field(default_factory=dict)
     machine_busy: float = 0.0
+    # Database statements per service in the window (when counted).
+    statements: dict[str, int] = field(default_factory=dict)
 
 
 class CpuWindow:
@@ -154,8 +157,15 @@ class CpuWindow:
     the load begins, so that it brackets the window whichever mode runs the
     load."""
 
-    def __init__(self, sampler: ProcessSampler, warmup: float, duration: float) -> None:
+    def __init__(
+        self,
+        sampler: ProcessSampler,
+        warmup: float,
+        duration: float,
+        statements: Callable[[], Awaitable[dict[str, int]]] | None = None,
+    ) -> None:
         self.sampler, self.warmup, self.duration = sampler, warmup, duration
+        self.statements = statements
         self.marks: dict[str, Any] = {}
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -167,10 +177,14 @@ class CpuWindow:
         self.marks["before"] = self.sampler.cpu_seconds()
         self.marks["sys_before"] = psutil.cpu_times()
         self.marks["t0"] = time.monotonic()
-        await asyncio.sleep(self.duration)
+        if self.statements is not None:
+            self.marks["statements_before"] = await self.statements()
+        await asyncio.sleep(self.duration - (time.monotonic() - self.marks["t0"]))
         self.marks["after"] = self.sampler.cpu_seconds()
         self.marks["sys_after"] = psutil.cpu_times()
         self.marks["t1"] = time.monotonic()
+        if self.statements is not None:
+            self.marks["statements_after"] = await self.statements()
 
     async def result(self) -> CpuDuringLoad:
         for task in self.tasks:
@@ -186,4 +200,9 @@ class CpuWindow:
             found.cores["other processes on the machine"] = max(
                 0.0, found.machine_busy - sum(found.cores.values())
             )
+        if "statements_after" in marks:
+            before = marks["statements_before"]
+            found.statements = {
+                name: n - before.get(name, 0) for name, n in marks["statements_after"].items()
+            }
         return found

@@ -75,6 +75,17 @@ def cpu_ms_per_application(cpu: CpuDuringLoad, load: LoadResult) -> dict[str, fl
     return {name: round(ms, 2) for name, ms in per.items()}
 
 
+def statements_per_application(cpu: CpuDuringLoad, load: LoadResult) -> dict[str, float] | None:
+    """Database statements (round trips, BEGIN and COMMIT included) per
+    application created in the window, per service database and in total."""
+    created = len(load.latencies)
+    if not created or not cpu.statements:
+        return None
+    per = {name: n / created for name, n in sorted(cpu.statements.items())}
+    per["total"] = sum(cpu.statements.values()) / created
+    return {name: round(n, 1) for name, n in per.items()}
+
+
 def _open_loop_figures(run: OpenLoop | None) -> dict[str, Any] | None:
     if run is None:
         return None
@@ -96,6 +107,7 @@ def _open_loop_figures(run: OpenLoop | None) -> dict[str, Any] | None:
         "end_to_end_p50_ms": _ms(percentile(end_to_end, 50), 1),
         "end_to_end_p99_ms": _ms(percentile(end_to_end, 99), 1),
         "cpu_ms_per_application": cpu_ms_per_application(run.cpu, load),
+        "statements_per_application": statements_per_application(run.cpu, load),
     }
 
 
@@ -381,6 +393,12 @@ def _figure_rows(r: dict[str, Any]) -> list[Row]:
         for name, ms in cost.items():
             if name != "total (machine busy)":
                 row(f"  {name}", f"{ms:.2f} ms")
+    trips = (o or {}).get("statements_per_application")
+    if trips:
+        row("database statements per application (open loop)", f"{trips['total']:.1f}")
+        for name, n in trips.items():
+            if name != "total":
+                row(f"  {name}", f"{n:.1f}")
     for name, mib in r["peak_rss_mib"].items():
         row(f"peak RSS {name}", f"{mib:.1f} MiB", "<= 200 MiB", v[f"rss_{name}"])
     for name, mib in r["peak_rss_mib_other"].items():

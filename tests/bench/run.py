@@ -26,7 +26,9 @@ measures:
    the counter's saturation is printed as a ratio of the anchor's;
 6. outbox relay throughput: N rows committed at once into intake's outbox,
    timed from the commit until the relay has published them all;
-7. peak RSS of each service process (children included), sampled throughout.
+7. peak RSS of each service process (children included), sampled throughout;
+8. database statements per application in the open loop, per service
+   (`tests.bench.statements`: pg_stat_statements, preloaded in its server).
 
 Notify runs without quiet hours and with no SMS rate limit here: the
 benchmark measures the system, not the night or the gateway's contract (the
@@ -60,6 +62,7 @@ from mpp_devstack.stack import Stack
 from mpp_shared.db import ensure_database, with_database
 from mpp_shared.events.topics import Topic
 from mpp_shared.settings import ServiceSettings
+from tests.bench import statements
 from tests.bench.loadgen import LoadParams, LoadResult, process_entry, run_load
 from tests.bench.machine import CpuDuringLoad, CpuWindow, ProcessSampler, machine_info
 from tests.bench.probe import EventProbe
@@ -200,7 +203,11 @@ async def measure_http(
         f"{args.duration:g} s measured ({args.loadgen})...",
         flush=True,
     )
-    window = CpuWindow(sampler, args.warmup, args.duration)
+    assert stack.database_url is not None
+    server, prefix = stack.database_url, stack.db_prefix
+    window = CpuWindow(
+        sampler, args.warmup, args.duration, lambda: statements.per_service(server, prefix)
+    )
     # This process alone: the stack's processes are its children.
     sampler.track("bench (this process)", os.getpid(), is_service=False, include_children=False)
     load = await run_http_load(params, args.loadgen, sampler, window.on_start)
@@ -360,6 +367,8 @@ def start_stack(stack: Stack, sampler: ProcessSampler) -> None:
     the stack does not start."""
     try:
         stack.start_servers()
+        if stack.postgres is not None:
+            stack.database_url = statements.load_extension(stack.postgres)
         if stack.postgres is not None and stack.postgres.pid:
             sampler.track("postgres", stack.postgres.pid, is_service=False)
         if stack.broker is not None and stack.broker.process is not None:
