@@ -131,11 +131,14 @@ async def page(
                     f"({select} AND {overdue} AND {cond} ORDER BY {_BY_DEADLINE} LIMIT {reach})"
                 )
 
+        # The overdue by their own conditions, not the coalesce() of the
+        # column: those imply complaints_overdue_candidates' predicate, so
+        # the part reads that small index, not the whole queue's.
         if after is None:
-            part(OVERDUE, ["true"])
+            part(OVERDUE_WHERE, ["true"])
             part(f"NOT {OVERDUE}", ["true"])
         elif after[0]:  # within the overdue (all dated): the rest, then all the others
-            part(OVERDUE, _after_by_deadline(after[1:], args, undated=False))
+            part(OVERDUE_WHERE, _after_by_deadline(after[1:], args, undated=False))
             part(f"NOT {OVERDUE}", ["true"])
         else:
             part(f"NOT {OVERDUE}", _after_by_deadline(after[1:], args))
