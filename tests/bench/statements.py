@@ -14,20 +14,9 @@ import asyncio
 import asyncpg
 
 from mpp_devstack.embedded import EmbeddedPostgres
+from tests.bench import server_settings
 
 EXTENSION = "pg_stat_statements"
-
-
-async def _preload(server_dsn: str) -> bool:
-    """Ask for the extension at the next start; whether a restart is needed."""
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        if EXTENSION in (await conn.fetchval("SHOW shared_preload_libraries")).split(","):
-            return False
-        await conn.execute(f"ALTER SYSTEM SET shared_preload_libraries = '{EXTENSION}'")
-        return True
-    finally:
-        await conn.close()
 
 
 async def _create(server_dsn: str) -> None:
@@ -40,10 +29,7 @@ async def _create(server_dsn: str) -> None:
 
 def load_extension(postgres: EmbeddedPostgres) -> str:
     """Preload the extension (restarting the server once); the server's DSN."""
-    dsn = postgres.dsn
-    if asyncio.run(_preload(dsn)):
-        postgres.stop()
-        dsn = postgres.start()
+    dsn = server_settings.configure(postgres, {"shared_preload_libraries": EXTENSION})
     asyncio.run(_create(dsn))
     return dsn
 

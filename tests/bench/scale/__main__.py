@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from mpp_devstack.embedded import EmbeddedPostgres
+from tests.bench import server_settings
 from tests.bench.scale import data
-from tests.bench.scale.fill import fill, tune_server
+from tests.bench.scale.fill import SERVER_SETTINGS, fill
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,11 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: ignoring {name} from the environment", file=sys.stderr)
     if args.command in ("fill", "all"):
         postgres = EmbeddedPostgres(directory / "pgdata")
-        dsn = postgres.start()
+        postgres.start()
         try:
-            if asyncio.run(tune_server(dsn)):
-                postgres.stop()
-                dsn = postgres.start()
+            dsn = server_settings.configure(postgres, SERVER_SETTINGS)
             started = time.monotonic()
             result = asyncio.run(fill(dsn, size, chunk_size=args.chunk))
             wall = time.monotonic() - started

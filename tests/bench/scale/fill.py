@@ -115,22 +115,6 @@ async def migrate_all(server_dsn: str, prefix: str) -> dict[str, str]:
     return dsns
 
 
-async def tune_server(server_dsn: str) -> bool:
-    """Apply SERVER_SETTINGS; whether the server must restart to take them."""
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        for name, value in SERVER_SETTINGS.items():
-            await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-        await conn.execute("SELECT pg_reload_conf()")
-        pending = await conn.fetchval(
-            "SELECT count(*) FROM pg_settings WHERE name = any($1::text[]) AND pending_restart",
-            list(SERVER_SETTINGS),
-        )
-        return bool(pending)
-    finally:
-        await conn.close()
-
-
 async def _meta(conn: asyncpg.Connection, size: int, chunk: int) -> datetime:
     """The fill's anchor (now on the first run); refuses another size."""
     await conn.execute(META_TABLE)
