@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field
 from mpp_shared import paging
 from mpp_shared.auth import Principal
 from mpp_shared.errors import Conflict, NotFound
+from mpp_shared.sql_rows import Row
 
-_INSERT = (
-    "INSERT INTO audit_log (actor, roles, counter, action, target_type, target_id, detail) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
-)
+_INTO = "audit_log (actor, roles, counter, action, target_type, target_id, detail)"
+_VALUES = "$1, $2, $3, $4, $5, $6, $7"
+_INSERT = f"INSERT INTO {_INTO} VALUES ({_VALUES}) RETURNING id"
 # The action of the entry that tells of an erasure (target: the erased entry's id).
 DETAIL_ERASED = "audit.detail_erased"
 _ERASE = """
@@ -70,6 +70,38 @@ async def record(
     await _append(conn, principal, action, target_type, target_id, detail)
 
 
+def entry(
+    principal: Principal,
+    *,
+    action: str,
+    target_type: str,
+    target_id: str,
+    detail: dict[str, Any] | None = None,
+) -> Row:
+    """The entry `record` appends, as a row to write with the action's own
+    statement (`mpp_shared.sql_rows`): it exists exactly when that statement
+    wrote the action."""
+    return Row(_INTO, _VALUES, _values(principal, action, target_type, target_id, detail))
+
+
+def _values(
+    principal: Principal,
+    action: str,
+    target_type: str,
+    target_id: str,
+    detail: dict[str, Any] | None,
+) -> tuple[object, ...]:
+    return (
+        principal.subject,
+        sorted(principal.roles),
+        principal.counter,
+        action,
+        target_type,
+        target_id,
+        detail or {},
+    )
+
+
 async def _append(
     conn: asyncpg.Connection,
     principal: Principal,
@@ -79,14 +111,7 @@ async def _append(
     detail: dict[str, Any] | None,
 ) -> int:
     entry_id: int = await conn.fetchval(
-        _INSERT,
-        principal.subject,
-        sorted(principal.roles),
-        principal.counter,
-        action,
-        target_type,
-        target_id,
-        detail or {},
+        _INSERT, *_values(principal, action, target_type, target_id, detail)
     )
     return entry_id
 

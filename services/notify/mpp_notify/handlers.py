@@ -43,8 +43,9 @@ from mpp_shared.events.schemas import (
     SignInCodeRequestedV1,
 )
 from mpp_shared.events.topics import Topic
-from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.messaging import outbox
 from mpp_shared.pii import FieldCipher, open_sealed
+from mpp_shared.sql_rows import Row
 from mpp_shared.telemetry import current_trace_id
 
 SOURCE = "/mpp/notify"
@@ -257,17 +258,15 @@ class Notifier:
             trace_id=current_trace_id(),
             template=self.whatsapp_template(event.type, recipient, variables),
         )
-        if not await delivery_log.insert(conn, message):
+        announced = _announcement(message, key=str(subject_id))
+        if not await delivery_log.insert(conn, message, along=(announced,)):
             return
-        await _announce(conn, message, key=str(subject_id))
         if not held:
             self.on_message_queued()
 
 
-async def _announce(
-    conn: asyncpg.Connection, message: delivery_log.NewMessage, *, key: str
-) -> None:
-    """The message's notification event, into the outbox with it."""
+def _announcement(message: delivery_log.NewMessage, *, key: str) -> Row:
+    """The message's notification event, for the outbox with it."""
     recorded = NotificationRecordedV1(
         notification_id=message.id,
         source_event_id=message.source_event_id,
@@ -278,8 +277,7 @@ async def _announce(
         application_id=message.application_id,
         complaint_id=message.complaint_id,
     )
-    await enqueue(
-        conn,
+    return outbox.row(
         build_event(recorded, source=SOURCE, subject=str(message.id)),
         topic=recorded.topic,
         key=key,

@@ -45,15 +45,14 @@ from mpp_shared.events.topics import ALL_TOPICS
 from mpp_shared.messaging import inbox
 from mpp_shared.messaging.kafka import ensure_topics
 from mpp_shared.settings import ServiceSettings
+from mpp_shared.sql_rows import Row
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mpp.outbox")
 WAKE_CHANNEL = "mpp_outbox"  # notified by the outbox_wake_relay trigger
 
-_INSERT = """
-INSERT INTO outbox (event_id, topic, key, event_type, payload, traceparent, tracestate)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-"""
+_INTO = "outbox (event_id, topic, key, event_type, payload, traceparent, tracestate)"
+_VALUES = "$1, $2, $3, $4, $5, $6, $7"
 _SELECT_UNPUBLISHED = """
 SELECT id, event_id, topic, key, event_type, payload, traceparent, tracestate
 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
@@ -75,10 +74,17 @@ async def enqueue(conn: asyncpg.Connection, event: CloudEvent, *, topic: str, ke
     The active trace context is stored with the row so that the relay's
     publish span joins the request's trace.
     """
+    await row(event, topic=topic, key=key).insert(conn)
+    # A trigger on the table wakes the relay at commit (migration 003).
+
+
+def row(event: CloudEvent, *, topic: str, key: str) -> Row:
+    """The outbox row `enqueue` writes, to write with the statement that
+    makes the event true (`mpp_shared.sql_rows`): it exists exactly when that
+    statement wrote its change. Carries the active trace context."""
     carrier: dict[str, str] = {}
     inject(carrier)
-    await conn.execute(
-        _INSERT,
+    values = (
         event.id,
         topic,
         key,
@@ -87,7 +93,7 @@ async def enqueue(conn: asyncpg.Connection, event: CloudEvent, *, topic: str, ke
         carrier.get("traceparent"),
         carrier.get("tracestate"),
     )
-    # A trigger on the table wakes the relay at commit (migration 003).
+    return Row(_INTO, _VALUES, values)
 
 
 class OutboxRelay:

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from mpp_shared import paging
+from mpp_shared.sql_rows import Row, with_rows
 from mpp_shared.transitions import Aggregate
 
 SELECT = """
@@ -33,8 +34,8 @@ APPLICATIONS = Aggregate(
 # The application and the first step of its timeline, in one round trip. A
 # second active application for the same NIK and service inserts nothing
 # (no error, so the caller's transaction stays usable to say which one).
-INSERT_WITH_FIRST_STEP = """
-WITH application AS (
+NEW_APPLICATION = """
+application AS (
     INSERT INTO applications (
         id, tracking_code, service_code, channel, status, progress,
         nik_enc, nik_index, nik_masked, name_enc, name_masked, phone_enc, email_enc,
@@ -44,9 +45,11 @@ WITH application AS (
               $13, $14, $15, $16, $17, $18, $18, $19, $20, $21, $22, $23)
     ON CONFLICT (nik_index, service_code) WHERE active DO NOTHING
     RETURNING id
+),
+first_step AS (
+    INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id)
+    SELECT id, $5, $18, $15, $24 FROM application
 )
-INSERT INTO application_timeline (application_id, step, at, pickup_point, source_event_id)
-SELECT id, $5, $18, $15, $24 FROM application
 """
 FIRST_ACTIVE = (
     "SELECT tracking_code FROM applications WHERE nik_index = ANY($1::bytea[]) "
@@ -117,7 +120,7 @@ WHERE id = $1
 
 @dataclass(frozen=True)
 class NewApplication:
-    """The columns of a new application, in the order of `INSERT_WITH_FIRST_STEP`
+    """The columns of a new application, in the order of `NEW_APPLICATION`
     ($1 to $23)."""
 
     id: uuid.UUID
@@ -158,14 +161,25 @@ _NEW_APPLICATION_COLUMNS = tuple(f.name for f in fields(NewApplication))
 
 
 async def insert_with_first_step(
-    conn: asyncpg.Connection, new: NewApplication, *, first_event_id: uuid.UUID
+    conn: asyncpg.Connection,
+    new: NewApplication,
+    *,
+    first_event_id: uuid.UUID,
+    along: Sequence[Row] = (),
 ) -> bool:
     """The application and its first timeline step, which comes from the event
-    `first_event_id`. False when the resident already has an active
+    `first_event_id`, and the rows `along` with them (its audit entry, its
+    event), in one statement. False when the resident already has an active
     application for the service: nothing is written and the transaction stays
     usable."""
-    written = await conn.execute(INSERT_WITH_FIRST_STEP, *new.columns(), first_event_id)
-    return bool(written != "INSERT 0 0")
+    sql, args = with_rows(
+        NEW_APPLICATION,
+        [*new.columns(), first_event_id],
+        along,
+        when="application",
+        final="SELECT count(*) FROM application",
+    )
+    return bool(await conn.fetchval(sql, *args))
 
 
 async def first_active_tracking_code(

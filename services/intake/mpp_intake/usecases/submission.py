@@ -38,7 +38,7 @@ from mpp_shared.events.schemas import (
     UploadRef,
 )
 from mpp_shared.idempotency import Idempotency, StoredAnswer
-from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.messaging import outbox
 from mpp_shared.pii import FieldCipher, mask_name, mask_nik, seal_for_notify
 from mpp_shared.settings import ServiceSettings
 
@@ -159,18 +159,21 @@ async def submit(
     # A second active application for the resident is caught by the insert
     # itself (ON CONFLICT on the one-active index), race-free and without a
     # query of its own.
-    if not await applications.insert_with_first_step(conn, new, first_event_id=event.id):
-        first = await applications.first_active_tracking_code(conn, [new.nik_index], service.code)
-        raise duplicate(first or "?", service)
-    await audit.record(
-        conn,
+    # Its audit entry and its event are written by the same statement, exactly
+    # when it is.
+    entry = audit.entry(
         officer,
         action="application.submit",
         target_type="application",
         target_id=str(new.id),
         detail={"service_code": service.code, "channel": command.channel, "status": new.status},
     )
-    await enqueue(conn, event, topic=data.topic, key=str(new.id))
+    announced = outbox.row(event, topic=data.topic, key=str(new.id))
+    if not await applications.insert_with_first_step(
+        conn, new, first_event_id=event.id, along=(entry, announced)
+    ):
+        first = await applications.first_active_tracking_code(conn, [new.nik_index], service.code)
+        raise duplicate(first or "?", service)
     return _answer(new, service, language)
 
 

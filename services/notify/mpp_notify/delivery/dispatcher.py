@@ -172,7 +172,8 @@ class MessageDispatcher:
         answer = await self._send(channel, message, row)
         finished = self.clock()
         try:
-            async with pool.acquire() as conn, conn.transaction():
+            # Each outcome is one statement (or its own transaction), atomic alone.
+            async with pool.acquire() as conn:
                 if isinstance(answer, SendResult):
                     outcome = await record_delivered(
                         conn, row, answer, started, finished, awaits_report=self._reports(channel)

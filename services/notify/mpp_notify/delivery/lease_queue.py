@@ -11,7 +11,7 @@ statuses until `next_attempt_at`. The queue keeps these guarantees:
   second dispatcher never sends a row while a live one holds it.
 - A `sending` row whose lease ran out was left by a dispatcher that stopped;
   the claim that takes it again records that attempt as `interrupted` (from
-  the moment it was claimed to now), in the same transaction.
+  the moment it was claimed to now), in the same statement.
 - An outcome is written only while the claim it answers is the row's current
   one (still `sending`, attempt number unchanged): a dispatcher whose lease
   ran out and whose row was claimed again can never write over the newer
@@ -26,12 +26,15 @@ processes on several hosts agree on what is due.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Literal
 
 import asyncpg
+
+from mpp_shared.sql_rows import Row, renumbered, with_rows
 
 DeliveryKind = Literal["message", "webhook"]
 AttemptOutcome = Literal["delivered", "transient", "permanent", "interrupted"]
@@ -44,13 +47,6 @@ INSERT INTO delivery_attempts (delivery_kind, delivery_id, attempt, started_at, 
                                outcome, status_code, provider_message_id, error)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
 WHERE EXISTS (SELECT 1 FROM {table} WHERE id = $2)
-"""
-
-_INTERRUPTED = f"""
-INSERT INTO delivery_attempts (delivery_kind, delivery_id, attempt, started_at, finished_at,
-                               outcome, error)
-SELECT $2, t.id, t.attempt, t.started_at, {NOW}, 'interrupted', $3
-FROM unnest($4::uuid[], $5::int[], $6::timestamptz[]) AS t (id, attempt, started_at)
 """
 
 
@@ -107,12 +103,21 @@ WITH due AS (
     ORDER BY {self.order_by}
     LIMIT $2
     FOR UPDATE OF q SKIP LOCKED
+),
+claimed AS (
+    UPDATE {self.table} q
+    SET status = 'sending', attempts = q.attempts + 1, updated_at = {NOW},
+        lease_until = {NOW} + $3::float8 * interval '1 second'
+    FROM due WHERE q.id = due.id
+    RETURNING {handed}, due.was_status, due.was_attempts, due.was_claimed_at
+),
+interrupted AS (
+    INSERT INTO delivery_attempts (delivery_kind, delivery_id, attempt, started_at,
+                                   finished_at, outcome, error)
+    SELECT $4, id, was_attempts, was_claimed_at, {NOW}, 'interrupted', $5
+    FROM claimed WHERE was_status = 'sending'
 )
-UPDATE {self.table} q
-SET status = 'sending', attempts = q.attempts + 1, updated_at = {NOW},
-    lease_until = {NOW} + $3::float8 * interval '1 second'
-FROM due WHERE q.id = due.id
-RETURNING {handed}, due.was_status, due.was_attempts, due.was_claimed_at
+SELECT * FROM claimed
 """
 
     @cached_property
@@ -141,21 +146,11 @@ WHERE ({self.ready}) AND q.status IN ({statuses})
         self, pool: asyncpg.Pool, *, now: datetime | None, limit: int, lease_seconds: float
     ) -> list[asyncpg.Record]:
         """Claim up to `limit` due rows for `lease_seconds`; each row carries
-        its new `attempts` and `was_status`. Opens and commits its own
-        transaction: the claim must be visible before anything is sent."""
-        async with pool.acquire() as conn, conn.transaction():
-            rows: list[asyncpg.Record] = await conn.fetch(self.claim_sql, now, limit, lease_seconds)
-            interrupted = [r for r in rows if r["was_status"] == "sending"]
-            if interrupted:
-                await conn.execute(
-                    _INTERRUPTED,
-                    now,
-                    self.kind,
-                    self.interrupted_error,
-                    [r["id"] for r in interrupted],
-                    [r["was_attempts"] for r in interrupted],
-                    [r["was_claimed_at"] for r in interrupted],
-                )
+        its new `attempts` and `was_status`. One statement, committed on its
+        own with the interrupted attempts it logs: the claim must be visible
+        before anything is sent."""
+        args = (now, limit, lease_seconds, self.kind, self.interrupted_error)
+        rows: list[asyncpg.Record] = await pool.fetch(self.claim_sql, *args)
         return rows
 
     async def seconds_to_next_due(
@@ -192,3 +187,48 @@ WHERE ({self.ready}) AND q.status IN ({statuses})
             provider_message_id,
             error,
         )
+
+    async def record_outcome(
+        self,
+        conn: asyncpg.Connection,
+        row_id: uuid.UUID,
+        attempt: int,
+        *,
+        started_at: datetime,
+        finished_at: datetime | None,
+        outcome: AttemptOutcome,
+        update: GuardedUpdate,
+        values: Sequence[object],
+        along: Sequence[Row] = (),
+        status_code: int | None = None,
+        provider_message_id: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Log one attempt and write its outcome (`update` with `values` from
+        ``$3`` on) while the claim is current, with the rows `along` written
+        only then (the outcome's event): one statement, atomic on its own.
+        True when the outcome was written; False when the claim was stale
+        (the attempt is logged all the same)."""
+        attempt_args = (
+            self.kind,
+            row_id,
+            attempt,
+            started_at,
+            finished_at,
+            outcome,
+            status_code,
+            provider_message_id,
+            error,
+        )
+        ctes = (
+            f"attempt_logged AS ({self.attempt_sql}),\n"
+            f"outcome AS ({renumbered(update.sql, len(attempt_args))} RETURNING id)"
+        )
+        sql, args = with_rows(
+            ctes,
+            [*attempt_args, row_id, attempt, *values],
+            along,
+            when="outcome",
+            final="SELECT count(*) FROM outcome",
+        )
+        return bool(await conn.fetchval(sql, *args))

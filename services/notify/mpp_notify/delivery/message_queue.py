@@ -5,13 +5,14 @@ Every attempt is logged. The message's state moves (``delivered``,
 ``retrying`` after the backoff, ``dead`` when refused or out of attempts)
 only while the claim the attempt answers is current, and the
 ``notification.delivered`` / ``notification.dead`` event goes out with that
-change, in the same transaction, or not at all: a dispatcher that outlived
+change, in the same statement, or not at all: a dispatcher that outlived
 its lease leaves the outcome, and its event, to the newer attempt.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -19,11 +20,12 @@ import asyncpg
 
 from mpp_notify.channels.base import DeliveryError, SendResult
 from mpp_notify.delivery import reports
-from mpp_notify.delivery.lease_queue import LeaseQueue
-from mpp_notify.delivery.notification_events import event_about, publish_about
+from mpp_notify.delivery.lease_queue import AttemptOutcome, GuardedUpdate, LeaseQueue
+from mpp_notify.delivery.notification_events import announcement, event_about
 from mpp_notify.delivery.policy import retry_delay
 from mpp_notify.settings import NotifySettings
 from mpp_shared.events.schemas import NotificationDeadV1, NotificationDeliveredV1
+from mpp_shared.sql_rows import Row
 
 # What an attempt left the message as (the metric mpp.notify.messages counts them).
 # "sent": accepted by a provider that reports delivery later (delivery.reports).
@@ -86,10 +88,7 @@ async def record_delivered(
     Returns the outcome written, None when a newer attempt owns the message.
     `awaits_report`: the provider reports delivery later, so the message is
     only `sent` (accepted) until its report comes (delivery.reports)."""
-    await MESSAGES.record_attempt(
-        conn,
-        row["id"],
-        row["attempts"],
+    attempt = _Attempt(
         started_at=started,
         finished_at=finished,
         outcome="delivered",
@@ -97,19 +96,13 @@ async def record_delivered(
         provider_message_id=result.provider_message_id,
     )
     if awaits_report and result.provider_message_id:
-        if not await _SENT(
-            conn, row["id"], row["attempts"], finished, result.provider, result.provider_message_id
-        ):
-            _stale(row)
-            return None
-        await reports.apply_waiting(conn, result.provider, result.provider_message_id)
+        async with conn.transaction():
+            sent = (finished, result.provider, result.provider_message_id)
+            if not await attempt.record(conn, row, _SENT, sent):
+                _stale(row)
+                return None
+            await reports.apply_waiting(conn, result.provider, result.provider_message_id)
         return "sent"
-    recorded = await _DELIVERED(
-        conn, row["id"], row["attempts"], finished, result.provider, result.provider_message_id
-    )
-    if not recorded:
-        _stale(row)
-        return None
     event = NotificationDeliveredV1(
         **event_about(row),
         provider=result.provider,
@@ -117,7 +110,10 @@ async def record_delivered(
         attempts=row["attempts"],
         delivered_at=finished,
     )
-    await publish_about(conn, row, event)
+    delivered = (finished, result.provider, result.provider_message_id)
+    if not await attempt.record(conn, row, _DELIVERED, delivered, announcement(row, event)):
+        _stale(row)
+        return None
     return "delivered"
 
 
@@ -132,10 +128,7 @@ async def record_failed(
     """Log the attempt; if still current, retry a transient failure after the
     backoff while attempts remain, else mark the message dead and say so.
     Returns the outcome written, None when a newer attempt owns the message."""
-    await MESSAGES.record_attempt(
-        conn,
-        row["id"],
-        row["attempts"],
+    attempt = _Attempt(
         started_at=started,
         finished_at=finished,
         outcome="transient" if failure.transient else "permanent",
@@ -148,15 +141,10 @@ async def record_failed(
             row["attempts"], s.delivery_backoff_base, s.delivery_backoff_max, failure.retry_after
         )
         retry_at = finished + timedelta(seconds=wait)
-        if not await _RETRYING(
-            conn, row["id"], row["attempts"], retry_at, failure.detail, finished
-        ):
+        if not await attempt.record(conn, row, _RETRYING, (retry_at, failure.detail, finished)):
             _stale(row)
             return None
         return "retrying"
-    if not await _DEAD(conn, row["id"], row["attempts"], finished, failure.detail):
-        _stale(row)
-        return None
     event = NotificationDeadV1(
         **event_about(row),
         provider=row["provider"],
@@ -164,8 +152,43 @@ async def record_failed(
         error=failure.detail,
         dead_at=finished,
     )
-    await publish_about(conn, row, event)
+    dead = (finished, failure.detail)
+    if not await attempt.record(conn, row, _DEAD, dead, announcement(row, event)):
+        _stale(row)
+        return None
     return "dead"
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt at a claimed message, as `delivery_attempts` logs it."""
+
+    started_at: datetime
+    finished_at: datetime
+    outcome: AttemptOutcome
+    status_code: int | None = None
+    provider_message_id: str | None = None
+    error: str | None = None
+
+    async def record(
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        update: GuardedUpdate,
+        values: tuple[object, ...],
+        *along: Row,
+    ) -> bool:
+        """Log the attempt and, while the claim is current, its outcome with
+        the rows `along` (its event), in one statement; False when stale."""
+        return await MESSAGES.record_outcome(
+            conn,
+            row["id"],
+            row["attempts"],
+            update=update,
+            values=values,
+            along=along,
+            **asdict(self),
+        )
 
 
 def _stale(row: asyncpg.Record) -> None:

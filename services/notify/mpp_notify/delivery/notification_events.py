@@ -9,7 +9,8 @@ from typing import Any
 import asyncpg
 
 from mpp_shared.events import build_event
-from mpp_shared.messaging.outbox import enqueue
+from mpp_shared.messaging import outbox
+from mpp_shared.sql_rows import Row
 
 SOURCE = "/mpp/notify"
 
@@ -28,9 +29,15 @@ def event_about(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def publish_about(conn: asyncpg.Connection, row: asyncpg.Record, data: Any) -> None:
+    """The event about the message, into the outbox in the caller's transaction."""
+    await announcement(row, data).insert(conn)
+
+
+def announcement(row: asyncpg.Record, data: Any) -> Row:
+    """The outbox row of the event about the message, keyed by the
+    application or complaint it was about."""
     key = row["application_id"] or row["complaint_id"] or row["id"]
-    await enqueue(
-        conn,
+    return outbox.row(
         build_event(data, source=SOURCE, subject=str(row["id"])),
         topic=data.topic,
         key=str(key),

@@ -7,21 +7,26 @@ written once, read, and queued again."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from mpp_shared.sql_rows import Row, with_rows
+
 # One message; ON CONFLICT: the event was already told on this channel to this recipient.
-INSERT = """
-INSERT INTO delivery_log (id, source_event_id, source_event_type, channel, provider,
-    recipient_index, recipient_masked, recipient_enc, language, subject, body, status,
-    urgent, next_attempt_at, application_id, complaint_id, tracking_code, trace_id, template)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-        $14, $15, $16, $17, $18, $19)
-ON CONFLICT (source_event_id, channel, recipient_index) DO NOTHING
-RETURNING true
+NEW_MESSAGE = """
+message AS (
+    INSERT INTO delivery_log (id, source_event_id, source_event_type, channel, provider,
+        recipient_index, recipient_masked, recipient_enc, language, subject, body, status,
+        urgent, next_attempt_at, application_id, complaint_id, tracking_code, trace_id, template)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+            $14, $15, $16, $17, $18, $19)
+    ON CONFLICT (source_event_id, channel, recipient_index) DO NOTHING
+    RETURNING id
+)
 """
 # Every filter is optional ($n IS NULL matches all); oldest first.
 LIST = """
@@ -57,7 +62,7 @@ WHERE id = $1
 
 @dataclass(frozen=True)
 class NewMessage:
-    """One message to log, in the order of INSERT's columns."""
+    """One message to log, in the order of NEW_MESSAGE's columns."""
 
     id: uuid.UUID
     source_event_id: uuid.UUID
@@ -81,9 +86,20 @@ class NewMessage:
     template: dict[str, Any] | None = None
 
 
-async def insert(conn: asyncpg.Connection, message: NewMessage) -> bool:
-    """False when this event was already logged for this channel and recipient."""
-    return bool(await conn.fetchval(INSERT, *astuple(message)))
+async def insert(
+    conn: asyncpg.Connection, message: NewMessage, *, along: Sequence[Row] = ()
+) -> bool:
+    """Log the message and write the rows `along` with it (its event), in one
+    statement; False, and nothing written, when this event was already
+    logged for this channel and recipient."""
+    sql, args = with_rows(
+        NEW_MESSAGE,
+        astuple(message),
+        along,
+        when="message",
+        final="SELECT count(*) FROM message",
+    )
+    return bool(await conn.fetchval(sql, *args))
 
 
 async def find_page(
