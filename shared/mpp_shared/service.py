@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from mpp_shared import clock
+from mpp_shared.heap import freeze_startup_heap
 from mpp_shared.metrics import SnapshotGauge
 from mpp_shared.proxies import TrustedProxies
 from mpp_shared.runtime import BackgroundTask, ConsumerSpec, Runtime
@@ -53,6 +54,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        freeze_startup_heap()
         log.info("%s ready on port %s", settings.service_name, settings.port)
         try:
             yield

@@ -150,3 +150,20 @@ async def test_every_request_leaves_one_json_line_with_its_route_and_trace(
     for secret in (resident, "Siti Rahayu", contact.typed, contact.e164, app["tracking_code"]):
         assert secret not in text
     assert '"/health/' not in text and '"/metrics"' not in text
+
+
+async def test_each_service_froze_its_startup_heap_out_of_the_collectors_way(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    # What startup built is never scanned by a full collection again
+    # (mpp_shared.heap): 100,000 and more objects per service.
+    for name in SERVICES:
+        answer = await http.get(f"{stack.services[name].url}/metrics")
+        assert answer.status_code == 200, answer.text
+        frozen = [
+            sample.value
+            for family in text_string_to_metric_families(answer.text)
+            for sample in family.samples
+            if sample.name == "python_gc_frozen_objects"
+        ]
+        assert frozen and frozen[0] > 50_000, (name, frozen)
