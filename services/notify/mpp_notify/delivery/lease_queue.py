@@ -51,6 +51,32 @@ WHERE EXISTS (SELECT 1 FROM {table} WHERE id = $2)
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One attempt at a claimed row, as `delivery_attempts` logs it."""
+
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: AttemptOutcome
+    status_code: int | None = None
+    provider_message_id: str | None = None
+    error: str | None = None
+
+    def values(self, kind: DeliveryKind, row_id: uuid.UUID, number: int) -> tuple[object, ...]:
+        """The arguments of `_ATTEMPT`, in its order."""
+        return (
+            kind,
+            row_id,
+            number,
+            self.started_at,
+            self.finished_at,
+            self.outcome,
+            self.status_code,
+            self.provider_message_id,
+            self.error,
+        )
+
+
+@dataclass(frozen=True)
 class GuardedUpdate:
     """An UPDATE of a claimed row's outcome that applies only while the claim
     is current: ``$1`` the row's id, ``$2`` the attempt that was claimed."""
@@ -162,71 +188,35 @@ WHERE ({self.ready}) AND q.status IN ({statuses})
         return seconds
 
     async def record_attempt(
-        self,
-        conn: asyncpg.Connection,
-        row_id: uuid.UUID,
-        attempt: int,
-        *,
-        started_at: datetime,
-        finished_at: datetime | None,
-        outcome: AttemptOutcome,
-        status_code: int | None = None,
-        provider_message_id: str | None = None,
-        error: str | None = None,
+        self, conn: asyncpg.Connection, row_id: uuid.UUID, number: int, attempt: Attempt
     ) -> None:
-        """Log one attempt (not for a row deleted meanwhile)."""
-        await conn.execute(
-            self.attempt_sql,
-            self.kind,
-            row_id,
-            attempt,
-            started_at,
-            finished_at,
-            outcome,
-            status_code,
-            provider_message_id,
-            error,
-        )
+        """Log attempt `number` at the row (not for a row deleted meanwhile)."""
+        await conn.execute(self.attempt_sql, *attempt.values(self.kind, row_id, number))
 
     async def record_outcome(
         self,
         conn: asyncpg.Connection,
         row_id: uuid.UUID,
-        attempt: int,
+        number: int,
+        attempt: Attempt,
         *,
-        started_at: datetime,
-        finished_at: datetime | None,
-        outcome: AttemptOutcome,
         update: GuardedUpdate,
         values: Sequence[object],
         along: Sequence[Row] = (),
-        status_code: int | None = None,
-        provider_message_id: str | None = None,
-        error: str | None = None,
     ) -> bool:
-        """Log one attempt and write its outcome (`update` with `values` from
-        ``$3`` on) while the claim is current, with the rows `along` written
-        only then (the outcome's event): one statement, atomic on its own.
-        True when the outcome was written; False when the claim was stale
-        (the attempt is logged all the same)."""
-        attempt_args = (
-            self.kind,
-            row_id,
-            attempt,
-            started_at,
-            finished_at,
-            outcome,
-            status_code,
-            provider_message_id,
-            error,
-        )
+        """Log attempt `number` and write its outcome (`update` with `values`
+        from ``$3`` on) while the claim is current, with the rows `along`
+        written only then (the outcome's event): one statement, atomic on its
+        own. True when the outcome was written; False when the claim was
+        stale (the attempt is logged all the same)."""
+        logged = attempt.values(self.kind, row_id, number)
         ctes = (
             f"attempt_logged AS ({self.attempt_sql}),\n"
-            f"outcome AS ({renumbered(update.sql, len(attempt_args))} RETURNING id)"
+            f"outcome AS ({renumbered(update.sql, len(logged))} RETURNING id)"
         )
         sql, args = with_rows(
             ctes,
-            [*attempt_args, row_id, attempt, *values],
+            [*logged, row_id, number, *values],
             along,
             when="outcome",
             final="SELECT count(*) FROM outcome",

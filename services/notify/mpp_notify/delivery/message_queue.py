@@ -12,7 +12,6 @@ its lease leaves the outcome, and its event, to the newer attempt.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -20,7 +19,7 @@ import asyncpg
 
 from mpp_notify.channels.base import DeliveryError, SendResult
 from mpp_notify.delivery import reports
-from mpp_notify.delivery.lease_queue import AttemptOutcome, GuardedUpdate, LeaseQueue
+from mpp_notify.delivery.lease_queue import Attempt, GuardedUpdate, LeaseQueue
 from mpp_notify.delivery.notification_events import announcement, event_about
 from mpp_notify.delivery.policy import retry_delay
 from mpp_notify.settings import NotifySettings
@@ -88,7 +87,7 @@ async def record_delivered(
     Returns the outcome written, None when a newer attempt owns the message.
     `awaits_report`: the provider reports delivery later, so the message is
     only `sent` (accepted) until its report comes (delivery.reports)."""
-    attempt = _Attempt(
+    attempt = Attempt(
         started_at=started,
         finished_at=finished,
         outcome="delivered",
@@ -98,7 +97,7 @@ async def record_delivered(
     if awaits_report and result.provider_message_id:
         async with conn.transaction():
             sent = (finished, result.provider, result.provider_message_id)
-            if not await attempt.record(conn, row, _SENT, sent):
+            if not await _record(conn, row, attempt, _SENT, sent):
                 _stale(row)
                 return None
             await reports.apply_waiting(conn, result.provider, result.provider_message_id)
@@ -111,7 +110,7 @@ async def record_delivered(
         delivered_at=finished,
     )
     delivered = (finished, result.provider, result.provider_message_id)
-    if not await attempt.record(conn, row, _DELIVERED, delivered, announcement(row, event)):
+    if not await _record(conn, row, attempt, _DELIVERED, delivered, announcement(row, event)):
         _stale(row)
         return None
     return "delivered"
@@ -128,7 +127,7 @@ async def record_failed(
     """Log the attempt; if still current, retry a transient failure after the
     backoff while attempts remain, else mark the message dead and say so.
     Returns the outcome written, None when a newer attempt owns the message."""
-    attempt = _Attempt(
+    attempt = Attempt(
         started_at=started,
         finished_at=finished,
         outcome="transient" if failure.transient else "permanent",
@@ -141,7 +140,7 @@ async def record_failed(
             row["attempts"], s.delivery_backoff_base, s.delivery_backoff_max, failure.retry_after
         )
         retry_at = finished + timedelta(seconds=wait)
-        if not await attempt.record(conn, row, _RETRYING, (retry_at, failure.detail, finished)):
+        if not await _record(conn, row, attempt, _RETRYING, (retry_at, failure.detail, finished)):
             _stale(row)
             return None
         return "retrying"
@@ -153,42 +152,25 @@ async def record_failed(
         dead_at=finished,
     )
     dead = (finished, failure.detail)
-    if not await attempt.record(conn, row, _DEAD, dead, announcement(row, event)):
+    if not await _record(conn, row, attempt, _DEAD, dead, announcement(row, event)):
         _stale(row)
         return None
     return "dead"
 
 
-@dataclass(frozen=True)
-class _Attempt:
-    """One attempt at a claimed message, as `delivery_attempts` logs it."""
-
-    started_at: datetime
-    finished_at: datetime
-    outcome: AttemptOutcome
-    status_code: int | None = None
-    provider_message_id: str | None = None
-    error: str | None = None
-
-    async def record(
-        self,
-        conn: asyncpg.Connection,
-        row: asyncpg.Record,
-        update: GuardedUpdate,
-        values: tuple[object, ...],
-        *along: Row,
-    ) -> bool:
-        """Log the attempt and, while the claim is current, its outcome with
-        the rows `along` (its event), in one statement; False when stale."""
-        return await MESSAGES.record_outcome(
-            conn,
-            row["id"],
-            row["attempts"],
-            update=update,
-            values=values,
-            along=along,
-            **asdict(self),
-        )
+async def _record(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    attempt: Attempt,
+    update: GuardedUpdate,
+    values: tuple[object, ...],
+    *along: Row,
+) -> bool:
+    """The attempt and, while the claim is current, its outcome with the rows
+    `along` (its event), in one statement; False when stale."""
+    return await MESSAGES.record_outcome(
+        conn, row["id"], row["attempts"], attempt, update=update, values=values, along=along
+    )
 
 
 def _stale(row: asyncpg.Record) -> None:

@@ -19,7 +19,7 @@ import logging
 
 import asyncpg
 
-from mpp_notify.delivery.lease_queue import LeaseQueue
+from mpp_notify.delivery.lease_queue import Attempt, LeaseQueue
 from mpp_notify.delivery.policy import retry_delay
 from mpp_notify.settings import NotifySettings
 from mpp_notify.webhooks.sender import Claimed, Outcome
@@ -97,10 +97,7 @@ async def claim(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[Cl
 async def record(conn: asyncpg.Connection, outcome: Outcome, settings: NotifySettings) -> None:
     """Write one attempt and its outcome, in the caller's transaction."""
     d = outcome.delivery
-    await WEBHOOKS.record_attempt(
-        conn,
-        d.id,
-        d.attempt,
+    attempt = Attempt(
         started_at=outcome.started_at,
         finished_at=outcome.finished_at,
         outcome="delivered"
@@ -109,6 +106,7 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, settings: NotifySet
         status_code=outcome.status_code,
         error=outcome.error,
     )
+    await WEBHOOKS.record_attempt(conn, d.id, d.attempt, attempt)
     if outcome.delivered:
         await _DELIVERED(conn, d.id, d.attempt, outcome.status_code)
         await conn.execute(_SUBSCRIPTION_OK, d.subscription_id)
