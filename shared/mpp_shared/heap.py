@@ -30,14 +30,10 @@ class _FrozenObjects(Collector):
         )
 
 
-_shown = False
+REGISTRY.register(_FrozenObjects())
 
 
 def freeze_startup_heap() -> None:
     """Collect once, then freeze what is left: call when startup is over."""
-    global _shown
     gc.collect()
     gc.freeze()
-    if not _shown:
-        REGISTRY.register(_FrozenObjects())
-        _shown = True

@@ -78,9 +78,12 @@ def _compose(
     return "WITH " + ",\n".join(parts) + "\n" + final
 
 
+@lru_cache(maxsize=256)
 def renumbered(sql: str, offset: int) -> str:
     """`sql` with each parameter ``$n`` as ``$(n + offset)``: a part placed
-    after `offset` parameters of other parts in one statement."""
+    after `offset` parameters of other parts in one statement. Cached: a
+    caller on a hot path (a message's outcome) renumbers the same part each
+    time."""
     if "$$" in sql:
         raise ValueError(f"dollar quoting in a part of a statement: {sql}")
     return _PARAMETER.sub(lambda match: f"${int(match.group(1)) + offset}", sql)
